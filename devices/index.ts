@@ -1,0 +1,7 @@
+import type { DeviceProfile } from '../src/core/profile.ts';
+import { mightyohmGeiger } from './mightyohm-geiger/profile.ts';
+
+/** The device catalogue: every family registers here, and only here. */
+export const profiles: readonly DeviceProfile[] = [mightyohmGeiger];
+
+export const catalogue: ReadonlyMap<string, DeviceProfile> = new Map(profiles.map((p) => [p.id, p]));

@@ -1,0 +1,5 @@
+import type { SimulatorFactory } from '../src/core/simulator.ts';
+import { createMightyOhmSimulator } from './mightyohm-geiger.ts';
+
+/** Simulators by profile id; the catalogue test fails when a profile has none. */
+export const simulators: ReadonlyMap<string, SimulatorFactory> = new Map([['mightyohm-geiger', createMightyOhmSimulator]]);

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { IdSchema, SourceSchema } from '../core/reading.ts';
+
+/**
+ * The one YAML config. Unknown keys are errors (strict objects), so a typo such as
+ * `thresold_usvh` is reported instead of silently ignored.
+ */
+
+const PortSchema = z.number().int().min(0).max(65535);
+
+/** A source pass or dose rise the simulator plays, repeated every `every_s` when set. */
+export const SimEventSchema = z.strictObject({
+  /** Seconds after the simulator starts. */
+  at_s: z.number().nonnegative(),
+  duration_s: z.number().positive(),
+  /** Peak dose rate added above background, µSv/h. */
+  peak_usvh: z.number().positive(),
+  shape: z.enum(['step', 'pass']).default('pass'),
+  every_s: z.number().positive().optional(),
+});
+
+export const SimulateSchema = z.strictObject({
+  background_usvh: z.number().nonnegative().default(0.12),
+  events: z.array(SimEventSchema).default([]),
+  /** Seed for the Poisson generator, so a scenario plays the same every time. */
+  seed: z.number().int().default(1),
+  /** The simulated device's tick, ms (1000 = real time; faster in tests). */
+  tick_ms: z.number().int().min(10).max(60_000).default(1000),
+});
+
+export const DeviceConfigSchema = z.strictObject({
+  id: IdSchema,
+  profile: z.string(),
+  name: z.string().optional(),
+  /** Real device on a serial port. Exactly one of serial / simulate. */
+  serial: z
+    .strictObject({
+      path: z.string().min(1),
+      baud_rate: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /** Simulated device: the station starts the family's simulator on a pty pair. */
+  simulate: SimulateSchema.optional(),
+  source: SourceSchema.optional(),
+  /** Profile-specific options (sensitivity, time zone…), checked by the profile's own schema. */
+  options: z.record(z.string(), z.unknown()).default({}),
+  alarm: z
+    .strictObject({
+      dose_rate_usvh: z.number().positive().optional(),
+      deadband_usvh: z.number().nonnegative().optional(),
+    })
+    .default({}),
+  /** Seconds without data before the port is considered lost and reopened. */
+  no_data_timeout_s: z.number().positive().default(10),
+});
+export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
+
+export const ConfigSchema = z
+  .strictObject({
+    station: z.strictObject({
+      id: IdSchema,
+      name: z.string().default('Screening station'),
+    }),
+    data_dir: z.string().default('./data'),
+    mqtt: z
+      .strictObject({
+        /** External broker; unset means the station embeds an aedes broker. */
+        url: z.url().optional(),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        embedded: z
+          .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(1883) })
+          .default({ host: '127.0.0.1', port: 1883 }),
+        /** Most QoS 1 publishes awaiting PUBACK; mqtt.js silently loses callbacks past 65,535. */
+        max_inflight: z.number().int().min(1).max(60_000).default(1000),
+      })
+      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000 }),
+    influx: z
+      .strictObject({
+        url: z.url().optional(),
+        database: z.string().default('radscreen'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        retention: z
+          .string()
+          .regex(/^\d+[hdw]$|^INF$/, 'a duration such as 30d, 12w or INF')
+          .default('30d'),
+        batch_size: z.number().int().min(1).max(50_000).default(5000),
+        flush_interval_ms: z.number().int().min(10).max(60_000).default(1000),
+        /** With no url: start a private influxd when installed (auto), or store nothing (never). */
+        managed: z.enum(['auto', 'never']).default('auto'),
+      })
+      .default({ database: 'radscreen', retention: '30d', batch_size: 5000, flush_interval_ms: 1000, managed: 'auto' }),
+    server: z
+      .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(8080) })
+      .default({ host: '127.0.0.1', port: 8080 }),
+    alarms: z
+      .strictObject({
+        dose_rate_usvh: z.number().positive().default(1.0),
+        deadband_usvh: z.number().nonnegative().default(0.2),
+      })
+      .default({ dose_rate_usvh: 1.0, deadband_usvh: 0.2 }),
+    devices: z.array(DeviceConfigSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.devices.forEach((d, i) => {
+      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id '${d.id}'` });
+      seen.add(d.id);
+      if (!d.serial === !d.simulate)
+        ctx.addIssue({ code: 'custom', path: ['devices', i], message: 'give exactly one of `serial` or `simulate`' });
+    });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;

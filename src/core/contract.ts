@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { ReadingSchema } from './reading.ts';
+
+/**
+ * MQTT contract v1 (ARCHITECTURE.md "Contracts"). Both sides validate with these schemas;
+ * a payload that fails goes to DEADLETTER_TOPIC with the reason and is counted.
+ */
+export const TOPIC_ROOT = 'radscreen/v1';
+export const DEADLETTER_TOPIC = `${TOPIC_ROOT}/deadletter`;
+
+export const topics = {
+  readings: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/readings`,
+  status: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/status`,
+  raw: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/raw`,
+  alarms: (station: string) => `${TOPIC_ROOT}/${station}/alarms`,
+  /** Filters for consumers: `+` stands for any station or device. */
+  allReadings: (station = '+') => `${TOPIC_ROOT}/${station}/+/readings`,
+  allStatus: (station = '+') => `${TOPIC_ROOT}/${station}/+/status`,
+  allAlarms: (station = '+') => `${TOPIC_ROOT}/${station}/alarms`,
+} as const;
+
+/** Splits a v1 topic into its parts; undefined when the topic is not ours. */
+export function parseTopic(topic: string): { station: string; device?: string; leaf: string } | undefined {
+  const parts = topic.split('/');
+  if (parts[0] !== 'radscreen' || parts[1] !== 'v1') return undefined;
+  if (parts.length === 4 && parts[3] === 'alarms') return { station: parts[2] as string, leaf: 'alarms' };
+  if (parts.length === 5) return { station: parts[2] as string, device: parts[3] as string, leaf: parts[4] as string };
+  return undefined;
+}
+
+/** One or more readings per message; the agent coalesces what is ready into one. */
+export const ReadingsMessageSchema = z.object({
+  v: z.literal(1),
+  readings: z.array(ReadingSchema).min(1).max(10_000),
+});
+export type ReadingsMessage = z.infer<typeof ReadingsMessageSchema>;
+
+export const DeviceStateSchema = z.enum(['online', 'offline', 'error', 'connecting', 'stale']);
+export type DeviceState = z.infer<typeof DeviceStateSchema>;
+
+/** Retained per device; the agent's last will sets its devices offline. */
+export const StatusMessageSchema = z.object({
+  v: z.literal(1),
+  station: z.string(),
+  device: z.string(),
+  profile: z.string(),
+  state: DeviceStateSchema,
+  ts: z.number().int(),
+  /** Port path, baud, reconnect attempt, last error: whatever helps a technician. */
+  detail: z.record(z.string(), z.unknown()).default({}),
+});
+export type StatusMessage = z.infer<typeof StatusMessageSchema>;
+
+export const DeadLetterSchema = z.object({
+  v: z.literal(1),
+  code: z.string(),
+  reason: z.string(),
+  topic: z.string(),
+  ts: z.number().int(),
+  /** The offending payload, base64, so binary garbage survives JSON. */
+  payload_b64: z.string(),
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+
+/** Parses and validates a readings payload; the error says why, with zod's paths. */
+export function parseReadingsMessage(
+  payload: Buffer,
+): { ok: true; message: ReadingsMessage } | { ok: false; code: 'RS_ERR_PAYLOAD_JSON' | 'RS_ERR_PAYLOAD_INVALID'; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (e) {
+    return { ok: false, code: 'RS_ERR_PAYLOAD_JSON', reason: (e as Error).message };
+  }
+  const parsed = ReadingsMessageSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, code: 'RS_ERR_PAYLOAD_INVALID', reason: z.prettifyError(parsed.error) };
+  return { ok: true, message: parsed.data };
+}

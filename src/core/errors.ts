@@ -1,0 +1,54 @@
+/**
+ * One registry of stable error codes. Codes never change meaning once released: they are
+ * counted on /metrics, written to dead-letter topics and matched by scripts.
+ */
+export const ERROR_CODES = {
+  RS_ERR_FRAME_SYNTAX: 'a frame did not match the device protocol',
+  RS_ERR_FRAME_CHECKSUM: 'a frame failed its checksum',
+  RS_ERR_FRAME_RANGE: 'a decoded value lies outside its channel range',
+  RS_ERR_FRAME_TRUNCATED: 'a frame ended early',
+  RS_ERR_FRAME_UNKNOWN: 'a frame of a type this profile does not know',
+  RS_ERR_FRAME_OVERSIZE: 'a frame exceeded the maximum length without a delimiter',
+  RS_ERR_READING_INVALID: 'a decoded reading failed canonical validation',
+  RS_ERR_PAYLOAD_JSON: 'an MQTT payload is not JSON',
+  RS_ERR_PAYLOAD_INVALID: 'an MQTT payload failed schema validation',
+  RS_ERR_CONFIG_INVALID: 'the configuration file is invalid',
+  RS_ERR_CONFIG_UNREADABLE: 'the configuration file could not be read or parsed',
+  RS_ERR_SCENARIO_INVALID: 'a scenario file is invalid',
+  RS_ERR_HTTP_BODY: 'an HTTP request body or query failed validation',
+  RS_ERR_CLI_USAGE: 'a command-line flag or argument is invalid',
+  RS_ERR_DEVICE_TIMEOUT: 'a device did not answer a request in time',
+  RS_ERR_PORT_OPEN: 'a serial port could not be opened',
+  RS_ERR_PORT_LOST: 'a serial port stopped delivering data or vanished',
+  RS_ERR_UNKNOWN_PROFILE: 'no device profile has that id',
+  RS_ERR_INFLUX_BAD_DATA: 'InfluxDB rejected points as bad data (4xx)',
+  RS_ERR_INFLUX_AUTH: 'InfluxDB refused the credentials (401/403)',
+  RS_ERR_INFLUX_UNAVAILABLE: 'InfluxDB could not be reached or answered 5xx/429',
+  RS_ERR_QUEUE_FULL: 'a bounded queue is full',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error that carries a stable code; `details` holds what a person needs to fix it. */
+export class RadscreenError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'RadscreenError';
+  }
+}
+
+/** A typed reject from a decoder or validator: counted per device and code, never thrown. */
+export interface Reject {
+  code: ErrorCode;
+  message: string;
+  /** The offending bytes, kept for the debug log's hex dump and the dead-letter record. */
+  raw?: Buffer;
+}
+
+export function reject(code: ErrorCode, message: string, raw?: Buffer): Reject {
+  return raw === undefined ? { code, message } : { code, message, raw };
+}

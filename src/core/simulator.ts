@@ -1,0 +1,26 @@
+/**
+ * A device simulator speaks one family's real bytes on a wire (one end of a pty pair, or
+ * an in-process link). Simulators are written from PROTOCOLS.md, never by importing a decoder.
+ */
+export interface SimulatorWire {
+  write(bytes: Buffer): void;
+  /** Bytes the agent sent (requests for poll devices); output-only devices ignore them. */
+  onData(listener: (chunk: Buffer) => void): void;
+}
+
+/** The physics a scenario asks for: background plus timed events, in µSv/h. */
+export interface DoseScenario {
+  background_usvh: number;
+  events: { at_s: number; duration_s: number; peak_usvh: number; shape: 'step' | 'pass'; every_s?: number | undefined }[];
+  seed: number;
+  /** The device's tick in ms (1000 = real time). */
+  tick_ms: number;
+}
+
+export interface DeviceSimulator {
+  start(): void;
+  /** Stops timers; idempotent. */
+  stop(): void;
+}
+
+export type SimulatorFactory = (wire: SimulatorWire, scenario: DoseScenario) => DeviceSimulator;
