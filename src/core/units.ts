@@ -17,6 +17,7 @@ export const UnitSchema = z.enum([
   's', // durations (live time, counting window)
   '%', // fractions (battery level)
   'degC', // temperature
+  'deg', // latitude / longitude, decimal degrees (WGS84; south and west negative)
   'bool', // on/off signals (beam, interlock closed, bag present)
   'enum', // short state words (mode, fault code)
 ]);
