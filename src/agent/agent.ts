@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { DeviceProfile } from '../core/profile.ts';
+import type { DeviceLink } from '../transports/link.ts';
+import { createSerialLink } from '../transports/serial-link.ts';
+import { type DeviceRunner, type DeviceStats, runDevice } from './device-runner.ts';
+
+export interface AgentOptions {
+  config: Config;
+  catalogue: ReadonlyMap<string, DeviceProfile>;
+  mqttUrl: string;
+  log: Logger;
+  /** Links made elsewhere (simulators on ptys); devices not in it open their `serial` port. */
+  links?: ReadonlyMap<string, DeviceLink>;
+  coalesceMs?: number;
+}
+
+export interface Agent {
+  stats(): DeviceStats[];
+  stop(): Promise<void>;
+}
+
+/** Starts a runner per configured device. The config was validated, so every profile exists. */
+export function startAgent(opts: AgentOptions): Agent {
+  const { config } = opts;
+  const runners: DeviceRunner[] = config.devices.map((device) => {
+    const profile = opts.catalogue.get(device.profile) as DeviceProfile;
+    let link = opts.links?.get(device.id);
+    if (!link) {
+      if (!device.serial) throw new Error(`device ${device.id} has neither a serial port nor a simulator link`);
+      const defaults = profile.link.type === 'serial' ? profile.link : { baudRate: 9600 };
+      link = createSerialLink({
+        ...defaults,
+        path: device.serial.path,
+        baudRate: device.serial.baud_rate ?? defaults.baudRate,
+        noDataTimeoutMs: device.no_data_timeout_s * 1000,
+      });
+    }
+    return runDevice({
+      station: config.station.id,
+      device: device.id,
+      profile,
+      source: device.source ?? (device.simulate ? 'simulated' : 'live'),
+      options: device.options,
+      link,
+      mqttUrl: opts.mqttUrl,
+      mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
+      maxInflight: config.mqtt.max_inflight,
+      ...(opts.coalesceMs !== undefined ? { coalesceMs: opts.coalesceMs } : {}),
+      log: opts.log,
+    });
+  });
+  return {
+    stats: () => runners.map((r) => r.stats()),
+    async stop() {
+      await Promise.all(runners.map((r) => r.stop()));
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import mqtt, { type IClientOptions } from 'mqtt';
+import type { Logger } from 'pino';
+import { type DeviceState, type StatusMessage, topics } from '../core/contract.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profile.ts';
+import type { Source } from '../core/reading.ts';
+import type { DeviceLink, LinkState } from '../transports/link.ts';
+import { normaliseReading } from './normalise.ts';
+import { createPublisher } from './publisher.ts';
+
+export interface DeviceRunnerOptions {
+  station: string;
+  device: string;
+  profile: DeviceProfile;
+  source: Source;
+  /** Profile options, already validated by the profile's optionsSchema. */
+  options: Record<string, unknown>;
+  link: DeviceLink;
+  mqttUrl: string;
+  mqttOptions?: IClientOptions;
+  coalesceMs?: number;
+  maxInflight?: number;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface DeviceStats {
+  device: string;
+  state: DeviceState;
+  accepted: number;
+  rejected: Partial<Record<ErrorCode, number>>;
+  published: number;
+  queued: number;
+}
+
+const STATE_FOR_LINK: Record<LinkState, DeviceState> = { connecting: 'connecting', online: 'online', error: 'error', offline: 'offline' };
+
+/**
+ * Runs one device: link → session (framer + decoder) → normalise/validate → MQTT.
+ * Each device has its own MQTT connection so that its last will can mark exactly that
+ * device offline on its retained status topic when the agent dies.
+ */
+export function runDevice(opts: DeviceRunnerOptions) {
+  const now = opts.now ?? Date.now;
+  const log = opts.log.child({ device: opts.device });
+  const statusTopic = topics.status(opts.station, opts.device);
+  const status = (state: DeviceState, detail: Record<string, unknown>): StatusMessage => ({
+    v: 1,
+    station: opts.station,
+    device: opts.device,
+    profile: opts.profile.id,
+    state,
+    ts: now(),
+    detail,
+  });
+  const client = mqtt.connect(opts.mqttUrl, {
+    protocolVersion: 4,
+    clientId: `radscreen-agent-${opts.station}-${opts.device}-${process.pid}`,
+    reconnectPeriod: 1000,
+    will: {
+      topic: statusTopic,
+      payload: Buffer.from(JSON.stringify(status('offline', { reason: 'agent connection lost' }))),
+      qos: 1,
+      retain: true,
+    },
+    ...opts.mqttOptions,
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
+  const publisher = createPublisher({
+    client,
+    topic: topics.readings(opts.station, opts.device),
+    coalesceMs: opts.coalesceMs ?? 50,
+    maxInflight: opts.maxInflight ?? 1000,
+    maxQueued: 100_000,
+    onPublishError: (err, count) => log.warn({ err: err.message, count }, 'publish failed; readings re-queued'),
+  });
+  let state: DeviceState = 'connecting';
+  let detail: Record<string, unknown> = {};
+  let accepted = 0;
+  const rejected: Partial<Record<ErrorCode, number>> = {};
+  let session: DeviceSession | undefined;
+
+  function countReject(code: ErrorCode, message: string, raw?: Buffer): void {
+    rejected[code] = (rejected[code] ?? 0) + 1;
+    log.debug({ code, reason: message, hex: raw?.toString('hex') }, 'reject');
+  }
+
+  function publishStatus(): void {
+    const message = status(state, { ...detail, link: opts.link.description, accepted, rejected });
+    client.publish(statusTopic, JSON.stringify(message), { qos: 1, retain: true }, () => {});
+  }
+
+  const ctx: SessionContext = {
+    now,
+    write: (bytes) => opts.link.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1')),
+    emit(decoded) {
+      const result = normaliseReading(decoded, { station: opts.station, device: opts.device, source: opts.source, profile: opts.profile });
+      if ('reject' in result) return countReject(result.reject.code, result.reject.message);
+      if (!publisher.publish(result.reading)) return countReject('RS_ERR_QUEUE_FULL', 'publish queue full');
+      accepted += 1;
+    },
+    reject: (r) => countReject(r.code, r.message, r.raw),
+    options: opts.options,
+    log,
+  };
+
+  // Counts change every second; a retained status every 10 s keeps consoles current without flooding.
+  const statusTimer = setInterval(publishStatus, 10_000);
+  opts.link.open({
+    data: (chunk) => session?.push(chunk),
+    state(linkState, linkDetail) {
+      if (linkState === 'online' && !session) {
+        session = opts.profile.createSession(ctx);
+        session.start?.();
+      } else if (linkState !== 'online' && session) {
+        session.stop();
+        session = undefined;
+      }
+      state = STATE_FOR_LINK[linkState];
+      detail = linkDetail;
+      log.info({ state, ...linkDetail }, `device ${state}`);
+      publishStatus();
+    },
+  });
+
+  return {
+    stats(): DeviceStats {
+      const p = publisher.stats();
+      return { device: opts.device, state, accepted, rejected: { ...rejected }, published: p.published, queued: p.queued + p.inflight };
+    },
+    /** Stops reading, publishes what is queued, marks the device offline, disconnects. */
+    async stop(): Promise<void> {
+      clearInterval(statusTimer);
+      session?.stop();
+      session = undefined;
+      await opts.link.close();
+      await Promise.race([publisher.drain(), new Promise((r) => setTimeout(r, 3000))]);
+      publisher.close();
+      await client
+        .publishAsync(statusTopic, JSON.stringify(status('offline', { reason: 'agent stopped' })), { qos: 1, retain: true })
+        .catch(() => {});
+      await client.endAsync();
+    },
+  };
+}
+export type DeviceRunner = ReturnType<typeof runDevice>;

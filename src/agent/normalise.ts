@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { type Reject, reject } from '../core/errors.ts';
+import type { DeviceProfile } from '../core/profile.ts';
+import { type DecodedReading, type Reading, ReadingSchema, type Source } from '../core/reading.ts';
+
+export interface ReadingOrigin {
+  station: string;
+  device: string;
+  source: Source;
+  profile: DeviceProfile;
+}
+
+/**
+ * Stamps a decoded reading with where it came from and validates it against the canonical
+ * schema and the profile's channel declarations: an undeclared channel or a value outside its
+ * physical range is a reject, never a stored reading.
+ */
+export function normaliseReading(decoded: DecodedReading, origin: ReadingOrigin): { reading: Reading } | { reject: Reject } {
+  const channels = new Map(origin.profile.channels.map((c) => [c.key, c]));
+  for (const [key, value] of Object.entries(decoded.values)) {
+    const spec = channels.get(key);
+    if (!spec) return { reject: reject('RS_ERR_READING_INVALID', `channel '${key}' is not declared by ${origin.profile.id}`) };
+    if (typeof value === 'number') {
+      if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max))
+        return { reject: reject('RS_ERR_FRAME_RANGE', `${key}=${value} ${spec.unit} outside [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]`) };
+    } else if (spec.type === 'enum' && spec.values && !spec.values.includes(String(value))) {
+      return { reject: reject('RS_ERR_FRAME_RANGE', `${key}=${String(value)} is not one of ${spec.values.join('|')}`) };
+    }
+  }
+  const candidate = {
+    ...decoded,
+    station: origin.station,
+    device: origin.device,
+    profile: origin.profile.id,
+    kind: origin.profile.kind,
+    source: origin.source,
+  };
+  const parsed = ReadingSchema.safeParse(candidate);
+  if (!parsed.success) return { reject: reject('RS_ERR_READING_INVALID', z.prettifyError(parsed.error)) };
+  return { reading: parsed.data };
+}

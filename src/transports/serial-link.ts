@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { SerialPort, SerialPortMock } from 'serialport';
+import type { DeviceLink, LinkHandlers } from './link.ts';
+import { nextBackoff } from './link.ts';
+
+export interface SerialLinkOptions {
+  path: string;
+  baudRate: number;
+  dataBits?: 5 | 6 | 7 | 8;
+  parity?: 'none' | 'even' | 'odd';
+  stopBits?: 1 | 2;
+  /**
+   * No byte for this long means the port is lost. A pty whose far end closed raises no error
+   * and makes the reader spin (RUNTIME-NOTES §3), so silence and a vanished path are the only
+   * signals we get.
+   */
+  noDataTimeoutMs: number;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Component tests use serialport's mock binding (SerialPortMock); the OS binding otherwise. */
+  mockBinding?: boolean;
+}
+
+type Port = SerialPort | SerialPortMock;
+
+/** A serial port that reopens itself with backoff and reports every state change. */
+export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
+  const backoffOpts = opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
+  let handlers: LinkHandlers | undefined;
+  let port: Port | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let backoff = 0;
+  let attempt = 0;
+  let lastDataAt = 0;
+  let closed = false;
+  const portDetail = () => ({ path: opts.path, baud_rate: opts.baudRate, attempt });
+
+  function connect(): void {
+    if (closed || !handlers) return;
+    attempt += 1;
+    handlers.state('connecting', portDetail());
+    const settings = {
+      path: opts.path,
+      baudRate: opts.baudRate,
+      dataBits: opts.dataBits ?? 8,
+      parity: opts.parity ?? 'none',
+      stopBits: opts.stopBits ?? 1,
+      autoOpen: false,
+    } as const;
+    const p: Port = opts.mockBinding ? new SerialPortMock(settings) : new SerialPort(settings);
+    port = p;
+    p.on('data', (chunk: Buffer) => {
+      lastDataAt = Date.now();
+      backoff = 0; // a port that delivers data is healthy: start the next outage from the shortest delay
+      handlers?.data(chunk);
+    });
+    p.on('error', (err: Error) => lose(p, 'RS_ERR_PORT_LOST', err.message));
+    p.on('close', () => lose(p, 'RS_ERR_PORT_LOST', 'port closed'));
+    p.open((err) => {
+      if (err) return lose(p, 'RS_ERR_PORT_OPEN', err.message);
+      if (closed) return void p.close(() => {});
+      lastDataAt = Date.now();
+      handlers?.state('online', portDetail());
+      watchdog = setInterval(
+        () => {
+          const silentMs = Date.now() - lastDataAt;
+          if (!existsSync(opts.path)) lose(p, 'RS_ERR_PORT_LOST', 'device path vanished');
+          else if (silentMs > opts.noDataTimeoutMs) lose(p, 'RS_ERR_PORT_LOST', `no data for ${silentMs} ms`);
+        },
+        Math.max(50, Math.min(1000, opts.noDataTimeoutMs / 4)),
+      );
+    });
+  }
+
+  /** Idempotent per port: the port may report error and close twice for one loss. */
+  function lose(p: Port, code: string, message: string): void {
+    if (p !== port) return;
+    port = undefined;
+    if (watchdog) clearInterval(watchdog);
+    watchdog = undefined;
+    p.removeAllListeners('data');
+    p.on('error', () => {}); // late errors from a port we already gave up on
+    if (p.isOpen) p.close(() => {});
+    if (closed) return;
+    backoff = nextBackoff(backoff, backoffOpts);
+    handlers?.state('error', { ...portDetail(), code, error: message, retry_in_ms: backoff });
+    retryTimer = setTimeout(connect, backoff);
+  }
+
+  return {
+    description: `serial ${opts.path} @ ${opts.baudRate}`,
+    open(h) {
+      handlers = h;
+      connect();
+    },
+    write(bytes) {
+      const p = port;
+      if (!p?.isOpen) return Promise.reject(new Error(`${opts.path} is not open`));
+      return new Promise((resolve, reject) => {
+        p.write(bytes, (err) => (err ? reject(err) : p.drain((e) => (e ? reject(e) : resolve()))));
+      });
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (watchdog) clearInterval(watchdog);
+      const p = port;
+      port = undefined;
+      if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));
+      handlers?.state('offline', portDetail());
+    },
+  };
+}
