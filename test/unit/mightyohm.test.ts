@@ -5,7 +5,12 @@ import { mightyohmGeiger } from '../../devices/mightyohm-geiger/profile.ts';
 import { firmwareCpm, mightyohmLine } from '../../simulators/mightyohm-geiger.ts';
 import { feedInChunks, harness, settle } from '../support/session-harness.ts';
 
-const fixtures = JSON.parse(readFileSync(new URL('../../devices/mightyohm-geiger/fixtures/lines.json', import.meta.url), 'utf8'));
+interface Fixtures {
+  cases: { line: string; values: Record<string, number | string> }[];
+  ignored: string[];
+  rejected: { line: string; code: string }[];
+}
+const fixtures: Fixtures = JSON.parse(readFileSync(new URL('../../devices/mightyohm-geiger/fixtures/lines.json', import.meta.url), 'utf8'));
 
 describe('MightyOhm decoder', () => {
   it.each(fixtures.cases)('decodes $line', ({ line, values }) => {
