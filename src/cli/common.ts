@@ -1,0 +1,51 @@
+import { type Logger, pino } from 'pino';
+import { catalogue } from '../../devices/index.ts';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { RadscreenError } from '../core/errors.ts';
+
+/** Exit codes: 0 ok, 1 runtime failure or rejects under --strict, 2 bad config or usage. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export function createLogger(level = process.env.RADSCREEN_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, base: { pid: process.pid } });
+}
+
+/**
+ * Loads and checks the config, or prints every problem as `path: message` and exits 2
+ * before anything touches a device.
+ */
+export function loadConfigOrExit(path: string): Config {
+  try {
+    return loadConfig(path, { catalogue });
+  } catch (e) {
+    if (e instanceof RadscreenError) {
+      process.stderr.write(`radscreen: ${e.message} (${e.code}): ${path}\n`);
+      for (const line of (e.details as string[] | undefined) ?? []) process.stderr.write(`  ${line}\n`);
+      process.exit(EXIT.usage);
+    }
+    throw e;
+  }
+}
+
+/** Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once. */
+export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) {
+      log.warn(`second ${signal}: exiting without waiting`);
+      process.exit(EXIT.failure);
+    }
+    stopping = true;
+    log.info(`${signal}: stopping everything this process started`);
+    stop().then(
+      () => process.exit(EXIT.ok),
+      (e: Error) => {
+        log.error({ err: e.message }, 'shutdown failed');
+        process.exit(EXIT.failure);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}

@@ -1,0 +1,152 @@
+import { Command, InvalidArgumentError } from 'commander';
+import mqtt from 'mqtt';
+import { z } from 'zod';
+import { catalogue, profiles } from '../../devices/index.ts';
+import { simulators } from '../../simulators/index.ts';
+import { startAgent } from '../agent/agent.ts';
+import { startSimulatedLinks } from '../agent/simulated-links.ts';
+import { configJsonSchema } from '../config/load.ts';
+import { ReadingSchema } from '../core/reading.ts';
+import { startIngest } from '../ingest/consumer.ts';
+import { startServer } from '../server/start.ts';
+import { startStation } from '../station/station.ts';
+import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
+
+const program = new Command('radscreen')
+  .description('Radiation and X-ray screening station: device agents, ingest to InfluxDB, alarms and the operator console.')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
+
+const configOption = ['-c, --config <file>', 'YAML config file', 'examples/station.yaml'] as const;
+
+program
+  .command('station')
+  .description('run one whole station in this process: broker, simulators, agent, ingest, server and console')
+  .option(...configOption)
+  .action(async (opts: { config: string }) => {
+    const config = loadConfigOrExit(opts.config);
+    const log = createLogger();
+    const station = await startStation({ config, catalogue, simulators, log });
+    stopOnSignals(log, station.stop);
+    const storage = station.influxUrl ? `storing readings in ${station.influxUrl}` : 'readings are NOT stored';
+    process.stderr.write(
+      `\nradscreen station '${config.station.id}' is running: console ${station.consoleUrl}, MQTT ${station.mqttUrl}, ${storage}.\n` +
+        `Simulated devices: ${station.linkMode === 'pty' ? 'on socat ptys' : station.linkMode === 'memory' ? 'in-process (no socat)' : 'none'}. Ctrl-C stops everything.\n\n`,
+    );
+  });
+
+program
+  .command('agent')
+  .description('read the configured devices and publish canonical readings to MQTT (mqtt.url required)')
+  .option(...configOption)
+  .action(async (opts: { config: string }) => {
+    const config = loadConfigOrExit(opts.config);
+    if (!config.mqtt.url) fail('radscreen agent needs mqtt.url (or RADSCREEN_MQTT_URL); the embedded broker runs only in `station`');
+    const log = createLogger();
+    const sims = await startSimulatedLinks({ devices: config.devices, catalogue, simulators, dataDir: config.data_dir, log });
+    const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
+    stopOnSignals(log, async () => {
+      await agent.stop();
+      await sims.stop();
+    });
+  });
+
+program
+  .command('ingest')
+  .description('store readings from MQTT in InfluxDB (mqtt.url and influx.url required)')
+  .option(...configOption)
+  .action(async (opts: { config: string }) => {
+    const config = loadConfigOrExit(opts.config);
+    if (!config.mqtt.url || !config.influx.url)
+      fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
+    const log = createLogger();
+    const ingest = await startIngest({
+      mqttUrl: config.mqtt.url as string,
+      mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
+      influx: { ...config.influx, url: config.influx.url as string },
+      log,
+      clientId: `radscreen-ingest-${config.station.id}`,
+    });
+    stopOnSignals(log, ingest.stop);
+  });
+
+program
+  .command('server')
+  .description('raise alarms and serve the API and operator console (mqtt.url required)')
+  .option(...configOption)
+  .action(async (opts: { config: string }) => {
+    const config = loadConfigOrExit(opts.config);
+    if (!config.mqtt.url) fail('radscreen server needs mqtt.url (or RADSCREEN_MQTT_URL)');
+    const log = createLogger();
+    const client = mqtt.connect(config.mqtt.url as string, {
+      protocolVersion: 4,
+      username: config.mqtt.username,
+      password: config.mqtt.password,
+    });
+    const storage = {
+      enabled: Boolean(config.influx.url),
+      detail: config.influx.url ? `InfluxDB at ${config.influx.url}` : 'not configured',
+    };
+    const server = await startServer({ config, mqtt: client, log, storage });
+    process.stderr.write(`console: ${server.url}\n`);
+    stopOnSignals(log, async () => {
+      await server.close();
+      await client.endAsync();
+    });
+  });
+
+const config = program.command('config').description('check a config file or print its JSON Schema');
+config
+  .command('check')
+  .argument('<file>', 'YAML config file')
+  .description('validate a config; prints `path: message` lines and exits 2 when invalid')
+  .action((file: string) => {
+    const c = loadConfigOrExit(file);
+    process.stdout.write(`${file}: ok (station ${c.station.id}, ${c.devices.length} device(s))\n`);
+  });
+config
+  .command('schema')
+  .description('print the config JSON Schema (for editor autocompletion)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  });
+
+program
+  .command('schema')
+  .argument('<name>', 'schema to print: reading', (v) => {
+    if (v !== 'reading') throw new InvalidArgumentError('the only schema is `reading`');
+    return v;
+  })
+  .description('print the JSON Schema of a canonical record')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(z.toJSONSchema(ReadingSchema), null, 2)}\n`);
+  });
+
+program
+  .command('devices')
+  .description('list the device catalogue: id, kind, link defaults, channels with units')
+  .option('--json', 'print JSON for scripts')
+  .action((opts: { json?: boolean }) => {
+    const rows = profiles.map((p) => ({
+      id: p.id,
+      vendor: p.vendor,
+      model: p.model,
+      kind: p.kind,
+      link: p.link,
+      simulator: simulators.has(p.id),
+      channels: p.channels.map((c) => ({ key: c.key, unit: c.unit, label: c.label })),
+    }));
+    if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    for (const r of rows) {
+      const link = r.link.type === 'serial' ? `serial ${r.link.baudRate} baud` : `mqtt ${r.link.topic}`;
+      process.stdout.write(`${r.id}  (${r.kind}; ${r.vendor} ${r.model}; ${link}${r.simulator ? '; simulator' : ''})\n`);
+      for (const c of r.channels) process.stdout.write(`    ${c.key.padEnd(20)} ${c.unit.padEnd(6)} ${c.label}\n`);
+    }
+  });
+
+function fail(message: string): never {
+  process.stderr.write(`radscreen: ${message}\n`);
+  process.exit(EXIT.usage);
+}
+
+await program.parseAsync(process.argv);

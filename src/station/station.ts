@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import type { Logger } from 'pino';
+import { startAgent } from '../agent/agent.ts';
+import { startSimulatedLinks } from '../agent/simulated-links.ts';
+import type { Config } from '../config/schema.ts';
+import type { DeviceProfile } from '../core/profile.ts';
+import type { SimulatorFactory } from '../core/simulator.ts';
+import { startIngest } from '../ingest/consumer.ts';
+import { startServer } from '../server/start.ts';
+import { startEmbeddedBroker } from './embedded-broker.ts';
+import { hasInfluxd, startManagedInfluxd } from './managed-influxd.ts';
+
+export interface StationOptions {
+  config: Config;
+  catalogue: ReadonlyMap<string, DeviceProfile>;
+  simulators: ReadonlyMap<string, SimulatorFactory>;
+  log: Logger;
+}
+
+export interface Station {
+  consoleUrl: string;
+  mqttUrl: string;
+  influxUrl: string | undefined;
+  linkMode: 'pty' | 'memory' | 'none';
+  stop(): Promise<void>;
+}
+
+/**
+ * One process for one screening station: broker (embedded unless `mqtt.url`), storage
+ * (`influx.url`, else a private influxd when installed), server, ingest, simulators and the
+ * agent. The same modules `radscreen agent|ingest|server` run on their own, wired together.
+ * Everything started here is stopped by `stop()`, in reverse order; a failure half-way stops
+ * what was already started before it rethrows.
+ */
+export async function startStation({ config, catalogue, simulators, log }: StationOptions): Promise<Station> {
+  const stack: { name: string; stop: () => Promise<void> }[] = [];
+  const stop = async () => {
+    for (const item of stack.splice(0).reverse()) {
+      await item.stop().catch((e: Error) => log.warn({ err: e.message }, `stopping ${item.name} failed`));
+    }
+  };
+  try {
+    let mqttUrl = config.mqtt.url;
+    if (!mqttUrl) {
+      const broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port);
+      stack.push({ name: 'embedded broker', stop: broker.close });
+      mqttUrl = broker.url;
+      log.info({ url: mqttUrl }, 'embedded MQTT broker (aedes) listening');
+    }
+
+    let influxUrl = config.influx.url;
+    let storageDetail = influxUrl ? `InfluxDB at ${influxUrl}` : '';
+    if (!influxUrl && config.influx.managed === 'auto' && hasInfluxd()) {
+      const influxd = await startManagedInfluxd(join(config.data_dir, 'influxdb'));
+      stack.push({ name: 'influxd', stop: influxd.stop });
+      influxUrl = influxd.url;
+      storageDetail = `private influxd at ${influxUrl} (data in ${join(config.data_dir, 'influxdb')})`;
+      log.info({ url: influxUrl, pid: influxd.pid }, 'started a private influxd for this station');
+    } else if (!influxUrl) {
+      storageDetail = 'readings are NOT being stored: set influx.url, or install influxd (apt-get install influxdb)';
+      log.warn(storageDetail);
+    }
+
+    const serverClient = mqtt.connect(mqttUrl, {
+      protocolVersion: 4,
+      clientId: `radscreen-server-${config.station.id}-${process.pid}`,
+      username: config.mqtt.username,
+      password: config.mqtt.password,
+    });
+    stack.push({ name: 'server mqtt client', stop: async () => void (await serverClient.endAsync()) });
+    const server = await startServer({ config, mqtt: serverClient, log, storage: { enabled: Boolean(influxUrl), detail: storageDetail } });
+    stack.push({ name: 'server', stop: server.close });
+
+    if (influxUrl) {
+      const ingest = await startIngest({
+        mqttUrl,
+        mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
+        influx: { ...config.influx, url: influxUrl },
+        log,
+        clientId: `radscreen-ingest-${config.station.id}`,
+      });
+      stack.push({ name: 'ingest', stop: ingest.stop });
+    }
+
+    let linkMode: Station['linkMode'] = 'none';
+    if (config.devices.some((d) => d.simulate)) {
+      const sims = await startSimulatedLinks({ devices: config.devices, catalogue, simulators, dataDir: config.data_dir, log });
+      stack.push({ name: 'simulators', stop: sims.stop });
+      linkMode = sims.mode;
+      if (sims.mode === 'memory')
+        log.warn('socat is not installed: simulators run over in-process links, not real serial ptys (apt-get install socat)');
+      const agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links });
+      stack.push({ name: 'agent', stop: agent.stop });
+    } else if (config.devices.length > 0) {
+      const agent = startAgent({ config, catalogue, mqttUrl, log });
+      stack.push({ name: 'agent', stop: agent.stop });
+    }
+    return { consoleUrl: server.url, mqttUrl, influxUrl, linkMode, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
