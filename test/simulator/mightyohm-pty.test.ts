@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { SerialPort } from 'serialport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mightyohmGeiger } from '../../devices/mightyohm-geiger/profile.ts';
+import { createMightyOhmSimulator } from '../../simulators/mightyohm-geiger.ts';
+import { type DeviceRunner, runDevice } from '../../src/agent/device-runner.ts';
+import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
+import { createSerialLink } from '../../src/transports/serial-link.ts';
+import { type PtyPair, startPtyPair } from '../../src/transports/socat.ts';
+
+/**
+ * The real chain on real ptys: the simulator writes the device end of a socat pair through the
+ * real serialport, the agent reads the other end through the real serialport, and readings
+ * arrive over MQTT (an in-process aedes broker).
+ */
+describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'radscreen-pty-'));
+  const agentPath = join(dir, 'agent');
+  const devicePath = join(dir, 'device');
+  let pair: PtyPair;
+  let devicePort: SerialPort;
+  let broker: Aedes;
+  let server: Server;
+  let sub: MqttClient;
+  let runner: DeviceRunner;
+  const readings: ReadingsMessage['readings'] = [];
+  const statuses: StatusMessage[] = [];
+  const stopSim: (() => void)[] = [];
+
+  async function openDeviceEnd(): Promise<SerialPort> {
+    const port = new SerialPort({ path: devicePath, baudRate: 9600, autoOpen: false });
+    await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+    port.on('error', () => {});
+    return port;
+  }
+
+  async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  beforeAll(async () => {
+    broker = await Aedes.createBroker();
+    server = createServer(broker.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+    sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    sub.on('message', (topic, payload) => {
+      const body = JSON.parse(payload.toString());
+      if (topic.endsWith('/readings')) readings.push(...(body as ReadingsMessage).readings);
+      if (topic.endsWith('/status')) statuses.push(body as StatusMessage);
+    });
+    await sub.subscribeAsync([topics.allReadings('t1'), topics.allStatus('t1')], { qos: 1 });
+
+    pair = await startPtyPair(agentPath, devicePath);
+    devicePort = await openDeviceEnd();
+    const sim = createMightyOhmSimulator(
+      { write: (b) => void devicePort.write(b), onData: () => {} },
+      { background_usvh: 0.2, events: [], seed: 3, tick_ms: 40 },
+    );
+    sim.start();
+    stopSim.push(() => sim.stop());
+    const link = createSerialLink({ path: agentPath, baudRate: 9600, noDataTimeoutMs: 400, backoff: { initialMs: 100, maxMs: 400 } });
+    runner = runDevice({
+      station: 't1',
+      device: 'g1',
+      profile: mightyohmGeiger,
+      source: 'simulated',
+      options: {},
+      link,
+      mqttUrl: url,
+      coalesceMs: 20,
+      log: pino({ level: 'silent' }),
+    });
+  });
+
+  afterAll(async () => {
+    for (const s of stopSim) s();
+    await runner?.stop();
+    if (devicePort?.isOpen) await new Promise((r) => devicePort.close(r));
+    await pair?.stop();
+    await sub?.endAsync();
+    await new Promise((r) => broker.close(r));
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes canonical readings and a retained online status', async () => {
+    await until(() => readings.length >= 10, 10_000, '10 readings');
+    const r = readings[0];
+    expect(r).toMatchObject({ station: 't1', device: 'g1', profile: 'mightyohm-geiger', kind: 'dosimeter', source: 'simulated' });
+    expect(Object.keys(r?.values ?? {}).sort()).toEqual(['cpm', 'cps', 'dose_rate', 'mode']);
+    expect(statuses.some((s) => s.state === 'online')).toBe(true);
+  });
+
+  it('counts a garbage line as a reject with its code and keeps the stream going', async () => {
+    const before = readings.length;
+    devicePort.write(Buffer.from('\x00\xff\xfe garbage from a noisy cable\r\n', 'latin1'));
+    await until(() => (runner.stats().rejected.RS_ERR_FRAME_UNKNOWN ?? 0) === 1, 5000, 'the reject to be counted');
+    await until(() => readings.length >= before + 5, 5000, 'readings after the garbage');
+    expect(runner.stats().rejected).toEqual({ RS_ERR_FRAME_UNKNOWN: 1 });
+  });
+
+  it('notices the pty vanishing, reports it, and reconnects when it returns', async () => {
+    for (const s of stopSim.splice(0)) s();
+    await new Promise((r) => devicePort.close(r));
+    await pair.stop();
+    await until(() => statuses.some((s) => s.state === 'error' && s.detail.code === 'RS_ERR_PORT_LOST'), 5000, 'a port-lost status');
+
+    pair = await startPtyPair(agentPath, devicePath);
+    devicePort = await openDeviceEnd();
+    const sim = createMightyOhmSimulator(
+      { write: (b) => void devicePort.write(b), onData: () => {} },
+      { background_usvh: 0.2, events: [], seed: 4, tick_ms: 40 },
+    );
+    sim.start();
+    stopSim.push(() => sim.stop());
+    const before = readings.length;
+    await until(() => readings.length >= before + 5, 10_000, 'readings after reconnecting');
+    expect(runner.stats().state).toBe('online');
+  });
+});
