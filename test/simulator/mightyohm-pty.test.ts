@@ -89,7 +89,7 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
     if (devicePort?.isOpen) await new Promise((r) => devicePort.close(r));
     await pair?.stop();
     await sub?.endAsync();
-    await new Promise((r) => broker.close(r));
+    await new Promise<void>((r) => broker.close(() => r()));
     await new Promise((r) => server.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
