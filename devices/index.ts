@@ -1,7 +1,8 @@
 import type { DeviceProfile } from '../src/core/profile.ts';
 import { mightyohmGeiger } from './mightyohm-geiger/profile.ts';
+import { safecastBgeigie } from './safecast-bgeigie/profile.ts';
 
 /** The device catalogue: every family registers here, and only here. */
-export const profiles: readonly DeviceProfile[] = [mightyohmGeiger];
+export const profiles: readonly DeviceProfile[] = [mightyohmGeiger, safecastBgeigie];
 
 export const catalogue: ReadonlyMap<string, DeviceProfile> = new Map(profiles.map((p) => [p.id, p]));

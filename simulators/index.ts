@@ -1,5 +1,9 @@
 import type { SimulatorFactory } from '../src/core/simulator.ts';
 import { createMightyOhmSimulator } from './mightyohm-geiger.ts';
+import { createSafecastBgeigieSimulator } from './safecast-bgeigie.ts';
 
 /** Simulators by profile id; the catalogue test fails when a profile has none. */
-export const simulators: ReadonlyMap<string, SimulatorFactory> = new Map([['mightyohm-geiger', createMightyOhmSimulator]]);
+export const simulators: ReadonlyMap<string, SimulatorFactory> = new Map([
+  ['mightyohm-geiger', createMightyOhmSimulator],
+  ['safecast-bgeigie', createSafecastBgeigieSimulator],
+]);
