@@ -1,17 +1,12 @@
 import { Command, InvalidArgumentError } from 'commander';
-import mqtt from 'mqtt';
 import { z } from 'zod';
 import { catalogue, profiles } from '../../devices/index.ts';
 import { simulators } from '../../simulators/index.ts';
-import { startAgent } from '../agent/agent.ts';
-import { startSimulatedLinks } from '../agent/simulated-links.ts';
 import { configJsonSchema } from '../config/load.ts';
 import { ReadingSchema } from '../core/reading.ts';
-import { startIngest } from '../ingest/consumer.ts';
-import { startServer } from '../server/start.ts';
-import { startStation } from '../station/station.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 
+// Commands import their modules lazily: `config check` or `schema` must not load the server.
 const program = new Command('radscreen')
   .description('Radiation and X-ray screening station: device agents, ingest to InfluxDB, alarms and the operator console.')
   .showHelpAfterError()
@@ -26,6 +21,7 @@ program
   .action(async (opts: { config: string }) => {
     const config = loadConfigOrExit(opts.config);
     const log = createLogger();
+    const { startStation } = await import('../station/station.ts');
     const station = await startStation({ config, catalogue, simulators, log });
     stopOnSignals(log, station.stop);
     const storage = station.influxUrl ? `storing readings in ${station.influxUrl}` : 'readings are NOT stored';
@@ -43,6 +39,8 @@ program
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen agent needs mqtt.url (or RADSCREEN_MQTT_URL); the embedded broker runs only in `station`');
     const log = createLogger();
+    const { startAgent } = await import('../agent/agent.ts');
+    const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
     const sims = await startSimulatedLinks({ devices: config.devices, catalogue, simulators, dataDir: config.data_dir, log });
     const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
     stopOnSignals(log, async () => {
@@ -60,6 +58,7 @@ program
     if (!config.mqtt.url || !config.influx.url)
       fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
     const log = createLogger();
+    const { startIngest } = await import('../ingest/consumer.ts');
     const ingest = await startIngest({
       mqttUrl: config.mqtt.url as string,
       mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
@@ -78,6 +77,8 @@ program
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen server needs mqtt.url (or RADSCREEN_MQTT_URL)');
     const log = createLogger();
+    const { default: mqtt } = await import('mqtt');
+    const { startServer } = await import('../server/start.ts');
     const client = mqtt.connect(config.mqtt.url as string, {
       protocolVersion: 4,
       username: config.mqtt.username,
