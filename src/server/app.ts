@@ -1,0 +1,73 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../config/schema.ts';
+import type { LiveState } from './live-state.ts';
+import { apiRoutes } from './routes/api.ts';
+import { consoleRoutes } from './routes/console.ts';
+import type { ServerDeps } from './routes/deps.ts';
+import { healthRoutes } from './routes/health.ts';
+import { streamRoutes } from './routes/stream.ts';
+import type { StorageState } from './schemas.ts';
+
+/** Inputs of buildApp. */
+export interface BuildAppOptions {
+  state: LiveState;
+  config: Pick<Config, 'station'>;
+  /** A pino logger; none means the app logs nothing (tests). */
+  log?: FastifyBaseLogger;
+  /** Whether readings are being stored; shown on /healthz and as a console banner. Default: not stored. */
+  storage?: StorageState;
+  now?: () => number;
+  /** SSE heartbeat interval, ms; default 15 000. */
+  heartbeatMs?: number;
+}
+
+/** `querystring.limit: Too big: expected number to be <=500; …` from zod issues. */
+function describeValidation(context: string | undefined, issues: readonly { instancePath: string; message?: string }[]): string {
+  const where = context ?? 'request';
+  return issues.map((i) => `${where}${i.instancePath.replaceAll('/', '.').replace(/\.$/, '')}: ${i.message ?? 'invalid'}`).join('; ');
+}
+
+/**
+ * Builds the HTTP app as a plugin tree: health, api, stream, console. It does not listen;
+ * tests call `inject`, `startServer` calls `listen`. Bad query or body → 400 with code
+ * RS_ERR_HTTP_BODY and a message naming the field; server faults → 500 with a generic message
+ * (the details go to the log).
+ */
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = opts.log ? Fastify({ loggerInstance: opts.log }) : Fastify({ logger: false });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const message = describeValidation(err.validationContext, err.validation);
+      return reply.code(400).send({ statusCode: 400, code: 'RS_ERR_HTTP_BODY', error: 'Bad Request', message });
+    }
+    const status = err.statusCode ?? 500;
+    if (status === 400 || status === 415) {
+      // Malformed JSON bodies and the like, raised by fastify before validation.
+      return reply.code(400).send({ statusCode: 400, code: 'RS_ERR_HTTP_BODY', error: 'Bad Request', message: err.message });
+    }
+    if (status < 500)
+      return reply.code(status).send({ statusCode: status, code: err.code ?? 'RS_ERR_HTTP', error: err.name, message: err.message });
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ statusCode: 500, code: 'RS_ERR_INTERNAL', error: 'Internal Server Error', message: 'internal error' });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ statusCode: 404, code: 'RS_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url}` });
+  });
+
+  const deps: ServerDeps = {
+    state: opts.state,
+    storage: opts.storage ?? { enabled: false, detail: 'storage not configured' },
+    now: opts.now ?? Date.now,
+    heartbeatMs: opts.heartbeatMs ?? 15_000,
+  };
+  await app.register(healthRoutes, deps);
+  await app.register(apiRoutes, { ...deps, prefix: '/api' });
+  await app.register(streamRoutes, deps);
+  await app.register(consoleRoutes);
+  return app;
+}

@@ -1,0 +1,184 @@
+import { EventEmitter } from 'node:events';
+import type { AlarmEngine } from '../alarms/engine.ts';
+import type { Alarm, AlarmTransition } from '../alarms/types.ts';
+import type { Config } from '../config/schema.ts';
+import type { DeviceState, StatusMessage } from '../core/contract.ts';
+import type { DeviceProfile } from '../core/profile.ts';
+import type { DeviceKind, Reading } from '../core/reading.ts';
+
+/** Used for devices whose profile is not in the catalogue (another station's newer agent). */
+const FALLBACK_STALE_AFTER_MS = 30_000;
+
+/**
+ * What the console and the API show for one device. `status` is the effective state:
+ * the agent's reported state, except that a device that stopped sending readings for
+ * longer than `stale_after_ms` (server receive time) is `stale`.
+ */
+export interface DeviceView {
+  id: string;
+  profile: string;
+  name: string;
+  kind: DeviceKind | null;
+  status: DeviceState;
+  /** What the agent last said in its retained status message; null when it never did. */
+  reported_status: DeviceState | null;
+  /** Port path, baud, reconnect attempt, last error… from the status message. */
+  status_detail: Record<string, unknown>;
+  /** The status message's own timestamp (ms). */
+  status_ts: number | null;
+  last_reading: Reading | null;
+  /** Server clock (ms) when the last reading arrived. */
+  last_reading_at: number | null;
+  stale_after_ms: number;
+}
+
+/** Events of LiveState; listeners must not throw. */
+export interface LiveStateEvents {
+  reading: [Reading];
+  /** A device's effective or reported status changed; carries the whole view. */
+  status: [DeviceView];
+  alarm: [AlarmTransition];
+}
+
+interface DeviceEntry {
+  view: DeviceView;
+  /** Server clock when the status message arrived (its own ts may come from another clock). */
+  statusAt: number | null;
+}
+
+export interface LiveStateOptions {
+  config: Pick<Config, 'station' | 'devices'>;
+  catalogue: ReadonlyMap<string, DeviceProfile>;
+  engine: AlarmEngine;
+  /** ms since the epoch; fake in tests. */
+  now: () => number;
+}
+
+/**
+ * The server's in-memory picture of the station: per-device status and last reading, plus
+ * the engine's alarms. It only records and emits; it never reads the network or a clock of
+ * its own, so `checkStale()` must be called periodically by whoever owns the timers.
+ */
+export class LiveState extends EventEmitter<LiveStateEvents> {
+  readonly station: { id: string; name: string };
+  readonly #entries = new Map<string, DeviceEntry>();
+  readonly #opts: LiveStateOptions;
+
+  constructor(opts: LiveStateOptions) {
+    super();
+    // One listener set per SSE client: many consoles may watch one station.
+    this.setMaxListeners(1000);
+    this.#opts = opts;
+    this.station = { id: opts.config.station.id, name: opts.config.station.name };
+    for (const d of opts.config.devices) this.#ensure(d.id, d.profile, d.name);
+  }
+
+  /** Records a validated reading, emits `reading`, and `status` when that made it fresh again. */
+  addReading(reading: Reading): void {
+    const entry = this.#ensure(reading.device, reading.profile);
+    const prev = entry.view.status;
+    entry.view.last_reading = reading;
+    entry.view.last_reading_at = this.#opts.now();
+    entry.view.kind = reading.kind;
+    this.emit('reading', reading);
+    this.#refresh(entry, prev);
+  }
+
+  /** Records a validated status message and emits `status`. */
+  applyStatus(msg: StatusMessage): void {
+    const entry = this.#ensure(msg.device, msg.profile);
+    entry.view.reported_status = msg.state;
+    entry.view.status_detail = msg.detail;
+    entry.view.status_ts = msg.ts;
+    entry.statusAt = this.#opts.now();
+    entry.view.status = this.#effectiveStatus(entry);
+    this.emit('status', structuredClone(entry.view));
+  }
+
+  /** Passes an engine transition on to listeners (SSE clients). */
+  addAlarm(transition: AlarmTransition): void {
+    this.emit('alarm', transition);
+  }
+
+  /** Re-evaluates staleness of every device; emits `status` for each that changed and returns their ids. */
+  checkStale(): string[] {
+    const changed: string[] = [];
+    for (const entry of this.#entries.values()) if (this.#refresh(entry, entry.view.status)) changed.push(entry.view.id);
+    return changed;
+  }
+
+  /** Configured devices first (config order), then devices only seen on the wire; copies. */
+  devices(): DeviceView[] {
+    return [...this.#entries.values()].map((e) => structuredClone(e.view));
+  }
+
+  device(id: string): DeviceView | undefined {
+    const e = this.#entries.get(id);
+    return e ? structuredClone(e.view) : undefined;
+  }
+
+  /** The last reading of every device that has one. */
+  latestReadings(): Reading[] {
+    return [...this.#entries.values()].flatMap((e) => (e.view.last_reading ? [structuredClone(e.view.last_reading)] : []));
+  }
+
+  /** Active alarms first, then recently cleared ones. */
+  alarms(opts?: { limit?: number; state?: 'active' | 'cleared' | 'all' }): Alarm[] {
+    return this.#opts.engine.list(opts);
+  }
+
+  #ensure(id: string, profileId: string, name?: string): DeviceEntry {
+    let entry = this.#entries.get(id);
+    if (!entry) {
+      const profile = this.#opts.catalogue.get(profileId);
+      entry = {
+        statusAt: null,
+        view: {
+          id,
+          profile: profileId,
+          name: name ?? id,
+          kind: profile?.kind ?? null,
+          status: 'offline',
+          reported_status: null,
+          status_detail: {},
+          status_ts: null,
+          last_reading: null,
+          last_reading_at: null,
+          stale_after_ms: profile?.staleAfterMs ?? FALLBACK_STALE_AFTER_MS,
+        },
+      };
+      this.#entries.set(id, entry);
+    }
+    return entry;
+  }
+
+  /** Recomputes the effective status; emits `status` and returns true when it changed. */
+  #refresh(entry: DeviceEntry, prev: DeviceState): boolean {
+    const next = this.#effectiveStatus(entry);
+    if (next === prev) return false;
+    entry.view.status = next;
+    this.emit('status', structuredClone(entry.view));
+    return true;
+  }
+
+  /**
+   * The newer of (status message, reading) decides: an agent saying offline/error/connecting
+   * after the last reading wins; otherwise the device is online while readings keep coming
+   * and stale once they stop. An `online` status with no reading yet also goes stale.
+   */
+  #effectiveStatus(entry: DeviceEntry): DeviceState {
+    const { view, statusAt } = entry;
+    const reported = view.reported_status;
+    const readingAt = view.last_reading_at;
+    const statusIsNewer = statusAt !== null && (readingAt === null || statusAt >= readingAt);
+    if (reported && reported !== 'online' && statusIsNewer) return reported;
+    const since = readingAt ?? (reported === 'online' ? statusAt : null);
+    if (since === null) return reported ?? 'offline';
+    return this.#opts.now() - since > view.stale_after_ms ? 'stale' : 'online';
+  }
+}
+
+/** Creates the live state for one station. */
+export function createLiveState(opts: LiveStateOptions): LiveState {
+  return new LiveState(opts);
+}

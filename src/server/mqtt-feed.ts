@@ -1,0 +1,142 @@
+import type { MqttClient } from 'mqtt';
+import { z } from 'zod';
+import type { AlarmEngine } from '../alarms/engine.ts';
+import type { AlarmTransition } from '../alarms/types.ts';
+import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, parseTopic, StatusMessageSchema, topics } from '../core/contract.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import type { Reading } from '../core/reading.ts';
+import type { LiveState } from './live-state.ts';
+
+/** The slice of a pino logger the feed uses. */
+export interface FeedLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface MqttFeedOptions {
+  /** A connected (or connecting) client; the feed never ends it. */
+  client: MqttClient;
+  station: string;
+  state: LiveState;
+  engine: AlarmEngine;
+  log: FeedLogger;
+  /** Most dead letters awaiting PUBACK; beyond it they are counted and logged only. Default 100. */
+  maxDeadLettersInFlight?: number;
+}
+
+/** A running feed. */
+export interface MqttFeed {
+  /** Payloads rejected so far, by error code (for /metrics and tests). */
+  rejected(): Partial<Record<ErrorCode, number>>;
+  /** Stops listening and unsubscribes; idempotent; does not end the client. */
+  detach(): Promise<void>;
+}
+
+/**
+ * Feeds the server from MQTT: readings and retained status messages of one station go into
+ * the live state and the alarm engine, and every alarm transition is published (QoS 1) on
+ * the station's alarms topic. Alarms therefore never wait on storage. A payload that fails
+ * validation is counted by code and dead-lettered with the reason; it never stops the feed.
+ */
+export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
+  const { client, station, state, engine, log } = opts;
+  const maxDeadInFlight = opts.maxDeadLettersInFlight ?? 100;
+  const counts: Partial<Record<ErrorCode, number>> = {};
+  let deadInFlight = 0;
+  let attached = true;
+
+  function publishAlarm(t: AlarmTransition): void {
+    client.publish(topics.alarms(station), JSON.stringify(t), { qos: 1 }, (err) => {
+      if (err) log.warn({ err, alarm: t.alarm.id }, 'alarm transition not published');
+    });
+  }
+
+  function deadLetter(code: ErrorCode, reason: string, topic: string, payload: Buffer): void {
+    counts[code] = (counts[code] ?? 0) + 1;
+    log.debug({ code, topic, reason, hex: payload.subarray(0, 64).toString('hex') }, 'payload rejected');
+    if (deadInFlight >= maxDeadInFlight) {
+      log.warn({ code, topic }, 'dead-letter backlog full; rejected payload counted but not forwarded');
+      return;
+    }
+    const letter: DeadLetter = { v: 1, code, reason, topic, ts: Date.now(), payload_b64: payload.toString('base64') };
+    deadInFlight++;
+    client.publish(DEADLETTER_TOPIC, JSON.stringify(letter), { qos: 1 }, (err) => {
+      deadInFlight--;
+      if (err) log.warn({ err, code, topic }, 'dead letter not published');
+    });
+  }
+
+  function acceptReading(reading: Reading): void {
+    state.addReading(reading);
+    for (const t of engine.evaluate(reading)) {
+      state.addAlarm(t);
+      publishAlarm(t);
+      log.info({ alarm: t.alarm.id, kind: t.kind, value: t.alarm.evidence.value }, t.alarm.message);
+    }
+  }
+
+  function handleReadings(topic: string, device: string, payload: Buffer): void {
+    const parsed = parseReadingsMessage(payload);
+    if (!parsed.ok) {
+      deadLetter(parsed.code, parsed.reason, topic, payload);
+      return;
+    }
+    // A reading filed under another station's or device's topic would corrupt that tile.
+    const stray = parsed.message.readings.find((r) => r.station !== station || r.device !== device);
+    if (stray) {
+      deadLetter('RS_ERR_PAYLOAD_INVALID', `reading for ${stray.station}/${stray.device} published on ${topic}`, topic, payload);
+      return;
+    }
+    for (const r of parsed.message.readings) acceptReading(r);
+  }
+
+  function handleStatus(topic: string, device: string, payload: Buffer): void {
+    // An empty retained payload is MQTT's way of deleting a retained status, not an error.
+    if (payload.length === 0) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch (e) {
+      deadLetter('RS_ERR_PAYLOAD_JSON', (e as Error).message, topic, payload);
+      return;
+    }
+    const parsed = StatusMessageSchema.safeParse(json);
+    if (!parsed.success) {
+      deadLetter('RS_ERR_PAYLOAD_INVALID', z.prettifyError(parsed.error), topic, payload);
+      return;
+    }
+    if (parsed.data.station !== station || parsed.data.device !== device) {
+      deadLetter('RS_ERR_PAYLOAD_INVALID', `status for ${parsed.data.station}/${parsed.data.device} on ${topic}`, topic, payload);
+      return;
+    }
+    state.applyStatus(parsed.data);
+  }
+
+  function onMessage(topic: string, payload: Buffer): void {
+    if (!attached) return;
+    const t = parseTopic(topic);
+    // The client may be shared with the agent or ingest: other topics are not ours to judge.
+    if (!t || t.station !== station || !t.device) return;
+    try {
+      if (t.leaf === 'readings') handleReadings(topic, t.device, payload);
+      else if (t.leaf === 'status') handleStatus(topic, t.device, payload);
+    } catch (err) {
+      log.warn({ err, topic }, 'feed handler failed; message skipped');
+    }
+  }
+
+  const filters = [topics.allReadings(station), topics.allStatus(station)];
+  client.on('message', onMessage);
+  await client.subscribeAsync(filters, { qos: 1 });
+
+  return {
+    rejected: () => ({ ...counts }),
+    async detach() {
+      if (!attached) return;
+      attached = false;
+      client.off('message', onMessage);
+      if (client.connected) await client.unsubscribeAsync(filters).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import type { LiveState } from '../live-state.ts';
+import type { StorageState } from '../schemas.ts';
+
+/** What every route plugin receives: the live state, the storage state and a clock. */
+export interface ServerDeps {
+  state: LiveState;
+  /** Read on every request, so the owner may update it in place when storage goes up or down. */
+  storage: StorageState;
+  now: () => number;
+  /** SSE heartbeat comment interval (ms); proxies drop idle streams without it. */
+  heartbeatMs: number;
+}

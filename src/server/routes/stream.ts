@@ -1,0 +1,67 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AlarmTransition } from '../../alarms/types.ts';
+import type { Reading } from '../../core/reading.ts';
+import type { DeviceView } from '../live-state.ts';
+import type { ServerDeps } from './deps.ts';
+
+/** How long EventSource waits before reconnecting after the stream drops (ms). */
+const RETRY_MS = 2000;
+
+function writeEvent(res: ServerResponse, event: string, data: unknown): void {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
+ * `GET /api/stream`: server-sent events. On connect it sends one `snapshot` event (station,
+ * devices, alarms), then `reading`, `status` and `alarm` events as they happen, and a comment
+ * line every `heartbeatMs` so idle proxies keep the stream open. The snapshot closes the gap
+ * between a console's initial fetch and a reconnect. Listeners are removed when the client
+ * goes away, and open streams are ended before the server closes.
+ */
+export const streamRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, { state, heartbeatMs }) => {
+  const open = new Set<ServerResponse>();
+
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+
+  app.get('/api/stream', async (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: ${RETRY_MS}\n\n`);
+    writeEvent(res, 'snapshot', { station: state.station, devices: state.devices(), alarms: state.alarms({ limit: 100 }) });
+
+    const onReading = (r: Reading) => writeEvent(res, 'reading', r);
+    const onStatus = (d: DeviceView) => writeEvent(res, 'status', d);
+    const onAlarm = (t: AlarmTransition) => writeEvent(res, 'alarm', t);
+    state.on('reading', onReading);
+    state.on('status', onStatus);
+    state.on('alarm', onAlarm);
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    heartbeat.unref();
+    open.add(res);
+
+    let cleaned = false;
+    const cleanUp = () => {
+      if (cleaned) return;
+      cleaned = true;
+      clearInterval(heartbeat);
+      state.off('reading', onReading);
+      state.off('status', onStatus);
+      state.off('alarm', onAlarm);
+      open.delete(res);
+      req.log.debug({ clients: open.size }, 'SSE client gone');
+    };
+    req.raw.on('close', cleanUp);
+    res.on('close', cleanUp);
+    res.on('error', cleanUp);
+  });
+};

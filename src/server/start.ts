@@ -1,0 +1,93 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { MqttClient } from 'mqtt';
+import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import { thresholdsFromConfig } from '../alarms/dose-rate-rule.ts';
+import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
+import type { Config } from '../config/schema.ts';
+import type { DeviceProfile } from '../core/profile.ts';
+import { buildApp } from './app.ts';
+import { createLiveState, type LiveState } from './live-state.ts';
+import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
+import type { StorageState } from './schemas.ts';
+
+/** Inputs of startServer. */
+export interface StartServerOptions {
+  config: Config;
+  /** Connected MQTT client (3.1.1 or 5); shared with other components is fine, it is not ended on close. */
+  mqtt: MqttClient;
+  log: FastifyBaseLogger;
+  /** Whether readings are being stored; the object is read on each request, so update it in place. */
+  storage: StorageState;
+  /** Defaults to Date.now. */
+  now?: () => number;
+  catalogue?: ReadonlyMap<string, DeviceProfile>;
+  /** How often device staleness is re-checked, ms; default 1000. */
+  staleCheckMs?: number;
+  heartbeatMs?: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  state: LiveState;
+  engine: AlarmEngine;
+  feed: MqttFeed;
+  /** `http://host:port` it actually listens on (port 0 resolved). */
+  url: string;
+  /** Stops the stale timer, detaches from MQTT and closes HTTP (SSE streams are ended); idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires live state, alarm engine, MQTT feed and HTTP app together and listens on
+ * `config.server.host`/`port` (port 0 picks a free one). The station command and the
+ * standalone `radscreen server` both call this: one code path.
+ */
+export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  const { config, log } = opts;
+  const now = opts.now ?? Date.now;
+  const engine = createAlarmEngine({ now, thresholds: thresholdsFromConfig(config) });
+  const state = createLiveState({ config, catalogue: opts.catalogue ?? defaultCatalogue, engine, now });
+  const app = await buildApp({
+    state,
+    config,
+    log,
+    storage: opts.storage,
+    now,
+    ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+  });
+  const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
+  const staleTimer = setInterval(() => state.checkStale(), opts.staleCheckMs ?? 1000);
+  staleTimer.unref();
+
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    clearInterval(staleTimer);
+    await feed.detach();
+    await app.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, station: config.station.id }, 'operator console listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    state,
+    engine,
+    feed,
+    url,
+    close() {
+      closed ??= (async () => {
+        clearInterval(staleTimer);
+        await feed.detach();
+        await app.close();
+      })();
+      return closed;
+    },
+  };
+}
