@@ -1,0 +1,43 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { profiles } from '../../devices/index.ts';
+import { simulators } from '../../simulators/index.ts';
+import { ChannelSpecSchema } from '../../src/core/channel.ts';
+import { DeviceKindSchema } from '../../src/core/reading.ts';
+
+const devicesDir = new URL('../../devices/', import.meta.url).pathname;
+const folders = readdirSync(devicesDir).filter((f) => statSync(join(devicesDir, f)).isDirectory());
+
+/** Invariants every device family must keep; a new folder that breaks one fails here. */
+describe('device catalogue', () => {
+  it('registers every folder under devices/ and nothing else', () => {
+    expect(profiles.map((p) => p.id).sort()).toEqual([...folders].sort());
+  });
+
+  it('has unique ids', () => {
+    expect(new Set(profiles.map((p) => p.id)).size).toBe(profiles.length);
+  });
+
+  describe.each(profiles.map((p) => [p.id, p] as const))('%s', (id, profile) => {
+    it('has a vendor-model id, a kind and a link', () => {
+      expect(id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(DeviceKindSchema.safeParse(profile.kind).success).toBe(true);
+      expect(['serial', 'mqtt']).toContain(profile.link.type);
+      expect(profile.staleAfterMs).toBeGreaterThan(0);
+    });
+
+    it('declares every channel with a unit, once', () => {
+      expect(profile.channels.length).toBeGreaterThan(0);
+      for (const c of profile.channels) expect(ChannelSpecSchema.safeParse(c).success, `channel ${c.key}`).toBe(true);
+      expect(new Set(profile.channels.map((c) => c.key)).size).toBe(profile.channels.length);
+    });
+
+    it('ships fixtures, a README and a simulator', () => {
+      const dir = join(devicesDir, id);
+      expect(existsSync(join(dir, 'README.md')), 'README.md').toBe(true);
+      expect(existsSync(join(dir, 'fixtures')) && readdirSync(join(dir, 'fixtures')).length > 0, 'fixtures/').toBe(true);
+      expect(simulators.has(id), 'simulators/index.ts entry').toBe(true);
+    });
+  });
+});
