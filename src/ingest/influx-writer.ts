@@ -39,7 +39,7 @@ export interface InfluxWriterOptions {
   /** Per-request timeout. Default 30 000. A timed-out write is resent; identity makes that idempotent. */
   requestTimeoutMs?: number;
   /** Called with lines influxd refused as bad data, so the caller can dead-letter them. Must not throw. */
-  onDrop?: (lines: readonly string[], info: { reason: DropReason; code: ErrorCode; message: string }) => void;
+  onDrop?: (lines: readonly string[], info: { reason: DropReason; code: ErrorCode; message: string; droppedPoints?: number }) => void;
   /** Called when a service fault starts (code set) or clears (undefined). */
   onFault?: (fault: { code: ErrorCode; message: string } | undefined) => void;
 }
@@ -176,7 +176,13 @@ export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
         break;
       case 'drop':
         settle();
-        st.dropped[outcome.reason] += batch.length;
+        {
+          // A partial write stored all but `droppedPoints`; the caller still gets the whole
+          // batch, since influxd does not say which lines it refused.
+          const refused = Math.min(outcome.droppedPoints ?? batch.length, batch.length);
+          st.dropped[outcome.reason] += refused;
+          st.written += batch.length - refused;
+        }
         st.lastError = { code: outcome.code, message: outcome.message, at: Date.now() };
         opts.onDrop?.(batch, outcome);
         break;

@@ -20,7 +20,7 @@ export type DropReason = 'bad_data' | 'retention' | 'type_conflict' | 'too_large
  */
 export type WriteOutcome =
   | { kind: 'ok' }
-  | { kind: 'drop'; reason: DropReason; code: ErrorCode; message: string }
+  | { kind: 'drop'; reason: DropReason; code: ErrorCode; message: string; droppedPoints?: number }
   | { kind: 'split'; message: string }
   | { kind: 'fault'; code: ErrorCode; message: string }
   | { kind: 'retry'; code: ErrorCode; message: string; retryAfterMs?: number };
@@ -58,7 +58,12 @@ export function classifyWriteResponse(status: number, body: string, retryAfter?:
       ? { kind: 'retry', code: 'RS_ERR_INFLUX_UNAVAILABLE', message }
       : { kind: 'retry', code: 'RS_ERR_INFLUX_UNAVAILABLE', message, retryAfterMs };
   }
-  if (status >= 400 && status < 500) return { kind: 'drop', reason: dropReason(error), code: 'RS_ERR_INFLUX_BAD_DATA', message };
+  if (status >= 400 && status < 500) {
+    // `partial write: … dropped=N`: influxd stored the rest of the batch.
+    const partial = /partial write.*dropped=(\d+)/i.exec(error);
+    const drop = { kind: 'drop', reason: dropReason(error), code: 'RS_ERR_INFLUX_BAD_DATA', message } as const;
+    return partial ? { ...drop, droppedPoints: Number(partial[1]) } : drop;
+  }
   // 1xx/3xx: nothing we asked for; treat as transient.
   return { kind: 'retry', code: 'RS_ERR_INFLUX_UNAVAILABLE', message };
 }

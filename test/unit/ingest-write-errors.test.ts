@@ -13,6 +13,7 @@ describe('classifyWriteResponse', () => {
       kind: 'drop',
       reason: 'retention',
       code: 'RS_ERR_INFLUX_BAD_DATA',
+      droppedPoints: 1,
     });
     expect(classifyWriteResponse(400, err('partial write: field type conflict: input field "f"'))).toMatchObject({
       kind: 'drop',
