@@ -74,6 +74,7 @@ export function renderAlarms(list, alarms, devicesById, limit = 50) {
       const head = document.createElement('div');
       head.className = 'alarm-head';
       head.append(line('alarm-device', name), line('alarm-state', a.state === 'active' ? 'ACTIVE' : 'cleared'));
+      const rule = line('alarm-rule', a.rule === 'dose_rate_high' ? 'High dose rate' : a.rule.replaceAll('_', ' '));
       const ev = a.evidence;
       const value = line('alarm-value', `${formatDoseRate(ev.value)} µSv/h`);
       value.setAttribute('data-testid', 'alarm-value');
@@ -82,7 +83,7 @@ export function renderAlarms(list, alarms, devicesById, limit = 50) {
         a.state === 'active'
           ? `raised ${formatTime(a.raised_at)}`
           : `raised ${formatTime(a.raised_at)} · cleared ${formatTime(a.cleared_at)}`;
-      li.append(head, value, facts, line('alarm-time', times));
+      li.append(head, rule, value, facts, line('alarm-time', times));
       return li;
     });
   list.replaceChildren(...items);

@@ -97,7 +97,7 @@ describe('buildApp (inject)', () => {
 
   it('marks a device stale once its profile window passes without readings', async () => {
     const saved = t;
-    t += catalogue.get('mightyohm-geiger')!.staleAfterMs + 1;
+    t += (catalogue.get('mightyohm-geiger')?.staleAfterMs ?? 0) + 1;
     expect(state.checkStale().sort()).toEqual(['geiger-1', 'geiger-2']);
     const res = await app.inject({ method: 'GET', url: '/api/devices' });
     expect(res.json().devices.map((d: { status: string }) => d.status)).toEqual(['stale', 'stale']);
