@@ -117,6 +117,15 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
+/**
+ * Children still running. If vitest exits without running teardown (Ctrl-C, a `timeout`),
+ * they are killed on the way out rather than left listening; by PID, each one ours.
+ */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** Spawns `cmd` with stdout and stderr appended to `logFile` (a pipe nobody reads would block it). */
 function spawnLogged(cmd: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const fd = openSync(logFile, 'a');
@@ -124,6 +133,8 @@ function spawnLogged(cmd: string, args: string[], logFile: string, env?: NodeJS.
     const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
     // Report spawn failures (ENOENT) through exitCode checks rather than as an unhandled 'error'.
     child.on('error', () => {});
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     return child;
   } finally {
     closeSync(fd);
