@@ -1,9 +1,13 @@
 import type { SimulatorFactory } from '../src/core/simulator.ts';
+import { createGqGmcSimulator } from './gq-gmc.ts';
 import { createMightyOhmSimulator } from './mightyohm-geiger.ts';
+import { createRadproSimulator } from './radpro.ts';
 import { createSafecastBgeigieSimulator } from './safecast-bgeigie.ts';
 
 /** Simulators by profile id; the catalogue test fails when a profile has none. */
 export const simulators: ReadonlyMap<string, SimulatorFactory> = new Map([
   ['mightyohm-geiger', createMightyOhmSimulator],
   ['safecast-bgeigie', createSafecastBgeigieSimulator],
+  ['radpro', createRadproSimulator],
+  ['gq-gmc', createGqGmcSimulator],
 ]);
