@@ -5,8 +5,10 @@ import { createRadproSession } from './session.ts';
 const OptionsSchema = z.strictObject({
   /** ms between poll cycles (tubeRate updates once a second on the device). */
   pollIntervalMs: z.number().int().min(250).max(3_600_000).default(2_000),
-  /** ms of silence before a request counts as unanswered (RS_ERR_DEVICE_TIMEOUT). */
+  /** ms from a request until its reply line must be complete (RS_ERR_DEVICE_TIMEOUT). */
   timeoutMs: z.number().int().min(50).max(60_000).default(1_000),
+  /** ms allowed for the whole datalog reply (at 115200 baud roughly 1 s per 600 records). */
+  datalogTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(300_000),
   /** Download the datalog once when the port opens. */
   downloadDatalog: z.boolean().default(false),
   /** With downloadDatalog: only records from this UNIX second on. */

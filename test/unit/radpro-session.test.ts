@@ -98,7 +98,7 @@ describe('Rad Pro session', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(readings).toHaveLength(0);
     expect(rejects.map((r) => r.code)).toEqual(['RS_ERR_DEVICE_TIMEOUT']);
-    expect(rejects[0]?.message).toBe('no reply to GET tubeRate within 300 ms');
+    expect(rejects[0]?.message).toBe('GET tubeRate: no reply within 300 ms');
     script['GET tubeRate'] = 'OK 10.000\r\n';
     await vi.advanceTimersByTimeAsync(1_500);
     session.stop();
@@ -125,14 +125,16 @@ describe('Rad Pro session', () => {
     expect(readings[1]?.values.dose_rate).toBeCloseTo(0.4941, 4);
   });
 
-  it('garbage replies are rejects, not crashes; unsolicited bytes are counted', async () => {
+  it('garbage replies are rejects, not crashes; unsolicited bytes are dropped', async () => {
     vi.useFakeTimers({ now: 0 });
     const { session, readings, rejects } = scriptedDevice({ ...healthy, 'GET tubePulseCount': 'OK lots\r\n', 'GET deviceId': 'HELLO\r\n' });
     session.start?.();
     await vi.advanceTimersByTimeAsync(500);
     session.push(Buffer.from('OK 1\r\n'));
     session.stop();
-    expect(rejects.map((r) => r.code)).toEqual(['RS_ERR_FRAME_SYNTAX', 'RS_ERR_FRAME_SYNTAX', 'RS_ERR_FRAME_UNKNOWN']);
+    expect(rejects.map((r) => r.code)).toEqual(['RS_ERR_FRAME_SYNTAX', 'RS_ERR_FRAME_SYNTAX']);
+    expect(rejects[0]?.message).toBe('not an OK/ERROR reply: "HELLO"');
+    expect(rejects[1]?.message).toBe('GET tubePulseCount: not a number "lots"');
     expect(readings[0]?.values).not.toHaveProperty('pulse_count');
   });
 
