@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gqGmc } from '../../devices/gq-gmc/profile.ts';
+import { createGqGmcSimulator } from '../../simulators/gq-gmc.ts';
+import type { Reject } from '../../src/core/errors.ts';
+import type { SessionContext } from '../../src/core/profile.ts';
+import type { DecodedReading } from '../../src/core/reading.ts';
+
+/**
+ * The simulator on one end of a socat pty pair, the GQ session on the real `serialport` on the
+ * other: what the agent does with a GMC-320 on /dev/ttyUSB0.
+ */
+let dir = '';
+let socat: ChildProcess | undefined;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gq-gmc-pty-'));
+  socat = spawn('socat', [`pty,raw,echo=0,link=${join(dir, 'a')}`, `pty,raw,echo=0,link=${join(dir, 'b')}`], { stdio: 'ignore' });
+  const deadline = Date.now() + 5000;
+  while (!(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b')))) {
+    if (Date.now() > deadline) throw new Error('socat did not create the pty pair');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+afterAll(() => {
+  if (socat?.pid !== undefined) process.kill(socat.pid);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function open(path: string): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const port = new SerialPort({ path, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+function close(port: SerialPort): Promise<void> {
+  return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
+}
+
+async function run(options: Record<string, unknown>, ms: number) {
+  const devicePort = await open(join(dir, 'b'));
+  const agentPort = await open(join(dir, 'a'));
+  const sim = createGqGmcSimulator(
+    { write: (b) => devicePort.write(b), onData: (l) => devicePort.on('data', l) },
+    { background_usvh: 2, events: [], seed: 7, tick_ms: 200 },
+  );
+  sim.start();
+  const readings: DecodedReading[] = [];
+  const rejects: Reject[] = [];
+  const ctx: SessionContext = {
+    now: () => Date.now(),
+    write: (bytes) =>
+      new Promise((resolve, reject) => agentPort.write(bytes, (err) => (err ? reject(err) : agentPort.drain(() => resolve())))),
+    emit: (r) => readings.push(r),
+    reject: (r) => rejects.push(r),
+    options: gqGmc.optionsSchema?.parse(options) ?? {},
+    log: { debug: () => {}, info: () => {}, warn: () => {} },
+  };
+  const session = gqGmc.createSession(ctx);
+  agentPort.on('data', (chunk: Buffer) => session.push(chunk));
+  session.start?.();
+  await new Promise((r) => setTimeout(r, ms));
+  session.stop();
+  await new Promise((r) => setTimeout(r, 300));
+  sim.stop();
+  await close(agentPort);
+  await close(devicePort);
+  return { readings, rejects };
+}
+
+describe('GQ GMC over a socat pty pair with the real serialport', () => {
+  it('polls the simulated GMC-320 into readings', async () => {
+    const { readings, rejects } = await run({ timezone: 'UTC', poll_interval_s: 0.5, request_timeout_ms: 500 }, 3200);
+    expect(rejects).toEqual([]);
+    expect(readings.length).toBeGreaterThanOrEqual(5);
+    const first = readings[0] as DecodedReading;
+    expect(first.ts_source).toBe('agent');
+    expect(first.values.battery_voltage).toBe(4.2);
+    expect(Math.abs(first.values.clock_offset as number)).toBeLessThan(2);
+    for (const r of readings) {
+      expect(typeof r.values.cpm).toBe('number');
+      expect(typeof r.values.cps).toBe('number');
+      expect(r.values.dose_rate).toBeCloseTo((r.values.cpm as number) * 0.0065, 6);
+    }
+  });
+
+  it('streams heartbeat samples (five device seconds per real second here)', async () => {
+    const { readings, rejects } = await run({ timezone: 'UTC', mode: 'heartbeat', request_timeout_ms: 500 }, 3500);
+    expect(rejects).toEqual([]);
+    const beats = readings.filter((r) => r.values.cps !== undefined);
+    // Heartbeat starts after the 1 s drain and identification; then a sample every 200 ms.
+    expect(beats.length).toBeGreaterThanOrEqual(8);
+    expect(beats.length).toBeLessThanOrEqual(13);
+    for (const b of beats) expect(b.values.cps).toBeLessThan(50);
+  });
+});
