@@ -35,7 +35,8 @@ function describeValidation(context: string | undefined, issues: readonly { inst
  * (the details go to the log).
  */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
-  const app: FastifyInstance = opts.log ? Fastify({ loggerInstance: opts.log }) : Fastify({ logger: false });
+  // Per-request logs would drown the station's log (the console polls and streams); errors are still logged.
+  const app: FastifyInstance = opts.log ? Fastify({ loggerInstance: opts.log, disableRequestLogging: true }) : Fastify({ logger: false });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { Logger } from 'pino';
-import { startAgent } from '../agent/agent.ts';
+import { type Agent, startAgent } from '../agent/agent.ts';
+import type { DeviceStats } from '../agent/device-runner.ts';
 import { startSimulatedLinks } from '../agent/simulated-links.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
@@ -23,6 +24,8 @@ export interface Station {
   mqttUrl: string;
   influxUrl: string | undefined;
   linkMode: 'pty' | 'memory' | 'none';
+  /** Per-device counts from the agent: accepted readings, rejects by code, link state. */
+  deviceStats(): DeviceStats[];
   stop(): Promise<void>;
 }
 
@@ -84,19 +87,20 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     }
 
     let linkMode: Station['linkMode'] = 'none';
+    let agent: Agent | undefined;
     if (config.devices.some((d) => d.simulate)) {
       const sims = await startSimulatedLinks({ devices: config.devices, catalogue, simulators, dataDir: config.data_dir, log });
       stack.push({ name: 'simulators', stop: sims.stop });
       linkMode = sims.mode;
       if (sims.mode === 'memory')
         log.warn('socat is not installed: simulators run over in-process links, not real serial ptys (apt-get install socat)');
-      const agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links });
+      agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links });
       stack.push({ name: 'agent', stop: agent.stop });
     } else if (config.devices.length > 0) {
-      const agent = startAgent({ config, catalogue, mqttUrl, log });
+      agent = startAgent({ config, catalogue, mqttUrl, log });
       stack.push({ name: 'agent', stop: agent.stop });
     }
-    return { consoleUrl: server.url, mqttUrl, influxUrl, linkMode, stop };
+    return { consoleUrl: server.url, mqttUrl, influxUrl, linkMode, deviceStats: () => agent?.stats() ?? [], stop };
   } catch (e) {
     await stop();
     throw e;
