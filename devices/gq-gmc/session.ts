@@ -31,6 +31,9 @@ export const HOUSEKEEPING_EVERY = 60;
 /** GETVER has no fixed length (13–19 bytes seen): it ends after this much silence (ms). */
 export const VERSION_IDLE_MS = 100;
 
+/** A reply that missed its timeout may still come: hold the next request back this long (ms). */
+export const QUIET_AFTER_TIMEOUT_MS = 100;
+
 /** After `<HEARTBEAT0>>` one more sample may be in flight (§1.5): wait this long before talking (ms). */
 export const HEARTBEAT_DRAIN_MS = 1000;
 
@@ -44,7 +47,7 @@ export type CalibrationSource = 'device-cfg' | 'config' | 'model-default';
  * setting is ever written. Every failed request is a counted reject; the session goes on.
  */
 export function createGqGmcSession(ctx: SessionContext, options: GqGmcOptions): DeviceSession {
-  const poll = createPollSession(ctx);
+  const poll = createPollSession(ctx, { quietAfterTimeoutMs: QUIET_AFTER_TIMEOUT_MS });
   let model: ModelInfo | undefined = options.model === 'auto' ? undefined : describeModel(options.model);
   let curve: DoseCurve = linearCurve(options.sensitivity ?? model?.defaultSensitivity ?? 1);
   let identified = false;

@@ -39,6 +39,11 @@ export type PollOutcome<T> = PollResult<T>;
 export interface PollSessionOptions {
   /** Requests waiting behind the outstanding one; more are refused with RS_ERR_QUEUE_FULL. */
   maxQueue?: number;
+  /**
+   * ms to hold the next request back after one timed out or came back incomplete, so a late
+   * answer lands in the flush instead of being read as the next request's reply. Default 0.
+   */
+  quietAfterTimeoutMs?: number;
 }
 
 /**
@@ -74,6 +79,8 @@ type PollContext = Pick<SessionContext, 'write' | 'reject' | 'log'>;
 /** Creates a poll session on a `SessionContext`; see {@link PollSession}. */
 export function createPollSession(ctx: PollContext, opts: PollSessionOptions = {}): PollSession {
   const maxQueue = opts.maxQueue ?? 32;
+  const quietMs = opts.quietAfterTimeoutMs ?? 0;
+  let holdoff: NodeJS.Timeout | undefined;
   const queue: Job[] = [];
   let current: Job | undefined;
   let buffer = Buffer.alloc(0);
@@ -95,12 +102,19 @@ export function createPollSession(ctx: PollContext, opts: PollSessionOptions = {
     buffer = Buffer.alloc(0);
   }
 
-  function finish(job: Job, outcome: PollOutcome<unknown>): void {
+  function finish(job: Job, outcome: PollOutcome<unknown>, late = false): void {
     if (current !== job) return;
     clearTimers();
     current = undefined;
     if (!outcome.ok) ctx.reject(outcome.reject);
     job.settle(outcome);
+    if (late && quietMs > 0) {
+      holdoff = setTimeout(() => {
+        holdoff = undefined;
+        next();
+      }, quietMs);
+      return;
+    }
     next();
   }
 
@@ -119,14 +133,22 @@ export function createPollSession(ctx: PollContext, opts: PollSessionOptions = {
     const got = buffer;
     buffer = Buffer.alloc(0);
     if (got.length === 0) {
-      finish(job, { ok: false, reject: reject('RS_ERR_DEVICE_TIMEOUT', `${job.req.label}: no reply within ${job.req.timeoutMs} ms`) });
+      finish(
+        job,
+        { ok: false, reject: reject('RS_ERR_DEVICE_TIMEOUT', `${job.req.label}: no reply within ${job.req.timeoutMs} ms`) },
+        true,
+      );
     } else if (job.req.reply.kind === 'idle') {
       complete(job, got);
     } else {
-      finish(job, {
-        ok: false,
-        reject: reject('RS_ERR_FRAME_TRUNCATED', `${job.req.label}: reply incomplete after ${job.req.timeoutMs} ms`, got),
-      });
+      finish(
+        job,
+        {
+          ok: false,
+          reject: reject('RS_ERR_FRAME_TRUNCATED', `${job.req.label}: reply incomplete after ${job.req.timeoutMs} ms`, got),
+        },
+        true,
+      );
     }
   }
 
@@ -169,7 +191,7 @@ export function createPollSession(ctx: PollContext, opts: PollSessionOptions = {
   }
 
   function next(): void {
-    if (stopped || current) return;
+    if (stopped || current || holdoff) return;
     const job = queue.shift();
     if (!job) return;
     current = job;
@@ -224,6 +246,7 @@ export function createPollSession(ctx: PollContext, opts: PollSessionOptions = {
       if (stopped) return;
       stopped = true;
       clearTimers();
+      if (holdoff) clearTimeout(holdoff);
       const settled = reject('RS_ERR_DEVICE_TIMEOUT', 'session stopped');
       const jobs = current ? [current, ...queue] : [...queue];
       current = undefined;

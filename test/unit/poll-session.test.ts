@@ -174,3 +174,23 @@ describe('poll session', () => {
     expect((await s.request(hexOf('D', 1))).ok).toBe(false);
   });
 });
+
+describe('poll session quiet period after a timeout', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('holds the next request back so a late answer is flushed, not read as the next reply', async () => {
+    const h = harness();
+    const s = createPollSession(h.ctx, { quietAfterTimeoutMs: 100 });
+    const a = s.request(hexOf('A', 2, 300));
+    const b = s.request(hexOf('B', 2, 300));
+    await vi.advanceTimersByTimeAsync(300);
+    expect((await a).ok).toBe(false);
+    expect(h.writes).toEqual(['<A>>']);
+    s.push(Buffer.from([0xaa, 0xaa])); // A's answer, 20 ms too late
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.writes).toEqual(['<A>>', '<B>>']);
+    s.push(Buffer.from([0x00, 0x01]));
+    expect(await b).toEqual({ ok: true, value: '0001' });
+  });
+});
