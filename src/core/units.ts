@@ -10,6 +10,7 @@ export const UnitSchema = z.enum([
   'CPM', // counts per minute
   'CPS', // counts per second
   'counts', // a raw count over a stated window
+  'channels', // how many channels (bins) a spectrum has
   'kV', // X-ray tube voltage
   'mA', // X-ray tube current
   'm/s', // belt speed
