@@ -4,7 +4,8 @@ import type { DeviceLink, LinkHandlers } from './link.ts';
 import { nextBackoff } from './link.ts';
 
 export interface SerialLinkOptions {
-  path: string;
+  /** A fixed device path, or a resolver asked at every (re)connect: USB adapters re-enumerate. */
+  path: string | (() => Promise<string>);
   baudRate: number;
   dataBits?: 5 | 6 | 7 | 8;
   parity?: 'none' | 'even' | 'odd';
@@ -33,14 +34,22 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
   let attempt = 0;
   let lastDataAt = 0;
   let closed = false;
-  const portDetail = () => ({ path: opts.path, baud_rate: opts.baudRate, attempt });
+  let path = typeof opts.path === 'string' ? opts.path : '';
+  const portDetail = () => ({ path, baud_rate: opts.baudRate, attempt });
 
-  function connect(): void {
+  async function connect(): Promise<void> {
     if (closed || !handlers) return;
     attempt += 1;
     handlers.state('connecting', portDetail());
+    if (typeof opts.path !== 'string') {
+      try {
+        path = await opts.path();
+      } catch (e) {
+        return scheduleRetry('RS_ERR_PORT_OPEN', (e as Error).message);
+      }
+    }
     const settings = {
-      path: opts.path,
+      path,
       baudRate: opts.baudRate,
       dataBits: opts.dataBits ?? 8,
       parity: opts.parity ?? 'none',
@@ -64,7 +73,7 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
       watchdog = setInterval(
         () => {
           const silentMs = Date.now() - lastDataAt;
-          if (!existsSync(opts.path)) lose(p, 'RS_ERR_PORT_LOST', 'device path vanished');
+          if (!existsSync(path)) lose(p, 'RS_ERR_PORT_LOST', 'device path vanished');
           else if (silentMs > opts.noDataTimeoutMs) lose(p, 'RS_ERR_PORT_LOST', `no data for ${silentMs} ms`);
         },
         Math.max(50, Math.min(1000, opts.noDataTimeoutMs / 4)),
@@ -81,21 +90,25 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
     p.removeAllListeners('data');
     p.on('error', () => {}); // late errors from a port we already gave up on
     if (p.isOpen) p.close(() => {});
+    scheduleRetry(code, message);
+  }
+
+  function scheduleRetry(code: string, message: string): void {
     if (closed) return;
     backoff = nextBackoff(backoff, backoffOpts);
     handlers?.state('error', { ...portDetail(), code, error: message, retry_in_ms: backoff });
-    retryTimer = setTimeout(connect, backoff);
+    retryTimer = setTimeout(() => void connect(), backoff);
   }
 
   return {
-    description: `serial ${opts.path} @ ${opts.baudRate}`,
+    description: `serial ${typeof opts.path === 'string' ? opts.path : 'by USB id'} @ ${opts.baudRate}`,
     open(h) {
       handlers = h;
-      connect();
+      void connect();
     },
     write(bytes) {
       const p = port;
-      if (!p?.isOpen) return Promise.reject(new Error(`${opts.path} is not open`));
+      if (!p?.isOpen) return Promise.reject(new Error(`${path || 'serial port'} is not open`));
       return new Promise((resolve, reject) => {
         p.write(bytes, (err) => (err ? reject(err) : p.drain((e) => (e ? reject(e) : resolve()))));
       });
