@@ -145,6 +145,21 @@ program
     }
   });
 
+program
+  .command('ports')
+  .description('list serial ports with their USB ids, to fill in serial.vendor_id / product_id / serial_number')
+  .option('--json', 'print JSON for scripts')
+  .action(async (opts: { json?: boolean }) => {
+    const { listPorts } = await import('../transports/port-finder.ts');
+    const ports = await listPorts().catch((e: Error) => fail(e.message));
+    if (opts.json) return void process.stdout.write(`${JSON.stringify(ports, null, 2)}\n`);
+    if (ports.length === 0) process.stdout.write('no serial ports found (ptys made by socat are never listed)\n');
+    for (const p of ports)
+      process.stdout.write(
+        `${p.path}  ${p.vendorId ?? '----'}:${p.productId ?? '----'}  ${p.serialNumber ?? ''}  ${p.manufacturer ?? ''}\n`,
+      );
+  });
+
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);
   process.exit(EXIT.usage);
