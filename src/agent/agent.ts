@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DeviceLink } from '../transports/link.ts';
+import { listPorts, type PortMatch, pickPort } from '../transports/port-finder.ts';
 import { createSerialLink } from '../transports/serial-link.ts';
 import { type DeviceRunner, type DeviceStats, runDevice } from './device-runner.ts';
 
@@ -29,10 +30,12 @@ export function startAgent(opts: AgentOptions): Agent {
     if (!link) {
       if (!device.serial) throw new Error(`device ${device.id} has neither a serial port nor a simulator link`);
       const defaults = profile.link.type === 'serial' ? profile.link : { baudRate: 9600 };
+      const serial = device.serial;
       link = createSerialLink({
         ...defaults,
-        path: device.serial.path,
-        baudRate: device.serial.baud_rate ?? defaults.baudRate,
+        // The schema guarantees a path or both USB ids.
+        path: serial.path ?? (async () => pickPort(await listPorts(), serial as PortMatch)),
+        baudRate: serial.baud_rate ?? defaults.baudRate,
         noDataTimeoutMs: device.no_data_timeout_s * 1000,
       });
     }
@@ -46,7 +49,13 @@ export function startAgent(opts: AgentOptions): Agent {
       mqttUrl: opts.mqttUrl,
       mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
       maxInflight: config.mqtt.max_inflight,
-      ...(opts.coalesceMs !== undefined ? { coalesceMs: opts.coalesceMs } : {}),
+      dataDir: config.data_dir,
+      outbox: {
+        maxRows: config.agent.outbox_max_rows,
+        maxAgeMs: config.agent.outbox_max_age_h * 3_600_000,
+        backlogRatePerSec: config.agent.backlog_rate_per_s,
+      },
+      coalesceMs: opts.coalesceMs ?? config.agent.coalesce_ms,
       log: opts.log,
     });
   });

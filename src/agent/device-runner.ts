@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import mqtt, { type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { type DeviceState, type StatusMessage, topics } from '../core/contract.ts';
@@ -6,6 +7,7 @@ import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profi
 import type { Source } from '../core/reading.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { normaliseReading } from './normalise.ts';
+import { openDurableQueue } from './outbox.ts';
 import { createPublisher } from './publisher.ts';
 
 export interface DeviceRunnerOptions {
@@ -20,6 +22,10 @@ export interface DeviceRunnerOptions {
   mqttOptions?: IClientOptions;
   coalesceMs?: number;
   maxInflight?: number;
+  /** The device's outbox lives in `<dataDir>/outbox/<device>.sqlite`; without it, in memory (not durable). */
+  dataDir?: string;
+  /** Outbox bounds and backlog drain rate (defaults: 1 000 000 rows, 7 days, 5000 readings/s). */
+  outbox?: { maxRows?: number; maxAgeMs?: number; backlogRatePerSec?: number };
   log: Logger;
   now?: () => number;
 }
@@ -66,13 +72,29 @@ export function runDevice(opts: DeviceRunnerOptions) {
     ...opts.mqttOptions,
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
+  let outboxAlarm = false;
+  const outbox = openDurableQueue({
+    path: opts.dataDir ? join(opts.dataDir, 'outbox', `${opts.device}.sqlite`) : ':memory:',
+    maxRows: opts.outbox?.maxRows ?? 1_000_000,
+    maxAgeMs: opts.outbox?.maxAgeMs ?? 7 * 86_400_000,
+    // Never silent: a filling outbox is a service alarm on the device status and in the log.
+    onHighWater: (high, depth, maxRows) => {
+      if (high) log.error({ code: 'RS_ERR_QUEUE_FULL', depth, maxRows }, 'outbox above 80 % full: broker unreachable?');
+      else log.info({ depth, maxRows }, 'outbox back below its high-water mark');
+      outboxAlarm = high;
+      publishStatus();
+    },
+    onDrop: (reason, count) => log.error({ code: 'RS_ERR_QUEUE_FULL', reason, count }, 'outbox dropped readings'),
+  });
+  const expireTimer = setInterval(() => outbox.expire(), 10_000);
   const publisher = createPublisher({
     client,
     topic: topics.readings(opts.station, opts.device),
+    outbox,
     coalesceMs: opts.coalesceMs ?? 50,
     maxInflight: opts.maxInflight ?? 1000,
-    maxQueued: 100_000,
-    onPublishError: (err, count) => log.warn({ err: err.message, count }, 'publish failed; readings re-queued'),
+    ...(opts.outbox?.backlogRatePerSec !== undefined ? { backlogRatePerSec: opts.outbox.backlogRatePerSec } : {}),
+    onPublishError: (err, count) => log.warn({ err: err.message, count }, 'publish failed; outbox will replay'),
   });
   let state: DeviceState = 'connecting';
   let detail: Record<string, unknown> = {};
@@ -86,7 +108,14 @@ export function runDevice(opts: DeviceRunnerOptions) {
   }
 
   function publishStatus(): void {
-    const message = status(state, { ...detail, link: opts.link.description, accepted, rejected });
+    const o = outbox.stats();
+    const message = status(state, {
+      ...detail,
+      link: opts.link.description,
+      accepted,
+      rejected,
+      outbox: { depth: o.depth, oldest_age_ms: o.oldestAgeMs, dropped: o.dropped, alarm: outboxAlarm },
+    });
     client.publish(statusTopic, JSON.stringify(message), { qos: 1, retain: true }, () => {});
   }
 
@@ -131,11 +160,13 @@ export function runDevice(opts: DeviceRunnerOptions) {
     /** Stops reading, publishes what is queued, marks the device offline, disconnects. */
     async stop(): Promise<void> {
       clearInterval(statusTimer);
+      clearInterval(expireTimer);
       session?.stop();
       session = undefined;
       await opts.link.close();
       await Promise.race([publisher.drain(), new Promise((r) => setTimeout(r, 3000))]);
       publisher.close();
+      outbox.close();
       await client
         .publishAsync(statusTopic, JSON.stringify(status('offline', { reason: 'agent stopped' })), { qos: 1, retain: true })
         .catch(() => {});

@@ -1,23 +1,30 @@
 import type { MqttClient } from 'mqtt';
-import type { ReadingsMessage } from '../core/contract.ts';
 import type { Reading } from '../core/reading.ts';
+import { createRateLimiter, type DurableQueue, type QueueBatch } from './outbox.ts';
 
 export interface PublisherOptions {
   client: MqttClient;
   topic: string;
-  /** Readings ready within this window go out as one message (ms). */
+  /** The device's durable outbox; the publisher owns its cursors but not its life (caller closes it). */
+  outbox: DurableQueue;
+  /** Readings ready within this window go out as one message (ms). Default 50. */
   coalesceMs: number;
   /**
    * Most QoS 1 messages awaiting PUBACK. mqtt.js has a 16-bit message-id space and silently
    * never resolves callbacks past 65,535 in flight (RUNTIME-NOTES §5), so we never get near it.
    */
   maxInflight: number;
-  /** Most readings held while waiting for a free slot; beyond it new readings are refused and counted. */
-  maxQueued: number;
+  /** Most readings in one message (default 1000; the contract allows 10 000). */
+  maxPerMessage?: number;
+  /** Backlog (rows left from before a restart or an outage) drained at most this fast, readings/s. Default 5000. */
+  backlogRatePerSec?: number;
+  /** Pause after a failed publish before the outbox is replayed (ms). Default 1000. */
+  retryMs?: number;
   onPublishError(err: Error, count: number): void;
 }
 
 export interface PublisherStats {
+  /** Readings in the outbox (committed, not yet acknowledged by the broker). */
   queued: number;
   inflight: number;
   published: number;
@@ -26,76 +33,140 @@ export interface PublisherStats {
 }
 
 /**
- * Coalescing QoS 1 publisher for one readings topic. In-memory for now: a reading is held
- * until the broker's PUBACK, and re-queued at the front when a publish fails, so a broker
- * outage delays readings instead of losing them. (The durable SQLite outbox replaces this
- * queue in the zero-loss ingestion work.)
+ * Coalescing QoS 1 publisher backed by the SQLite outbox (outbox.ts).
+ *
+ * A reading is committed to the outbox (one transaction per event-loop turn, so a burst costs one
+ * commit) and only what is committed is published; a message's rows are deleted on PUBACK. A
+ * failed publish rewinds the outbox, so everything unacknowledged goes again: re-sends are safe
+ * because a reading's InfluxDB identity is deterministic. Live readings go first; backlog from a
+ * restart or an outage is interleaved at `backlogRatePerSec`.
  */
 export function createPublisher(opts: PublisherOptions) {
-  const queue: Reading[] = [];
+  const { outbox, client } = opts;
+  const maxPerMessage = opts.maxPerMessage ?? 1000;
+  const limiter = createRateLimiter(opts.backlogRatePerSec ?? 5000);
+  const pending: string[] = [];
   let inflight = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let coalesceTimer: NodeJS.Timeout | undefined;
+  let backlogTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  let failed = false;
+  let blocked = false;
+  let backlogDue = outbox.depth() > 0;
   const stats = { published: 0, messages: 0, refused: 0 };
   const idleWaiters: (() => void)[] = [];
-  const maxPerMessage = 1000;
 
-  function schedule(): void {
-    if (timer || closed) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      pump();
-    }, opts.coalesceMs);
+  function commit(): void {
+    if (pending.length === 0) return;
+    outbox.append(pending.splice(0));
+    if (!coalesceTimer && !closed) coalesceTimer = setTimeout(flushLive, opts.coalesceMs);
+  }
+
+  function flushLive(): void {
+    coalesceTimer = undefined;
+    pump();
+  }
+
+  function send(batch: QueueBatch): void {
+    inflight++;
+    const body = `{"v":1,"readings":[${batch.bodies.join(',')}]}`;
+    client.publish(opts.topic, body, { qos: 1 }, (err) => {
+      inflight--;
+      if (err) {
+        failed = true;
+        opts.onPublishError(err, batch.bodies.length);
+      } else {
+        outbox.ack(batch);
+        stats.published += batch.bodies.length;
+        stats.messages++;
+      }
+      if (failed && inflight === 0) return recover();
+      // Live rows wait for their coalescing window; only a blocked pump or backlog resumes here.
+      if (blocked || backlogDue) pump();
+      notifyIdle();
+    });
+  }
+
+  /** After a failure, once nothing is in flight: replay everything unacknowledged, oldest first. */
+  function recover(): void {
+    failed = false;
+    outbox.rewind();
+    backlogDue = outbox.depth() > 0;
+    if (!closed) setTimeout(pump, opts.retryMs ?? 1000);
   }
 
   function pump(): void {
-    while (queue.length > 0 && inflight < opts.maxInflight) {
-      const batch = queue.splice(0, maxPerMessage);
-      const message: ReadingsMessage = { v: 1, readings: batch };
-      inflight += 1;
-      opts.client.publish(opts.topic, JSON.stringify(message), { qos: 1 }, (err) => {
-        inflight -= 1;
-        if (err) {
-          queue.unshift(...batch);
-          opts.onPublishError(err, batch.length);
-          if (!closed) setTimeout(pump, 1000);
-        } else {
-          stats.published += batch.length;
-          stats.messages += 1;
-          if (queue.length > 0) pump();
-        }
-        if (queue.length === 0 && inflight === 0) for (const w of idleWaiters.splice(0)) w();
-      });
+    blocked = false;
+    if (closed || failed || !client.connected) return;
+    while (inflight < opts.maxInflight) {
+      const live = outbox.takeLive(maxPerMessage);
+      if (live) send(live);
+      if (inflight >= opts.maxInflight) break;
+      const backlog = backlogDue ? takeBacklog() : undefined;
+      if (backlog) send(backlog);
+      if (!live && !backlog) return;
     }
+    blocked = true;
   }
 
+  function takeBacklog(): QueueBatch | undefined {
+    const allowed = limiter.allowance(maxPerMessage);
+    if (allowed === 0) {
+      backlogTimer ??= setTimeout(() => {
+        backlogTimer = undefined;
+        pump();
+      }, limiter.waitMs());
+      return undefined;
+    }
+    const batch = outbox.takeBacklog(allowed);
+    if (!batch) backlogDue = false;
+    else limiter.spend(batch.bodies.length);
+    return batch;
+  }
+
+  function notifyIdle(): void {
+    if (pending.length === 0 && inflight === 0 && outbox.depth() === 0) for (const w of idleWaiters.splice(0)) w();
+  }
+
+  // A reconnect after a broker outage: mqtt.js re-sends what it had in flight; we go on from there.
+  const onConnect = () => pump();
+  client.on('connect', onConnect);
+  if (backlogDue) setImmediate(pump);
+
   return {
-    /** Queues a reading; false when the queue is full (the caller counts RS_ERR_QUEUE_FULL). */
+    /**
+     * Takes a reading for the outbox; it is committed at the end of this event-loop turn.
+     * False when the outbox is full (the caller counts RS_ERR_QUEUE_FULL; the outbox counts `full`).
+     */
     publish(reading: Reading): boolean {
-      if (queue.length >= opts.maxQueued) {
-        stats.refused += 1;
+      if (closed || outbox.depth() + pending.length >= outbox.maxRows) {
+        stats.refused++;
         return false;
       }
-      queue.push(reading);
-      schedule();
+      if (pending.length === 0) queueMicrotask(commit);
+      pending.push(JSON.stringify(reading));
       return true;
     },
-    /** Resolves once everything queued has been acknowledged by the broker. */
+    /** Resolves once everything in the outbox has been acknowledged by the broker. */
     async drain(): Promise<void> {
-      if (timer) {
-        clearTimeout(timer);
-        timer = undefined;
-        pump();
+      commit();
+      if (coalesceTimer) {
+        clearTimeout(coalesceTimer);
+        flushLive();
       }
-      if (queue.length === 0 && inflight === 0) return;
+      if (pending.length === 0 && inflight === 0 && outbox.depth() === 0) return;
       await new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
+    /** Stops publishing; what is left stays in the outbox for the next start. */
     close(): void {
+      commit();
       closed = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(coalesceTimer);
+      clearTimeout(backlogTimer);
+      client.off('connect', onConnect);
     },
     stats(): PublisherStats {
-      return { ...stats, queued: queue.length, inflight };
+      return { ...stats, queued: outbox.depth() + pending.length, inflight };
     },
   };
 }

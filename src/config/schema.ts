@@ -35,9 +35,20 @@ export const DeviceConfigSchema = z.strictObject({
   /** Real device on a serial port. Exactly one of serial / simulate. */
   serial: z
     .strictObject({
-      path: z.string().min(1),
+      /** /dev/ttyUSB0, /dev/serial/by-id/…; or select the adapter by USB ids below. */
+      path: z.string().min(1).optional(),
+      vendor_id: z
+        .string()
+        .regex(/^(0x)?[0-9a-fA-F]{4}$/, 'four hex digits, e.g. 1a86')
+        .optional(),
+      product_id: z
+        .string()
+        .regex(/^(0x)?[0-9a-fA-F]{4}$/, 'four hex digits, e.g. 7523')
+        .optional(),
+      serial_number: z.string().optional(),
       baud_rate: z.number().int().positive().optional(),
     })
+    .refine((s) => Boolean(s.path) !== Boolean(s.vendor_id && s.product_id), 'give either `path` or both `vendor_id` and `product_id`')
     .optional(),
   /** Simulated device: the station starts the family's simulator on a pty pair. */
   simulate: SimulateSchema.optional(),
@@ -89,8 +100,35 @@ export const ConfigSchema = z
         flush_interval_ms: z.number().int().min(10).max(60_000).default(1000),
         /** With no url: start a private influxd when installed (auto), or store nothing (never). */
         managed: z.enum(['auto', 'never']).default('auto'),
+        /** Ingest spool file (SQLite). Unset: `<data_dir>/ingest-spool.sqlite` in a station, in memory for `radscreen ingest`. */
+        spool_path: z.string().optional(),
+        /** Spool bounds: rows (points) and age in hours; above 80 % a service alarm is raised. */
+        spool_max_rows: z.number().int().min(1000).default(5_000_000),
+        spool_max_age_h: z.number().positive().default(168),
+        /** Backlog (spooled during an outage) drains at most this fast, points/s; live points go first. */
+        backlog_rate_per_s: z.number().int().min(100).default(50_000),
       })
-      .default({ database: 'radscreen', retention: '30d', batch_size: 5000, flush_interval_ms: 1000, managed: 'auto' }),
+      .default({
+        database: 'radscreen',
+        retention: '30d',
+        batch_size: 5000,
+        flush_interval_ms: 1000,
+        managed: 'auto',
+        spool_max_rows: 5_000_000,
+        spool_max_age_h: 168,
+        backlog_rate_per_s: 50_000,
+      }),
+    /** Agent outbox (SQLite under `<data_dir>/outbox/`, one file per device) and coalescing. */
+    agent: z
+      .strictObject({
+        /** Readings ready within this window go out as one MQTT message, ms. */
+        coalesce_ms: z.number().int().min(0).max(10_000).default(50),
+        outbox_max_rows: z.number().int().min(1000).default(1_000_000),
+        outbox_max_age_h: z.number().positive().default(168),
+        /** Backlog left by a restart or an outage is published at most this fast, readings/s. */
+        backlog_rate_per_s: z.number().int().min(10).default(5000),
+      })
+      .default({ coalesce_ms: 50, outbox_max_rows: 1_000_000, outbox_max_age_h: 168, backlog_rate_per_s: 5000 }),
     server: z
       .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(8080) })
       .default({ host: '127.0.0.1', port: 8080 }),
