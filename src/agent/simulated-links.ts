@@ -14,6 +14,13 @@ export interface SimulatedLinks {
   links: Map<string, DeviceLink>;
   /** 'pty' when socat linked real pseudo-terminals, 'memory' when it was absent. */
   mode: 'pty' | 'memory';
+  /**
+   * Pulls a simulated device's cable: its simulator and socat stop, the pty vanishes. For
+   * training ("the counter went dark") and for tests of the agent's reconnect. pty mode only.
+   */
+  unplug(deviceId: string): Promise<void>;
+  /** Plugs it back in: a new socat at the same paths and a fresh simulator. */
+  replug(deviceId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +34,45 @@ async function openDeviceEnd(path: string, baudRate: number): Promise<{ wire: Si
     onData: (listener) => void port.on('data', listener),
   };
   return { wire, port };
+}
+
+/** One simulated device on a pty pair: what it takes to start, stop and restart it. */
+interface PtyDevice {
+  agentPath: string;
+  devicePath: string;
+  baudRate: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function ptyDevice(agentPath: string, devicePath: string, baudRate: number, makeSim: (wire: SimulatorWire) => DeviceSimulator): PtyDevice {
+  let running: { pair: PtyPair; port: SerialPort; sim: DeviceSimulator } | undefined;
+  return {
+    agentPath,
+    devicePath,
+    baudRate,
+    async start() {
+      for (const p of [agentPath, devicePath]) rmSync(p, { force: true }); // stale links of a killed run
+      const pair = await startPtyPair(agentPath, devicePath);
+      try {
+        const end = await openDeviceEnd(devicePath, baudRate);
+        const sim = makeSim(end.wire);
+        running = { pair, port: end.port, sim };
+        sim.start();
+      } catch (e) {
+        await pair.stop();
+        throw e;
+      }
+    },
+    async stop() {
+      const r = running;
+      running = undefined;
+      if (!r) return;
+      r.sim.stop();
+      await new Promise<void>((resolve) => (r.port.isOpen ? r.port.close(() => resolve()) : resolve()));
+      await r.pair.stop();
+    },
+  };
 }
 
 /**
@@ -44,48 +90,53 @@ export async function startSimulatedLinks(opts: {
 }): Promise<SimulatedLinks> {
   const mode = !opts.forceMemory && hasSocat() ? 'pty' : 'memory';
   const links = new Map<string, DeviceLink>();
-  const running: DeviceSimulator[] = [];
-  const pairs: PtyPair[] = [];
-  const ports: SerialPort[] = [];
+  const ptys = new Map<string, PtyDevice>();
+  const inProcess: DeviceSimulator[] = [];
   const ptyDir = join(opts.dataDir, 'pty');
   const stop = async () => {
-    for (const s of running) s.stop();
-    await Promise.all(ports.map((p) => new Promise<void>((r) => (p.isOpen ? p.close(() => r()) : r()))));
-    await Promise.all(pairs.map((p) => p.stop()));
+    for (const s of inProcess) s.stop();
+    await Promise.all([...ptys.values()].map((d) => d.stop()));
+  };
+  const ptyOf = (id: string): PtyDevice => {
+    const d = ptys.get(id);
+    if (!d) throw new Error(`device ${id} is not a simulated device on a pty`);
+    return d;
   };
   try {
     for (const device of opts.devices) {
       if (!device.simulate) continue;
+      const scenario = device.simulate;
       const profile = opts.catalogue.get(device.profile);
       const factory = opts.simulators.get(device.profile);
       if (!profile || !factory) throw new Error(`device ${device.id}: no simulator for profile '${device.profile}'`);
       const baudRate = profile.link.type === 'serial' ? profile.link.baudRate : 115200;
-      let wire: SimulatorWire;
       if (mode === 'pty') {
         mkdirSync(ptyDir, { recursive: true });
-        const agentPath = join(ptyDir, `${device.id}.agent`);
-        const devicePath = join(ptyDir, `${device.id}.device`);
-        for (const p of [agentPath, devicePath]) rmSync(p, { force: true }); // stale links of a killed run
-        const pair = await startPtyPair(agentPath, devicePath);
-        pairs.push(pair);
-        const end = await openDeviceEnd(devicePath, baudRate);
-        ports.push(end.port);
-        wire = end.wire;
-        const noDataTimeoutMs = Math.max(device.no_data_timeout_s * 1000, device.simulate.tick_ms * 5);
-        links.set(device.id, createSerialLink({ path: agentPath, baudRate, noDataTimeoutMs }));
+        const d = ptyDevice(join(ptyDir, `${device.id}.agent`), join(ptyDir, `${device.id}.device`), baudRate, (wire) =>
+          factory(wire, scenario),
+        );
+        await d.start();
+        ptys.set(device.id, d);
+        const noDataTimeoutMs = Math.max(device.no_data_timeout_s * 1000, scenario.tick_ms * 5);
+        links.set(device.id, createSerialLink({ path: d.agentPath, baudRate, noDataTimeoutMs }));
       } else {
         const mem = createMemoryLink(device.id);
-        wire = mem.wire;
+        const sim = factory(mem.wire, scenario);
+        inProcess.push(sim);
         links.set(device.id, mem.link);
       }
-      const sim = factory(wire, device.simulate);
-      running.push(sim);
       opts.log.info({ device: device.id, profile: device.profile, mode }, 'simulator started');
     }
   } catch (e) {
     await stop();
     throw e;
   }
-  for (const s of running) s.start();
-  return { links, mode, stop };
+  for (const s of inProcess) s.start();
+  return {
+    links,
+    mode,
+    unplug: (id) => ptyOf(id).stop(),
+    replug: (id) => ptyOf(id).start(),
+    stop,
+  };
 }

@@ -45,7 +45,7 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
       try {
         path = await opts.path();
       } catch (e) {
-        return scheduleRetry('RS_ERR_PORT_OPEN', (e as Error).message);
+        return scheduleRetry('error', 'RS_ERR_PORT_OPEN', (e as Error).message);
       }
     }
     const settings = {
@@ -90,13 +90,15 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
     p.removeAllListeners('data');
     p.on('error', () => {}); // late errors from a port we already gave up on
     if (p.isOpen) p.close(() => {});
-    scheduleRetry(code, message);
+    // A port that was open and went away is a device gone offline (cable, power, socat);
+    // a port that will not open is an error a technician must look at.
+    scheduleRetry(code === 'RS_ERR_PORT_LOST' ? 'offline' : 'error', code, message);
   }
 
-  function scheduleRetry(code: string, message: string): void {
+  function scheduleRetry(state: 'offline' | 'error', code: string, message: string): void {
     if (closed) return;
     backoff = nextBackoff(backoff, backoffOpts);
-    handlers?.state('error', { ...portDetail(), code, error: message, retry_in_ms: backoff });
+    handlers?.state(state, { ...portDetail(), code, error: message, retry_in_ms: backoff });
     retryTimer = setTimeout(() => void connect(), backoff);
   }
 

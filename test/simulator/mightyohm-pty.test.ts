@@ -114,7 +114,7 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
     for (const s of stopSim.splice(0)) s();
     await new Promise((r) => devicePort.close(r));
     await pair.stop();
-    await until(() => statuses.some((s) => s.state === 'error' && s.detail.code === 'RS_ERR_PORT_LOST'), 5000, 'a port-lost status');
+    await until(() => statuses.some((s) => s.state === 'offline' && s.detail.code === 'RS_ERR_PORT_LOST'), 5000, 'a port-lost status');
 
     pair = await startPtyPair(agentPath, devicePath);
     devicePort = await openDeviceEnd();
