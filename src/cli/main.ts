@@ -5,6 +5,8 @@ import { simulators } from '../../simulators/index.ts';
 import { configJsonSchema } from '../config/load.ts';
 import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
+import { registerDecodeCommand } from './decode.ts';
+import { registerImportCommand } from './import.ts';
 
 // Commands import their modules lazily: `config check` or `schema` must not load the server.
 const program = new Command('radscreen')
@@ -159,6 +161,9 @@ program
         `${p.path}  ${p.vendorId ?? '----'}:${p.productId ?? '----'}  ${p.serialNumber ?? ''}  ${p.manufacturer ?? ''}\n`,
       );
   });
+
+registerDecodeCommand(program);
+registerImportCommand(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);

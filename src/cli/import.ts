@@ -1,0 +1,189 @@
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.ts';
+import type { Reading, Source } from '../core/reading.ts';
+import { EXIT, loadConfigOrExit } from './common.ts';
+import { checkId, collectOption, formatSummary, openInput, peekFile, usage } from './decode.ts';
+
+/** Readings per MQTT message: well under the contract's 10 000, small enough to spread over ingest workers. */
+const READINGS_PER_MESSAGE = 500;
+/** Progress lines at most this often (ms): about 5 per second. */
+const PROGRESS_EVERY_MS = 200;
+
+interface ImportFlags {
+  profile: string;
+  config: string;
+  station?: string;
+  device?: string;
+  source: string;
+  option: Record<string, unknown>;
+  strict?: boolean;
+}
+
+/** Where decoded readings go: `store` is awaited (backpressure), `finish` settles everything. */
+interface ReadingSink {
+  target: string;
+  store(readings: Reading[]): Promise<void>;
+  /** Waits until everything handed over is acknowledged; resolves with how many were lost. */
+  finish(): Promise<number>;
+}
+
+/**
+ * Registers `radscreen import --profile <id> <file> --config <cfg>`: decodes like `decode`, then
+ * stores through the normal ingest path, as `{v:1, readings}` messages (QoS 1) on the station's
+ * readings topic when `mqtt.url` is set, or straight into InfluxDB with the ingest's writer
+ * when only `influx.url` is. Exit 0; 1 when readings were lost (or rejected, with --strict); 2 on usage.
+ */
+export function registerImportCommand(program: Command): void {
+  program
+    .command('import')
+    .description('decode a file and store its readings: via MQTT to the ingest (mqtt.url), else directly to InfluxDB (influx.url)')
+    .requiredOption('-p, --profile <id>', 'device profile id or file format (ansi-n42)')
+    .argument('<file>', 'input file, or - for stdin')
+    .option('-c, --config <file>', 'YAML config file', 'examples/station.yaml')
+    .option('--station <id>', 'station id (default: the config’s station.id)')
+    .option('--device <id>', "device id (default: the file's instrument id, else the profile id)")
+    .option('--source <source>', 'replay or training', 'replay')
+    .option('-o, --option <key=value>', 'profile option, repeatable', collectOption, {})
+    .option('--strict', 'exit 1 when any frame or reading was rejected')
+    .action(async (file: string, flags: ImportFlags) => {
+      process.exitCode = await runImport(file, flags);
+    });
+}
+
+async function runImport(file: string, flags: ImportFlags): Promise<number> {
+  const config = loadConfigOrExit(flags.config);
+  const { resolveDecodeSource, decodeSourceIds } = await import('../importers/formats.ts');
+  const { decodeStream, validateOptions } = await import('../importers/decode-stream.ts');
+  const source = resolveDecodeSource(flags.profile);
+  if (!source) usage(`unknown profile '${flags.profile}' (RS_ERR_UNKNOWN_PROFILE); known profiles:`, decodeSourceIds());
+  if (flags.source !== 'replay' && flags.source !== 'training') usage(`--source must be replay or training, got '${flags.source}'`);
+  const checked = validateOptions(source, flags.option);
+  if (!checked.ok) usage(`invalid --option for ${source.id} (RS_ERR_CLI_USAGE):`, checked.problems);
+  if (!config.mqtt.url && !config.influx.url) usage(`${flags.config} sets neither mqtt.url nor influx.url: nowhere to store the readings`);
+  const station = checkId('--station', flags.station ?? config.station.id);
+  const peeked = source.identify && !flags.device ? peekFile(file) : undefined;
+  const device = checkId('--device', flags.device ?? (peeked && source.identify?.(peeked)?.device) ?? source.id);
+  const input = openInput(file);
+
+  const sink = config.mqtt.url ? await openMqttSink(config, station, device) : await openInfluxSink(config);
+  const started = Date.now();
+  const progress = createProgress(input.size);
+  let summary: Awaited<ReturnType<typeof decodeStream>>;
+  try {
+    summary = await decodeStream({
+      source,
+      input: input.chunks,
+      origin: { station, device, source: flags.source as Source },
+      options: checked.options,
+      onReadings: (readings) => sink.store(readings),
+      onProgress: (bytes) => progress.update(bytes, summaryRef.accepted),
+      onReject: () => void summaryRef.rejected++,
+    });
+  } catch (e) {
+    await sink.finish();
+    throw e;
+  }
+  const lost = await sink.finish();
+  progress.update(summary.bytes, summary.accepted, true);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stderr.write(`${formatSummary(summary)}imported ${summary.accepted - lost} readings from ${input.name} to ${sink.target} in ${seconds} s\n`);
+  if (lost > 0) {
+    process.stderr.write(`radscreen: ${lost} readings were not stored\n`);
+    return EXIT.failure;
+  }
+  return flags.strict && summary.rejected > 0 ? EXIT.failure : EXIT.ok;
+}
+
+// Progress needs counts while decoding runs; the summary object only exists afterwards.
+const summaryRef = { accepted: 0, rejected: 0 };
+
+/** A stderr progress line (percent of bytes when the size is known), at most every PROGRESS_EVERY_MS. */
+function createProgress(size: number | undefined) {
+  let last = 0;
+  return {
+    update(bytes: number, readings: number, final = false) {
+      const now = Date.now();
+      if (!final && now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      const pct = size ? ` ${Math.min(100, Math.floor((bytes / size) * 100))}%` : '';
+      process.stderr.write(`import:${pct} ${bytes} bytes, ${readings} readings${final ? ', done' : ''}\n`);
+    },
+  };
+}
+
+/** QoS 1 publishes on the readings topic, at most `max_inflight` (≤ 1000) awaiting PUBACK. */
+async function openMqttSink(config: Config, station: string, device: string): Promise<ReadingSink> {
+  const { default: mqtt } = await import('mqtt');
+  const { topics } = await import('../core/contract.ts');
+  const url = config.mqtt.url as string;
+  const client = await mqtt
+    .connectAsync(url, { protocolVersion: 4, username: config.mqtt.username, password: config.mqtt.password, reconnectPeriod: 1000 })
+    .catch((e: Error) => usage(`cannot connect to MQTT broker ${url}: ${e.message}`));
+  const topic = topics.readings(station, device);
+  const maxInflight = Math.min(config.mqtt.max_inflight, 1000);
+  let inflight = 0;
+  let lost = 0;
+  const waiters: Array<() => void> = [];
+  const released = () => {
+    inflight--;
+    waiters.shift()?.();
+  };
+  const publishOne = async (readings: Reading[]) => {
+    while (inflight >= maxInflight) await new Promise<void>((r) => waiters.push(r));
+    inflight++;
+    summaryRef.accepted += readings.length;
+    client.publish(topic, JSON.stringify({ v: 1, readings }), { qos: 1 }, (err) => {
+      if (err) lost += readings.length;
+      released();
+    });
+  };
+  return {
+    target: url,
+    async store(readings) {
+      for (let i = 0; i < readings.length; i += READINGS_PER_MESSAGE) await publishOne(readings.slice(i, i + READINGS_PER_MESSAGE));
+    },
+    async finish() {
+      while (inflight > 0) await new Promise<void>((r) => waiters.push(r));
+      await client.endAsync();
+      return lost;
+    },
+  };
+}
+
+/** No broker configured: the ingest's own writer, schema first, then batched line protocol. */
+async function openInfluxSink(config: Config): Promise<ReadingSink> {
+  const { ensureSchema } = await import('../ingest/schema.ts');
+  const { createInfluxWriter } = await import('../ingest/influx-writer.ts');
+  const { toLines } = await import('../ingest/line-protocol.ts');
+  const influx = { ...config.influx, url: config.influx.url as string };
+  const auth = {
+    ...(influx.username !== undefined ? { username: influx.username } : {}),
+    ...(influx.password !== undefined ? { password: influx.password } : {}),
+  };
+  await ensureSchema({ url: influx.url, database: influx.database, retention: influx.retention, ...auth }).catch((e: Error) =>
+    usage(e.message),
+  );
+  let dropped = 0;
+  const writer = createInfluxWriter({
+    url: influx.url,
+    database: influx.database,
+    batchSize: influx.batch_size,
+    flushIntervalMs: influx.flush_interval_ms,
+    ...auth,
+    onDrop: (lines, info) => {
+      dropped += info.droppedPoints ?? lines.length;
+      process.stderr.write(`radscreen: InfluxDB refused ${lines.length} points (${info.code}): ${info.message}\n`);
+    },
+  });
+  return {
+    target: `${influx.url} (database ${influx.database})`,
+    async store(readings) {
+      summaryRef.accepted += readings.length;
+      await writer.write(toLines(readings));
+    },
+    async finish() {
+      const unwritten = await writer.close(30_000);
+      return unwritten + dropped;
+    },
+  };
+}
