@@ -3,8 +3,9 @@ import { gqGmc } from './gq-gmc/profile.ts';
 import { mightyohmGeiger } from './mightyohm-geiger/profile.ts';
 import { radpro } from './radpro/profile.ts';
 import { safecastBgeigie } from './safecast-bgeigie/profile.ts';
+import { xrayParcelScanner } from './xray-parcel-scanner/profile.ts';
 
 /** The device catalogue: every family registers here, and only here. */
-export const profiles: readonly DeviceProfile[] = [mightyohmGeiger, safecastBgeigie, radpro, gqGmc];
+export const profiles: readonly DeviceProfile[] = [mightyohmGeiger, safecastBgeigie, radpro, gqGmc, xrayParcelScanner];
 
 export const catalogue: ReadonlyMap<string, DeviceProfile> = new Map(profiles.map((p) => [p.id, p]));

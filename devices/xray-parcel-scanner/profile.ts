@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { createLineSession } from '../../src/agent/line-session.ts';
+import type { DeviceProfile } from '../../src/core/profile.ts';
+import { MAX_DOORS, MAX_PANELS, XRAY_CHANNELS, type XrayLayout } from './channels.ts';
+import { decodeXrayLine } from './decode.ts';
+
+const OptionsSchema = z.strictObject({
+  /** Doors the installation has; frames reporting another count are rejected (a miswired gateway). */
+  doors: z.int().min(1).max(MAX_DOORS).optional(),
+  /** Access panels the installation has; same rule. */
+  panels: z.int().min(0).max(MAX_PANELS).optional(),
+});
+
+/**
+ * Conveyor X-ray parcel scanner speaking radscreen's XRS line protocol (README.md): status
+ * once a second, an event line on every change. Output only; the agent never writes to it.
+ */
+export const xrayParcelScanner: DeviceProfile = {
+  id: 'xray-parcel-scanner',
+  vendor: 'radscreen',
+  model: 'XRS line protocol v1 (parcel scanner or PLC gateway)',
+  kind: 'xray_scanner',
+  description: 'X-ray parcel scanner status and events as $XRS checksummed ASCII lines at 115200 8N1; output only.',
+  link: { type: 'serial', baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
+  channels: XRAY_CHANNELS,
+  measurement: 'xray',
+  // Three missed 1 s status lines: long enough for a busy gateway, short enough for an operator.
+  staleAfterMs: 3_000,
+  optionsSchema: OptionsSchema,
+  createSession(ctx) {
+    const layout: XrayLayout = {};
+    if (typeof ctx.options.doors === 'number') layout.doors = ctx.options.doors;
+    if (typeof ctx.options.panels === 'number') layout.panels = ctx.options.panels;
+    return createLineSession(ctx, {
+      delimiter: '\n',
+      maxLineBytes: 256,
+      decodeLine: (line) => decodeXrayLine(line, ctx.now(), layout),
+    });
+  },
+};
