@@ -68,6 +68,7 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
   const sink = config.mqtt.url ? await openMqttSink(config, station, device) : await openInfluxSink(config);
   const started = Date.now();
   const progress = createProgress(input.size);
+  let handedOver = 0;
   let summary: Awaited<ReturnType<typeof decodeStream>>;
   try {
     summary = await decodeStream({
@@ -75,9 +76,11 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
       input: input.chunks,
       origin: { station, device, source: flags.source as Source },
       options: checked.options,
-      onReadings: (readings) => sink.store(readings),
-      onProgress: (bytes) => progress.update(bytes, summaryRef.accepted),
-      onReject: () => void summaryRef.rejected++,
+      onReadings: (readings) => {
+        handedOver += readings.length;
+        return sink.store(readings);
+      },
+      onProgress: (bytes) => progress.update(bytes, handedOver),
     });
   } catch (e) {
     await sink.finish();
@@ -86,16 +89,15 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
   const lost = await sink.finish();
   progress.update(summary.bytes, summary.accepted, true);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  process.stderr.write(`${formatSummary(summary)}imported ${summary.accepted - lost} readings from ${input.name} to ${sink.target} in ${seconds} s\n`);
+  process.stderr.write(
+    `${formatSummary(summary)}imported ${summary.accepted - lost} readings from ${input.name} to ${sink.target} in ${seconds} s\n`,
+  );
   if (lost > 0) {
     process.stderr.write(`radscreen: ${lost} readings were not stored\n`);
     return EXIT.failure;
   }
   return flags.strict && summary.rejected > 0 ? EXIT.failure : EXIT.ok;
 }
-
-// Progress needs counts while decoding runs; the summary object only exists afterwards.
-const summaryRef = { accepted: 0, rejected: 0 };
 
 /** A stderr progress line (percent of bytes when the size is known), at most every PROGRESS_EVERY_MS. */
 function createProgress(size: number | undefined) {
@@ -131,7 +133,6 @@ async function openMqttSink(config: Config, station: string, device: string): Pr
   const publishOne = async (readings: Reading[]) => {
     while (inflight >= maxInflight) await new Promise<void>((r) => waiters.push(r));
     inflight++;
-    summaryRef.accepted += readings.length;
     client.publish(topic, JSON.stringify({ v: 1, readings }), { qos: 1 }, (err) => {
       if (err) lost += readings.length;
       released();
@@ -178,7 +179,6 @@ async function openInfluxSink(config: Config): Promise<ReadingSink> {
   return {
     target: `${influx.url} (database ${influx.database})`,
     async store(readings) {
-      summaryRef.accepted += readings.length;
       await writer.write(toLines(readings));
     },
     async finish() {

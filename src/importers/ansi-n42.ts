@@ -1,7 +1,7 @@
 import { RadscreenError, reject } from '../core/errors.ts';
 import type { DeviceSession, SessionContext } from '../core/profile.ts';
-import { type N42Instrument, parseN42Document } from './n42.ts';
 import type { FileFormat } from './formats.ts';
+import { type N42Instrument, parseN42Document } from './n42.ts';
 
 /** Largest N42 document accepted; real ones are KB to a few MB (a 16384-channel HPGe file is 54 KB). */
 export const MAX_DOCUMENT_BYTES = 32 * 1024 * 1024;
@@ -47,7 +47,8 @@ export function createN42Session(ctx: SessionContext): DeviceSession {
 
   function decodeDocument(bytes: Buffer): void {
     try {
-      const doc = parseN42Document(bytes.toString('utf8'));
+      // What separated this document from the previous one (a newline, a BOM) is not part of it.
+      const doc = parseN42Document(bytes.toString('utf8').replace(/^[\s\uFEFF]+/, ''));
       ctx.log.info({ instrument: doc.instrument, uuid: doc.uuid, measurements: doc.readings.length }, 'N42 document');
       for (const r of doc.readings) ctx.emit(r);
     } catch (e) {
@@ -65,7 +66,13 @@ export function createN42Session(ctx: SessionContext): DeviceSession {
       stopped = true;
       const rest = Buffer.concat(parts, size);
       if (rest.toString('latin1').trim().length > 0)
-        ctx.reject(reject('RS_ERR_FRAME_TRUNCATED', `input ended inside an N42 document (${rest.length} bytes without </RadInstrumentData>)`, rest.subarray(0, 64)));
+        ctx.reject(
+          reject(
+            'RS_ERR_FRAME_TRUNCATED',
+            `input ended inside an N42 document (${rest.length} bytes without </RadInstrumentData>)`,
+            rest.subarray(0, 64),
+          ),
+        );
       parts = [];
       size = 0;
     },
@@ -75,7 +82,10 @@ export function createN42Session(ctx: SessionContext): DeviceSession {
 /** A device id for tags and topics from the instrument's serial number, else its model. */
 export function deviceIdFor(instrument: N42Instrument): string {
   const raw = instrument.identifier ?? instrument.model;
-  const id = raw.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  const id = raw
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 64);
   return id.length > 0 ? id : 'n42';
 }
 
@@ -112,7 +122,7 @@ export const ansiN42: FileFormat = {
   createSession: createN42Session,
   identify(bytes) {
     try {
-      const doc = parseN42Document(bytes.toString('utf8'));
+      const doc = parseN42Document(bytes.toString('utf8').replace(/^[\s\uFEFF]+/, ''));
       return { device: deviceIdFor(doc.instrument), description: `${doc.instrument.manufacturer} ${doc.instrument.model}` };
     } catch {
       // The session reports what is wrong; identification just falls back to the default id.

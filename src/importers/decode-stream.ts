@@ -51,7 +51,9 @@ export function validateOptions(
 ): { ok: true; options: Record<string, unknown> } | { ok: false; problems: string[] } {
   if (!source.optionsSchema) {
     const keys = Object.keys(raw);
-    return keys.length === 0 ? { ok: true, options: {} } : { ok: false, problems: [`${source.id} takes no options (got ${keys.join(', ')})`] };
+    return keys.length === 0
+      ? { ok: true, options: {} }
+      : { ok: false, problems: [`${source.id} takes no options (got ${keys.join(', ')})`] };
   }
   const parsed = source.optionsSchema.safeParse(raw);
   if (parsed.success) return { ok: true, options: parsed.data };

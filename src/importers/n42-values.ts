@@ -65,10 +65,12 @@ export function summariseChannels(text: string, compression: string): ChannelSum
   let total = 0;
   for (let i = 0; i < tokens.length; i++) {
     const v = parseDecimal(tokens[i]);
-    if (v === undefined || v < 0) return { ok: false, problem: `channel value '${String(tokens[i]).slice(0, 20)}' is not a non-negative number` };
+    if (v === undefined || v < 0)
+      return { ok: false, problem: `channel value '${String(tokens[i]).slice(0, 20)}' is not a non-negative number` };
     if (compression === 'CountedZeroes' && v === 0) {
       const run = parseDecimal(tokens[++i]);
-      if (run === undefined || !Number.isInteger(run) || run < 1) return { ok: false, problem: 'CountedZeroes: a 0 must be followed by a zero count ≥ 1' };
+      if (run === undefined || !Number.isInteger(run) || run < 1)
+        return { ok: false, problem: 'CountedZeroes: a 0 must be followed by a zero count ≥ 1' };
       channels += run;
     } else {
       channels += 1;

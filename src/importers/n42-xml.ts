@@ -53,7 +53,8 @@ export function parseN42Xml(text: string): XmlResult {
   // N42 never needs a DTD; refusing one rules out entity-expansion tricks in untrusted files.
   if (/<!DOCTYPE/i.test(text)) return { ok: false, problem: 'a DOCTYPE is not allowed in an N42 document' };
   const valid = XMLValidator.validate(text);
-  if (valid !== true) return { ok: false, problem: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})` };
+  if (valid !== true)
+    return { ok: false, problem: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})` };
   let doc: XmlNode;
   try {
     doc = parser.parse(text) as XmlNode;

@@ -1,8 +1,8 @@
 import { RadscreenError } from '../core/errors.ts';
 import type { DecodedReading } from '../core/reading.ts';
 import { convert } from '../core/units.ts';
-import { asNode, attrOf, children, parseN42Xml, textOf, type XmlNode } from './n42-xml.ts';
 import { parseDateTimeMs, parseDecimal, parseDurationSeconds, summariseChannels } from './n42-values.ts';
+import { asNode, attrOf, children, parseN42Xml, textOf, type XmlNode } from './n42-xml.ts';
 
 /**
  * ANSI N42.42-2011 document → canonical readings, one per `RadMeasurement` (PROTOCOLS.md §6).
@@ -166,36 +166,45 @@ function duration(node: XmlNode, name: string, where: string, problems: string[]
 /** Spectra: channel count of the first, counts summed over all (one per detector), live time of the first. */
 function readSpectra(m: XmlNode, where: string, problems: string[], values: Record<string, number | string>): void {
   let total = 0;
-  children(m, 'Spectrum').forEach((s, i) => {
+  for (const [i, s] of children(m, 'Spectrum').entries()) {
     const node = asNode(s) ?? {};
     const w = `${where}/Spectrum[${attrOf(node, 'id') ?? i + 1}]`;
     const live = duration(node, 'LiveTimeDuration', w, problems, true);
     const data = children(node, 'ChannelData')[0];
-    if (data === undefined) return void problems.push(`${w}: missing ChannelData`);
+    if (data === undefined) {
+      problems.push(`${w}: missing ChannelData`);
+      continue;
+    }
     const summary = summariseChannels(textOf(data) ?? '', attrOf(data, 'compressionCode') ?? 'None');
-    if (!summary.ok) return void problems.push(`${w}: ChannelData: ${summary.problem}`);
+    if (!summary.ok) {
+      problems.push(`${w}: ChannelData: ${summary.problem}`);
+      continue;
+    }
     total += summary.total;
     if (i === 0) {
       values.spectrum_channels = summary.channels;
       if (live !== undefined) values.live_time = live;
     }
-  });
+  }
   if (values.spectrum_channels !== undefined) values.spectrum_counts = total;
 }
 
 function readGrossCounts(m: XmlNode, where: string, problems: string[], values: Record<string, number | string>): void {
   let total: number | undefined;
-  children(m, 'GrossCounts').forEach((g, i) => {
+  for (const [i, g] of children(m, 'GrossCounts').entries()) {
     const node = asNode(g) ?? {};
     const w = `${where}/GrossCounts[${attrOf(node, 'id') ?? i + 1}]`;
     const live = duration(node, 'LiveTimeDuration', w, problems, true);
     const text = required(node, 'CountData', w, problems);
-    if (text === undefined) return;
+    if (text === undefined) continue;
     const summary = summariseChannels(text, 'None');
-    if (!summary.ok) return void problems.push(`${w}: CountData: ${summary.problem}`);
+    if (!summary.ok) {
+      problems.push(`${w}: CountData: ${summary.problem}`);
+      continue;
+    }
     total = (total ?? 0) + summary.total;
     if (i === 0 && live !== undefined) values.gross_live_time = live;
-  });
+  }
   if (total !== undefined) values.gross_counts = total;
 }
 
@@ -214,7 +223,8 @@ function readDoseRates(m: XmlNode, where: string, problems: string[], values: Re
   if (dose !== undefined) {
     const text = required(asNode(dose) ?? {}, 'TotalDoseValue', `${where}/TotalDose`, problems);
     const v = parseDecimal(text);
-    if (text !== undefined && (v === undefined || v < 0)) problems.push(`${where}/TotalDose: TotalDoseValue '${text}' is not a non-negative number`);
+    if (text !== undefined && (v === undefined || v < 0))
+      problems.push(`${where}/TotalDose: TotalDoseValue '${text}' is not a non-negative number`);
     else if (v !== undefined) values.total_dose = v;
   }
 }
