@@ -69,7 +69,12 @@ export function decodeXrayJson(
       return { reject: reject('RS_ERR_FRAME_UNKNOWN', `message type ${JSON.stringify(type.slice(0, 16))}`, raw) };
   }
   const parsed = XrayJsonSchema.safeParse(body);
-  if (!parsed.success) return { reject: reject('RS_ERR_PAYLOAD_INVALID', z.prettifyError(parsed.error).slice(0, 500), raw) };
+  if (!parsed.success) {
+    // The first issue names the field; a gateway bug rarely has more than one, and this stays cheap under a flood.
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : '(payload)';
+    return { reject: reject('RS_ERR_PAYLOAD_INVALID', `${where}: ${issue?.message ?? 'invalid'}`.slice(0, 200), raw) };
+  }
   const m = parsed.data;
   return statusToReading(
     {
