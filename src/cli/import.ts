@@ -69,6 +69,9 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
   const started = Date.now();
   const progress = createProgress(input.size);
   let handedOver = 0;
+  // InfluxDB silently refuses points older than the retention policy: an old log needs a longer one.
+  const retentionCutoff = started - retentionMs(config.influx.retention);
+  let tooOld = 0;
   let summary: Awaited<ReturnType<typeof decodeStream>>;
   try {
     summary = await decodeStream({
@@ -78,6 +81,7 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
       options: checked.options,
       onReadings: (readings) => {
         handedOver += readings.length;
+        for (const x of readings) if (x.ts < retentionCutoff) tooOld++;
         return sink.store(readings);
       },
       onProgress: (bytes) => progress.update(bytes, handedOver),
@@ -92,11 +96,22 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
   process.stderr.write(
     `${formatSummary(summary)}imported ${summary.accepted - lost} readings from ${input.name} to ${sink.target} in ${seconds} s\n`,
   );
+  if (tooOld > 0)
+    process.stderr.write(
+      `radscreen: ${tooOld} readings are older than influx.retention (${config.influx.retention}); InfluxDB drops them unless the retention policy is longer (e.g. INF)\n`,
+    );
   if (lost > 0) {
     process.stderr.write(`radscreen: ${lost} readings were not stored\n`);
     return EXIT.failure;
   }
   return flags.strict && summary.rejected > 0 ? EXIT.failure : EXIT.ok;
+}
+
+/** `30d`, `12w`, `48h` or `INF` (the config's retention syntax) in ms. */
+function retentionMs(retention: string): number {
+  const m = /^(\d+)([hdw])$/.exec(retention);
+  if (!m) return Number.POSITIVE_INFINITY;
+  return Number(m[1]) * { h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'h' | 'd' | 'w'];
 }
 
 /** A stderr progress line (percent of bytes when the size is known), at most every PROGRESS_EVERY_MS. */
