@@ -146,8 +146,8 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       if (kept.length > 0) insertAll(kept, now());
       depth += kept.length;
       st.appended += kept.length;
-      drop('full', bodies.length - kept.length);
       checkHighWater();
+      drop('full', bodies.length - kept.length);
       return kept.length;
     },
     takeLive(limit) {

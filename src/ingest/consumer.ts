@@ -2,18 +2,34 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import { createInfluxWriter, type InfluxWriterStats } from './influx-writer.ts';
 import { toLines } from './line-protocol.ts';
 import type { IngestLogger } from './logger.ts';
 import { ensureSchema } from './schema.ts';
+import { openSpool, type SpoolStats } from './spool.ts';
 
 /**
- * The ingest: MQTT readings → validation → batched InfluxDB writes.
+ * The ingest: MQTT readings → validation → SQLite spool → batched InfluxDB writes.
  *
- * Backpressure: a QoS 1 message is acknowledged (PUBACK) only after its readings are in the
- * writer's buffer, so while InfluxDB is down and the buffer is full the broker holds the rest.
- * Invalid payloads and points influxd refuses as bad data go to DEADLETTER_TOPIC, counted by code.
+ * Durable ack: a QoS 1 message is acknowledged (PUBACK) only after its readings are committed
+ * to the spool (spool.ts), so a crash of this process or an InfluxDB outage loses nothing: the
+ * broker redelivers what was not acknowledged, and the spool replays what was not written.
+ * Invalid payloads, points influxd refuses as bad data, and points a full spool cannot keep go to
+ * DEADLETTER_TOPIC, counted by code; a filling spool or a service fault raises a service alarm.
  */
+
+/** Retained service alarms from ingest: `radscreen/v1/service/ingest/<client id>/alarm`. */
+export const serviceAlarmTopic = (clientId: string) => `radscreen/v1/service/ingest/${clientId}/alarm`;
+
+/** What the ingest reports about itself: spool above 80 %, spool refusing points, InfluxDB fault. */
+export interface ServiceAlarm {
+  v: 1;
+  source: string;
+  kind: 'spool_high_water' | 'spool_drop' | 'influx_fault';
+  active: boolean;
+  code: ErrorCode;
+  message: string;
+  ts: number;
+}
 
 /** InfluxDB settings, as in the config's `influx` section. Durations in ms; retention like `30d`. */
 export interface IngestInfluxOptions {
@@ -24,6 +40,12 @@ export interface IngestInfluxOptions {
   retention: string;
   batch_size: number;
   flush_interval_ms: number;
+  /** Spool file; unset: in memory (not durable: say so in the log). */
+  spool_path?: string;
+  /** Spool bounds (defaults 5 000 000 points, 168 h) and backlog drain rate (default 50 000 points/s). */
+  spool_max_rows?: number;
+  spool_max_age_h?: number;
+  backlog_rate_per_s?: number;
 }
 
 export interface IngestOptions {
@@ -49,12 +71,15 @@ export interface IngestStats {
   readings: number;
   /** Dead-lettered payloads and batches by error code. */
   deadLettered: Partial<Record<ErrorCode, number>>;
-  writer: InfluxWriterStats;
+  /** The spool and its writer: depth (`buffered`), written, retries, drops by reason. */
+  writer: SpoolStats;
+  /** Service alarms raised since start, by kind. */
+  alarms: Partial<Record<ServiceAlarm['kind'], number>>;
   connected: boolean;
 }
 
 export interface IngestHandle {
-  /** Unsubscribes, flushes the writer (up to 10 s) and disconnects. Idempotent. */
+  /** Unsubscribes, flushes the spool (up to 10 s; the rest stays on disk) and disconnects. Idempotent. */
   stop(): Promise<void>;
   stats(): IngestStats;
 }
@@ -80,45 +105,72 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     });
   };
 
-  const writer = createInfluxWriter({
+  const clientId = opts.clientId ?? `radscreen-ingest-${randomUUID().slice(0, 8)}`;
+  const alarms: IngestStats['alarms'] = {};
+  const raiseAlarm = (kind: ServiceAlarm['kind'], active: boolean, code: ErrorCode, message: string) => {
+    if (active) alarms[kind] = (alarms[kind] ?? 0) + 1;
+    (active ? log.error : log.info).call(log, { alarm: kind, code, active }, message);
+    const alarm: ServiceAlarm = { v: 1, source: clientId, kind, active, code, message, ts: Date.now() };
+    client?.publish(serviceAlarmTopic(clientId), JSON.stringify(alarm), { qos: 1, retain: true }, () => {});
+  };
+  if (!influx.spool_path) log.warn({}, 'ingest spool is in memory: set influx.spool_path so a crash loses nothing');
+  const writer = openSpool({
+    path: influx.spool_path ?? ':memory:',
     url: influx.url,
     database: influx.database,
     ...(influx.username !== undefined ? { username: influx.username } : {}),
     ...(influx.password !== undefined ? { password: influx.password } : {}),
     batchSize: influx.batch_size,
     flushIntervalMs: influx.flush_interval_ms,
+    maxRows: influx.spool_max_rows ?? 5_000_000,
+    maxAgeMs: (influx.spool_max_age_h ?? 168) * 3_600_000,
+    backlogRatePerSec: influx.backlog_rate_per_s ?? 50_000,
     onDrop: (lines, info) => {
       log.warn({ code: info.code, reason: info.reason, points: lines.length, err: info.message }, 'influxdb refused points');
       publishDeadLetter(info.code, `${info.reason}: ${info.message}`, `influx:${influx.database}`, Buffer.from(lines.join('\n')));
     },
-    onFault: (fault) => {
-      if (fault) log.error({ code: fault.code, err: fault.message }, 'influxdb service fault: points kept, retrying slowly');
-      else log.info({}, 'influxdb service fault cleared');
-    },
+    onFault: (fault) =>
+      fault
+        ? raiseAlarm('influx_fault', true, fault.code, `influxdb service fault, points kept: ${fault.message}`)
+        : raiseAlarm('influx_fault', false, 'RS_ERR_INFLUX_AUTH', 'influxdb service fault cleared'),
+    onHighWater: (high, depth, maxRows) =>
+      raiseAlarm(
+        'spool_high_water',
+        high,
+        'RS_ERR_QUEUE_FULL',
+        `ingest spool ${high ? 'above' : 'back below'} 80 %: ${depth}/${maxRows} points`,
+      ),
+    onSpoolDrop: (reason, count) => raiseAlarm('spool_drop', true, 'RS_ERR_QUEUE_FULL', `ingest spool dropped ${count} points (${reason})`),
   });
 
-  const clientId = opts.clientId ?? `radscreen-ingest-${randomUUID().slice(0, 8)}`;
+  const persistent = opts.clientId !== undefined;
+  const v5 = opts.mqttOptions?.protocolVersion === 5;
   client = mqtt.connect(opts.mqttUrl, {
     protocolVersion: 4,
-    clean: opts.clientId === undefined,
+    clean: !persistent,
     reconnectPeriod: 1000,
     ...opts.mqttOptions,
+    // MQTT 5 ends a session at disconnect unless it has an expiry: keep ours a week.
+    ...(v5 && persistent ? { properties: { sessionExpiryInterval: 7 * 86_400, ...opts.mqttOptions?.properties } } : {}),
     clientId,
   });
   const c = client;
 
-  // handleMessage runs one message at a time and mqtt.js sends the PUBACK only after `done`.
+  // handleMessage runs one message at a time and mqtt.js sends the PUBACK only after `done`,
+  // which we call once the spool has committed the readings.
+  let accepting = true;
   c.handleMessage = (packet, done) => {
-    void consume(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)).then(
-      () => done(),
-      (err: Error) => {
-        // Only a closed writer gets here (during stop): leave the message unacknowledged for redelivery.
-        log.warn({ topic: packet.topic, err: err.message }, 'reading not accepted');
-      },
-    );
+    if (!accepting) return; // unacknowledged: the broker redelivers it to the next session
+    try {
+      consume(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      done();
+    } catch (err) {
+      // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
+      log.warn({ topic: packet.topic, err: (err as Error).message }, 'reading not accepted');
+    }
   };
 
-  async function consume(topic: string, payload: Buffer): Promise<void> {
+  function consume(topic: string, payload: Buffer): void {
     messages++;
     const parsed = parseReadingsMessage(payload);
     if (!parsed.ok) {
@@ -130,7 +182,16 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       return;
     }
     readings += parsed.message.readings.length;
-    await writer.write(toLines(parsed.message.readings));
+    const lines = toLines(parsed.message.readings);
+    const kept = writer.append(lines);
+    // A full spool keeps nothing silently: what it refused goes to the dead-letter topic, counted.
+    if (kept < lines.length)
+      publishDeadLetter(
+        'RS_ERR_QUEUE_FULL',
+        `ingest spool full: ${lines.length - kept} points refused`,
+        topic,
+        Buffer.from(lines.slice(kept).join('\n')),
+      );
   }
 
   const filter = opts.shareGroup ? `$share/${opts.shareGroup}/${topics.allReadings()}` : topics.allReadings();
@@ -155,9 +216,12 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await c.unsubscribeAsync(filter).catch(() => undefined);
+      accepting = false;
+      // A persistent session keeps its subscription so the broker queues for us while we are down.
+      if (opts.clientId === undefined) await c.unsubscribeAsync(filter).catch(() => undefined);
       const unwritten = await writer.close();
-      if (unwritten > 0) log.error({ points: unwritten }, 'ingest stopped with points not yet in InfluxDB');
+      if (unwritten > 0)
+        log.warn({ points: unwritten, spool: influx.spool_path ?? ':memory:' }, 'ingest stopped with points still spooled');
       await c.endAsync();
     })();
     return stopping;
@@ -165,7 +229,14 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
 
   return {
     stop,
-    stats: () => ({ messages, readings, deadLettered: { ...deadLettered }, writer: writer.stats(), connected: c.connected }),
+    stats: () => ({
+      messages,
+      readings,
+      deadLettered: { ...deadLettered },
+      writer: writer.stats(),
+      alarms: { ...alarms },
+      connected: c.connected,
+    }),
   };
 }
 

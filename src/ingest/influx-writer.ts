@@ -1,19 +1,17 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { ErrorCode } from '../core/errors.ts';
-import { classifyNetworkError, classifyWriteResponse, computeBackoffMs, type DropReason, type WriteOutcome } from './write-errors.ts';
+import { createLinePoster } from './influx-http.ts';
+import { computeBackoffMs, type DropReason } from './write-errors.ts';
 
 /**
  * Batching InfluxDB 1.x writer for pre-built line protocol (see line-protocol.ts).
  *
- * Why raw HTTP instead of the `influx` package's writePoints: POSTing pre-built lines over a
- * keep-alive agent measured ~2.5× faster (RUNTIME-NOTES §4: ~400 k vs ~165 k pts/s), and the
- * package turns influxd's transient 500s into "No host available" rejections that lose writes.
+ * Posting goes through influx-http.ts (raw HTTP, why: see there).
  *
  * Zero-loss rule: a point accepted by `write()` leaves the buffer only when influxd answered
  * 2xx, or answered that the data itself is bad (then `onDrop` gets it for dead-lettering).
  * The buffer is in memory and bounded; `write()` waits for room (backpressure to MQTT).
- * TODO(spool issue): a durable SQLite spool replaces this buffer so a crash loses nothing.
+ * The ingest itself uses the durable SQLite spool (spool.ts); this in-memory writer is for
+ * callers that need no durability (tools, the benchmark's raw ceiling).
  */
 
 /** Options; durations in ms. */
@@ -66,19 +64,19 @@ export interface InfluxWriter {
 }
 
 export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
-  const base = new URL(opts.url);
-  const client = base.protocol === 'https:' ? https : http;
-  const agent = new client.Agent({ keepAlive: true, maxSockets: 2 });
-  const query = new URLSearchParams({ db: opts.database, precision: 'ms' });
-  if (opts.retentionPolicy) query.set('rp', opts.retentionPolicy);
-  const writePath = `${base.pathname.replace(/\/$/, '')}/write?${query}`;
-  const auth =
-    opts.username !== undefined ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` : undefined;
+  const poster = createLinePoster({
+    url: opts.url,
+    database: opts.database,
+    ...(opts.retentionPolicy !== undefined ? { retentionPolicy: opts.retentionPolicy } : {}),
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+  });
+  const post = poster.post;
   const maxBuffered = opts.maxBufferedPoints ?? Math.max(100_000, 4 * opts.batchSize);
   const retryBase = opts.retryBaseMs ?? 200;
   const retryMax = opts.retryMaxMs ?? 10_000;
   const faultDelay = opts.faultRetryMs ?? 10_000;
-  const timeout = opts.requestTimeoutMs ?? 30_000;
 
   // Chunks of at most batchSize lines, oldest first: O(1) append and take, no big splices.
   const chunks: string[][] = [];
@@ -97,34 +95,6 @@ export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
     dropped: { bad_data: 0, retention: 0, type_conflict: 0, too_large: 0, rejected: 0 },
     buffered: 0,
   };
-
-  function post(body: string): Promise<WriteOutcome> {
-    return new Promise((resolve) => {
-      const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
-      if (auth) headers.authorization = auth;
-      const req = client.request(
-        { protocol: base.protocol, hostname: base.hostname, port: base.port, path: writePath, method: 'POST', agent, headers, timeout },
-        (res) => {
-          const parts: Buffer[] = [];
-          res.on('data', (c: Buffer) => parts.push(c));
-          res.on('end', () => {
-            const retryAfter = res.headers['retry-after'];
-            resolve(
-              classifyWriteResponse(
-                res.statusCode ?? 0,
-                Buffer.concat(parts).toString('utf8'),
-                Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-              ),
-            );
-          });
-          res.on('error', (err) => resolve(classifyNetworkError(err)));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
-      req.on('error', (err) => resolve(classifyNetworkError(err)));
-      req.end(body);
-    });
-  }
 
   function notify(): void {
     while (spaceWaiters.length > 0 && buffered < maxBuffered) spaceWaiters.shift()?.();
@@ -276,7 +246,7 @@ export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
     clearTimeout(intervalTimer);
     clearTimeout(retryTimer);
     retryTimer = undefined;
-    agent.destroy();
+    poster.destroy();
     return buffered;
   }
 

@@ -79,7 +79,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       const ingest = await startIngest({
         mqttUrl,
         mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
-        influx: { ...config.influx, url: influxUrl },
+        influx: { ...config.influx, url: influxUrl, spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite') },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
       });

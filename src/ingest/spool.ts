@@ -1,0 +1,275 @@
+import { createRateLimiter, type DurableQueue, openDurableQueue, type QueueBatch } from '../agent/outbox.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import { createLinePoster, type LinePosterOptions } from './influx-http.ts';
+import { computeBackoffMs, type DropReason } from './write-errors.ts';
+
+/**
+ * The ingest spool: line protocol in SQLite (WAL), drained to InfluxDB in batches.
+ *
+ * Zero-loss rule: `append()` commits before it returns, so the consumer acknowledges an MQTT
+ * message only once its points are on disk. A row leaves the spool only when influxd answered
+ * 2xx, or refused the data itself (then `onDrop` dead-letters it), or by a counted drop (full,
+ * expired). 401/403 and a missing database keep the data and raise a service fault; 429, 5xx and
+ * network errors back off with jitter and retry. A failure rewinds the spool, so everything
+ * unwritten is replayed, and the re-sent points overwrite themselves (deterministic identity).
+ *
+ * Live first: after a restart or an outage, what was spooled is backlog, drained oldest first at
+ * `backlogRatePerSec`, interleaved with the live stream.
+ */
+
+export interface SpoolOptions extends Omit<LinePosterOptions, 'maxSockets'> {
+  /** SQLite file, or `:memory:` (not durable). */
+  path: string;
+  /** Points per POST. */
+  batchSize: number;
+  /** A live point waits at most this long before a POST is started, ms. */
+  flushIntervalMs: number;
+  /** Bounds: rows (points) and age (ms). Beyond maxRows, `append()` refuses (counted `full`). */
+  maxRows: number;
+  maxAgeMs: number;
+  /** Backlog drain rate, points/s. Default 50 000. */
+  backlogRatePerSec?: number;
+  /** POSTs in flight at once. Default 2. */
+  maxInflight?: number;
+  /** First retry delay (default 200) and cap (default 10 000) for 429/5xx/network errors, ms. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Delay between retries while a service fault (401/403, database missing) lasts, ms. Default 10 000. */
+  faultRetryMs?: number;
+  /** Lines influxd refused as bad data, for dead-lettering. Must not throw. */
+  onDrop?: (lines: readonly string[], info: { reason: DropReason; code: ErrorCode; message: string }) => void;
+  /** A service fault started (set) or cleared (undefined). */
+  onFault?: (fault: { code: ErrorCode; message: string } | undefined) => void;
+  /** The spool crossed 80 % full (true) or fell back (false). */
+  onHighWater?: (high: boolean, depth: number, maxRows: number) => void;
+  /** Points the spool itself dropped: refused when full, or expired by age. */
+  onSpoolDrop?: (reason: 'full' | 'expired', count: number) => void;
+}
+
+/** Counters since start; `buffered` is the spool depth (points not yet in InfluxDB). */
+export interface SpoolStats {
+  written: number;
+  retries: number;
+  /** Points dropped, by reason: influxd's refusals plus the spool's own `full` and `expired`. */
+  dropped: Record<DropReason | 'full' | 'expired', number>;
+  buffered: number;
+  oldestAgeMs: number;
+  highWater: boolean;
+  highWaterEvents: number;
+  fault?: { code: ErrorCode; message: string };
+  lastError?: { code: ErrorCode; message: string; at: number };
+}
+
+export interface Spool {
+  /** Commits lines (one point each); returns how many were kept. Throws after close(). */
+  append(lines: readonly string[]): number;
+  /** Sends what is spooled now; resolves true once the spool is empty, false on timeout (ms). */
+  flush(timeoutMs?: number): Promise<boolean>;
+  /** Stops, flushing up to timeoutMs (default 10 000); what is left stays on disk. Returns that count. */
+  close(timeoutMs?: number): Promise<number>;
+  stats(): SpoolStats;
+}
+
+export function openSpool(opts: SpoolOptions): Spool {
+  const poster = createLinePoster({ ...opts, maxSockets: opts.maxInflight ?? 2 });
+  const dropped: SpoolStats['dropped'] = { bad_data: 0, retention: 0, type_conflict: 0, too_large: 0, rejected: 0, full: 0, expired: 0 };
+  const queue: DurableQueue = openDurableQueue({
+    path: opts.path,
+    maxRows: opts.maxRows,
+    maxAgeMs: opts.maxAgeMs,
+    ...(opts.onHighWater ? { onHighWater: opts.onHighWater } : {}),
+    onDrop: (reason, count) => {
+      dropped[reason] += count;
+      opts.onSpoolDrop?.(reason, count);
+    },
+  });
+  const maxInflight = opts.maxInflight ?? 2;
+  const limiter = createRateLimiter(opts.backlogRatePerSec ?? 50_000);
+  const st = { written: 0, retries: 0 } as Pick<SpoolStats, 'written' | 'retries' | 'fault' | 'lastError'>;
+  let inflight = 0;
+  let liveWaiting = 0;
+  let backlogDue = queue.depth() > 0;
+  let flushDue = false;
+  let failed = false;
+  let attempt = 0;
+  let retryDelay = 0;
+  let closed = false;
+  let preferBacklog = false;
+  let intervalTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let backlogTimer: NodeJS.Timeout | undefined;
+  const idleWaiters: Array<() => void> = [];
+  let finalStats: SpoolStats | undefined;
+  const expireTimer = setInterval(() => queue.expire(), 10_000);
+
+  function setFault(fault: SpoolStats['fault']): void {
+    if ((fault === undefined) === (st.fault === undefined)) return;
+    st.fault = fault;
+    opts.onFault?.(fault);
+  }
+
+  function takeLive(): QueueBatch | undefined {
+    if (liveWaiting === 0 || (liveWaiting < opts.batchSize && !flushDue)) return undefined;
+    const batch = queue.takeLive(opts.batchSize);
+    liveWaiting = Math.max(0, liveWaiting - (batch?.bodies.length ?? liveWaiting));
+    return batch;
+  }
+
+  function takeBacklog(): QueueBatch | undefined {
+    if (!backlogDue) return undefined;
+    const allowed = limiter.allowance(opts.batchSize);
+    if (allowed === 0) {
+      backlogTimer ??= setTimeout(() => {
+        backlogTimer = undefined;
+        pump();
+      }, limiter.waitMs());
+      return undefined;
+    }
+    const batch = queue.takeBacklog(allowed);
+    if (batch) limiter.spend(batch.bodies.length);
+    else backlogDue = false;
+    return batch;
+  }
+
+  function pump(): void {
+    if (failed) return;
+    while (inflight < maxInflight) {
+      // Alternate when both have work, so neither a busy live stream nor a long backlog starves the other.
+      const batch = preferBacklog ? (takeBacklog() ?? takeLive()) : (takeLive() ?? takeBacklog());
+      if (!batch) break;
+      preferBacklog = !preferBacklog;
+      void send(batch);
+    }
+    if (liveWaiting === 0) flushDue = false;
+    else if (!intervalTimer && !flushDue)
+      intervalTimer = setTimeout(() => {
+        intervalTimer = undefined;
+        flushDue = true;
+        pump();
+      }, opts.flushIntervalMs);
+    notifyIdle();
+  }
+
+  /** Posts lines; halves on 413. True when every line is settled (written or dead-lettered). */
+  async function deliver(lines: readonly string[]): Promise<boolean> {
+    const outcome = await poster.post(lines.join('\n'));
+    switch (outcome.kind) {
+      case 'ok':
+        st.written += lines.length;
+        attempt = 0;
+        setFault(undefined);
+        return true;
+      case 'drop': {
+        const refused = Math.min(outcome.droppedPoints ?? lines.length, lines.length);
+        dropped[outcome.reason] += refused;
+        st.written += lines.length - refused;
+        st.lastError = { code: outcome.code, message: outcome.message, at: Date.now() };
+        opts.onDrop?.(lines, outcome);
+        return true;
+      }
+      case 'split':
+        if (lines.length === 1) {
+          dropped.too_large++;
+          opts.onDrop?.(lines, { reason: 'too_large', code: 'RS_ERR_INFLUX_BAD_DATA', message: outcome.message });
+          return true;
+        }
+        return (await deliver(lines.slice(0, lines.length >> 1))) && deliver(lines.slice(lines.length >> 1));
+      default:
+        st.retries++;
+        st.lastError = { code: outcome.code, message: outcome.message, at: Date.now() };
+        if (outcome.kind === 'fault') setFault({ code: outcome.code, message: outcome.message });
+        retryDelay =
+          outcome.kind === 'fault'
+            ? (opts.faultRetryMs ?? 10_000)
+            : (outcome.retryAfterMs ?? computeBackoffMs(attempt, opts.retryBaseMs ?? 200, opts.retryMaxMs ?? 10_000));
+        attempt++;
+        return false;
+    }
+  }
+
+  async function send(batch: QueueBatch): Promise<void> {
+    inflight++;
+    const settled = await deliver(batch.bodies);
+    inflight--;
+    // A POST that outlived close(): its rows stay on disk and go again at the next start.
+    if (closed && failed) return;
+    if (settled) queue.ack(batch);
+    else failed = true;
+    if (failed) {
+      // Wait for the other batch in flight, then replay everything unwritten after the backoff.
+      if (inflight === 0 && !retryTimer)
+        retryTimer = setTimeout(() => {
+          retryTimer = undefined;
+          failed = false;
+          queue.rewind();
+          liveWaiting = 0;
+          backlogDue = queue.depth() > 0;
+          pump();
+        }, retryDelay);
+      return;
+    }
+    pump();
+  }
+
+  function notifyIdle(): void {
+    if (inflight === 0 && queue.depth() === 0) for (const w of idleWaiters.splice(0)) w();
+  }
+
+  function flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (queue.depth() === 0 && inflight === 0) return Promise.resolve(true);
+    flushDue = true;
+    pump();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            idleWaiters.splice(idleWaiters.indexOf(done), 1);
+            resolve(false);
+          }, timeoutMs)
+        : undefined;
+      idleWaiters.push(done);
+    });
+  }
+
+  if (backlogDue) setImmediate(pump);
+
+  return {
+    append(lines) {
+      if (closed) throw new Error('spool is closed');
+      if (lines.length === 0) return 0;
+      const kept = queue.append(lines);
+      liveWaiting += kept;
+      pump();
+      return kept;
+    },
+    flush,
+    async close(timeoutMs = 10_000) {
+      if (closed) return queue.depth();
+      closed = true;
+      await flush(timeoutMs);
+      for (const t of [intervalTimer, retryTimer, backlogTimer, expireTimer]) clearTimeout(t);
+      failed = true; // nothing new starts; a POST still in flight settles into a closed database
+      poster.destroy();
+      const left = queue.depth();
+      finalStats = readStats();
+      queue.close();
+      return left;
+    },
+    stats: () => finalStats ?? readStats(),
+  };
+
+  function readStats(): SpoolStats {
+    const q = queue.stats();
+    return {
+      ...st,
+      dropped: { ...dropped },
+      buffered: q.depth,
+      oldestAgeMs: q.oldestAgeMs,
+      highWater: q.highWater,
+      highWaterEvents: q.highWaterEvents,
+    };
+  }
+}
