@@ -1,0 +1,57 @@
+/**
+ * One ingest worker process (src/ingest/consumer.ts), for `npm run bench:ingest` and the outage
+ * tests, which SIGKILL workers and restart them with the same client id and spool.
+ *
+ *   node --import tsx bench/ingest-worker.ts --mqtt URL --influx URL --db NAME --spool FILE \
+ *     --client-id ID [--share-group ingest] [--v5] [--batch-size 5000] [--flush-ms 100]
+ *
+ * Prints one JSON line of stats every 250 ms (the first once subscribed); SIGTERM stops cleanly.
+ */
+import { parseArgs } from 'node:util';
+import { startIngest } from '../src/ingest/consumer.ts';
+import { silentLogger } from '../src/ingest/logger.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    mqtt: { type: 'string' },
+    influx: { type: 'string' },
+    db: { type: 'string', default: 'radscreen' },
+    spool: { type: 'string' },
+    'client-id': { type: 'string' },
+    'share-group': { type: 'string' },
+    v5: { type: 'boolean', default: false },
+    'batch-size': { type: 'string', default: '5000' },
+    'flush-ms': { type: 'string', default: '100' },
+  },
+});
+if (!a.mqtt || !a.influx) throw new Error('--mqtt and --influx are required');
+
+const ingest = await startIngest({
+  mqttUrl: a.mqtt,
+  ...(a.v5 ? { mqttOptions: { protocolVersion: 5 } } : {}),
+  influx: {
+    url: a.influx,
+    database: a.db,
+    retention: '30d',
+    batch_size: Number(a['batch-size']),
+    flush_interval_ms: Number(a['flush-ms']),
+    ...(a.spool ? { spool_path: a.spool } : {}),
+  },
+  log: silentLogger,
+  ...(a['client-id'] ? { clientId: a['client-id'] } : {}),
+  ...(a['share-group'] ? { shareGroup: a['share-group'] } : {}),
+});
+const report = (extra: object = {}) => {
+  const s = ingest.stats();
+  process.stdout.write(
+    `${JSON.stringify({ messages: s.messages, readings: s.readings, written: s.writer.written, buffered: s.writer.buffered, retries: s.writer.retries, rss: process.memoryUsage.rss(), ...extra })}\n`,
+  );
+};
+report({ ready: true });
+const timer = setInterval(report, 250);
+process.on('SIGTERM', async () => {
+  clearInterval(timer);
+  await ingest.stop();
+  report({ done: true });
+  process.exit(0);
+});
