@@ -1,0 +1,213 @@
+/**
+ * `npm run bench:ingest` (`-- --json` for one JSON object): one run, on one private influxd and
+ * one private mosquitto started here (test/support/services.ts), of
+ *   1. the raw line-protocol ceiling: pre-built batches of 5,000 POSTed straight to /write;
+ *   2. end to end through radscreen with agent-coalesced messages (load-agent → mosquitto →
+ *      ingest-worker → spool → InfluxDB), each a separate process;
+ *   3. the same with one reading per message at QoS 1;
+ *   4. mosquitto's own QoS 1 publish→receive ceiling for that same one-reading message stream;
+ * with the ratios, the peak RSS of each process and the machine. Not a test: figures only.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { topics } from '../src/core/contract.ts';
+import { createLinePoster } from '../src/ingest/influx-http.ts';
+import { ensureSchema } from '../src/ingest/schema.ts';
+import { countPoints } from '../test/support/influx-query.ts';
+import { startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
+
+const json = process.argv.includes('--json');
+const RAW_POINTS = 500_000;
+const COALESCED = 300_000;
+const SINGLE = 60_000;
+const say = (s: string) => !json && process.stderr.write(`${s}\n`);
+
+const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-'));
+const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
+const peakRss: Record<string, number> = { bench: 0 };
+const sampleSelf = setInterval(() => (peakRss.bench = Math.max(peakRss.bench ?? 0, process.memoryUsage.rss())), 100);
+const started: ChildProcess[] = [];
+
+/** Spawns a bench/ process and tracks the peak RSS it reports under `name`. */
+function startNode(name: string, script: string, args: string[]) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  started.push(proc);
+  let last: Record<string, number | boolean> = {};
+  let buf = '';
+  proc.stdout?.on('data', (c: Buffer) => {
+    const lines = (buf + c.toString()).split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!l.trim()) continue;
+      last = JSON.parse(l) as typeof last;
+      peakRss[name] = Math.max(peakRss[name] ?? 0, Number(last.rss ?? 0));
+    }
+  });
+  return { proc, last: () => last };
+}
+
+async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`bench: ${what} not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function measureRaw(): Promise<number> {
+  await ensureSchema({ url: influx.url, database: 'bench_raw', retention: '30d' });
+  const t0 = Date.now() - 3_600_000;
+  const batches: string[] = [];
+  for (let b = 0; b < RAW_POINTS / 5000; b++) {
+    const lines: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const n = b * 5000 + i;
+      lines.push(
+        `radiation,device=gen-${n % 100},profile=mightyohm-geiger,source=simulated,station=bench cpm=${n % 1000},dose_rate=${(n % 1000) / 175},quality="good",seq=${n},ts_source="agent" ${t0 + n}`,
+      );
+    }
+    batches.push(lines.join('\n'));
+  }
+  const poster = createLinePoster({ url: influx.url, database: 'bench_raw' });
+  const start = performance.now();
+  for (const body of batches) {
+    const outcome = await poster.post(body);
+    if (outcome.kind !== 'ok') throw new Error(`raw write failed: ${JSON.stringify(outcome)}`);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  poster.destroy();
+  const stored = await countPoints(influx.url, 'bench_raw', 'radiation');
+  if (stored !== RAW_POINTS) throw new Error(`raw: stored ${stored} of ${RAW_POINTS}`);
+  return RAW_POINTS / seconds;
+}
+
+/** End to end: readings/s from the first reading generated to the last one written by ingest. */
+async function measureEndToEnd(name: string, count: number, perMessage: number, coalesceMs: number): Promise<number> {
+  const db = `bench_${name}`;
+  const worker = startNode(`ingest (${name})`, 'ingest-worker.ts', [
+    ...['--mqtt', broker.url, '--influx', influx.url, '--db', db, '--spool', join(dir, `${name}-spool.sqlite`)],
+    ...['--client-id', `bench-${name}`, '--batch-size', '5000', '--flush-ms', '50'],
+  ]);
+  await until(() => worker.last().ready === true || worker.last().messages !== undefined, 20_000, 'ingest ready');
+  const start = performance.now();
+  const agent = startNode(`agent (${name})`, 'load-agent.ts', [
+    ...['--mqtt', broker.url, '--outbox', join(dir, `${name}-outbox.sqlite`), '--rate', '0', '--count', String(count)],
+    ...[
+      '--max-per-message',
+      String(perMessage),
+      '--coalesce-ms',
+      String(coalesceMs),
+      '--window',
+      String(Math.max(20_000, perMessage * 200)),
+    ],
+  ]);
+  await until(() => Number(worker.last().written ?? 0) >= count, 600_000, `${name}: ${count} written`);
+  const seconds = (performance.now() - start) / 1000;
+  const stored = await countPoints(influx.url, db, 'radiation');
+  if (stored !== count) throw new Error(`${name}: stored ${stored} of ${count}`);
+  await Promise.all([stopChild(agent.proc), stopChild(worker.proc)]);
+  return count / seconds;
+}
+
+/** mosquitto alone: QoS 1 publish → receive of the same one-reading messages, 1000 in flight. */
+async function measureBroker(count: number): Promise<number> {
+  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'bench-sub' });
+  const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'bench-pub' });
+  const topic = topics.readings('bench', 'ceiling');
+  await sub.subscribeAsync(topic, { qos: 1 });
+  let received = 0;
+  sub.on('message', (_t, payload) => {
+    JSON.parse(payload.toString());
+    received++;
+  });
+  const t0 = Date.now() - 3_600_000;
+  const body = (n: number) =>
+    `{"v":1,"readings":[${JSON.stringify({ station: 'bench', device: 'ceiling', profile: 'mightyohm-geiger', kind: 'dosimeter', ts: t0 + n, ts_source: 'agent', values: { cpm: n % 1000, dose_rate: (n % 1000) / 175, seq: n }, quality: 'good', source: 'simulated' })}]}`;
+  const start = performance.now();
+  let sent = 0;
+  let inflight = 0;
+  await new Promise<void>((resolve) => {
+    const next = () => {
+      while (inflight < 1000 && sent < count) {
+        inflight++;
+        pub.publish(topic, body(sent++), { qos: 1 }, () => {
+          inflight--;
+          next();
+        });
+      }
+      if (sent >= count && inflight === 0) resolve();
+    };
+    next();
+  });
+  await until(() => received >= count, 60_000, 'broker ceiling receipts');
+  const seconds = (performance.now() - start) / 1000;
+  await Promise.all([sub.endAsync(), pub.endAsync()]);
+  return count / seconds;
+}
+
+try {
+  say('raw line-protocol ceiling…');
+  const raw = await measureRaw();
+  say('end to end, coalesced…');
+  const coalesced = await measureEndToEnd('coalesced', COALESCED, 1000, 50);
+  say('end to end, one reading per message…');
+  const single = await measureEndToEnd('single', SINGLE, 1, 0);
+  say('mosquitto QoS 1 ceiling…');
+  const ceiling = await measureBroker(SINGLE);
+  const figures = {
+    raw_ceiling_points_per_s: Math.round(raw),
+    coalesced_readings_per_s: Math.round(coalesced),
+    single_readings_per_s: Math.round(single),
+    broker_ceiling_messages_per_s: Math.round(ceiling),
+    coalesced_ratio: Number((coalesced / raw).toFixed(3)),
+    single_ratio: Number((single / ceiling).toFixed(3)),
+  };
+  const cpus = os.cpus();
+  const machine = {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memory_gib: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+  };
+  const rssMib = Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, Math.round(v / 2 ** 20)]));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...figures, machine, peak_rss_mib: rssMib })}\n`);
+  } else {
+    const pct = (r: number) => `${(r * 100).toFixed(0)} %`;
+    const rows: Array<[string, string]> = [
+      ['machine', `${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, Node ${machine.node}`],
+      [
+        `raw line-protocol ceiling (${RAW_POINTS.toLocaleString('en')} pts, batches of 5,000)`,
+        `${figures.raw_ceiling_points_per_s.toLocaleString('en')} points/s`,
+      ],
+      [
+        `end to end, coalesced (${COALESCED.toLocaleString('en')} readings, ≤1000/msg)`,
+        `${figures.coalesced_readings_per_s.toLocaleString('en')} readings/s`,
+      ],
+      [
+        `end to end, one reading per message QoS 1 (${SINGLE.toLocaleString('en')})`,
+        `${figures.single_readings_per_s.toLocaleString('en')} readings/s`,
+      ],
+      [
+        'mosquitto QoS 1 publish→receive ceiling, same messages',
+        `${figures.broker_ceiling_messages_per_s.toLocaleString('en')} messages/s`,
+      ],
+      ['coalesced / raw ceiling (target ≥ 70 %)', pct(figures.coalesced_ratio)],
+      ['one-per-message / broker ceiling (target ≥ 90 %)', pct(figures.single_ratio)],
+      ...Object.entries(rssMib).map(([k, v]): [string, string] => [`peak RSS: ${k}`, `${v} MiB`]),
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    process.stdout.write(`| ${'measure'.padEnd(w)} | figure |\n|${'-'.repeat(w + 2)}|--------|\n`);
+    for (const [k, v] of rows) process.stdout.write(`| ${k.padEnd(w)} | ${v} |\n`);
+  }
+} finally {
+  clearInterval(sampleSelf);
+  await Promise.all(started.map((p) => stopChild(p, 2000)));
+  await Promise.all([influx.stop(), broker.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+}
