@@ -8,6 +8,12 @@ import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
 
+// `radscreen decode … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 // Commands import their modules lazily: `config check` or `schema` must not load the server.
 const program = new Command('radscreen')
   .description('Radiation and X-ray screening station: device agents, ingest to InfluxDB, alarms and the operator console.')
@@ -31,6 +37,8 @@ program
       `\nradscreen station '${config.station.id}' is running: console ${station.consoleUrl}, MQTT ${station.mqttUrl}, ${storage}.\n` +
         `Simulated devices: ${station.linkMode === 'pty' ? 'on socat ptys' : station.linkMode === 'memory' ? 'in-process (no socat)' : 'none'}. Ctrl-C stops everything.\n\n`,
     );
+    const { formatDemoUsers } = await import('../server/auth/cli.ts');
+    process.stderr.write(formatDemoUsers(station.demoUsers));
   });
 
 program
@@ -160,6 +168,21 @@ program
       process.stdout.write(
         `${p.path}  ${p.vendorId ?? '----'}:${p.productId ?? '----'}  ${p.serialNumber ?? ''}  ${p.manufacturer ?? ''}\n`,
       );
+  });
+
+program
+  .command('user')
+  .description('manage console users (stored hashed in <data_dir>/users.sqlite)')
+  .command('add')
+  .argument('<name>', 'user name')
+  .requiredOption('--role <role>', 'operator | technician | trainer | admin')
+  .option('--password-stdin', 'read the password from stdin instead of generating one')
+  .option('--replace', 'set a new password and role for an existing user (ends its sessions)')
+  .option(...configOption)
+  .action(async (name: string, opts: { role: string; passwordStdin?: boolean; replace?: boolean; config: string }) => {
+    const { runUserAdd } = await import('../server/auth/cli.ts');
+    const out = await runUserAdd({ name, ...opts, dataDir: loadConfigOrExit(opts.config).data_dir }).catch((e: Error) => fail(e.message));
+    process.stdout.write(out);
   });
 
 registerDecodeCommand(program);

@@ -1,8 +1,13 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config/schema.ts';
+import { type AuthContext, installAuth } from './auth/guard.ts';
+import { type AuthStore, openAuthStore } from './auth/store.ts';
 import type { LiveState } from './live-state.ts';
 import { apiRoutes } from './routes/api.ts';
+import { authRoutes } from './routes/auth.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { ServerDeps } from './routes/deps.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -20,7 +25,14 @@ export interface BuildAppOptions {
   now?: () => number;
   /** SSE heartbeat interval, ms; default 15 000. */
   heartbeatMs?: number;
+  /** Users, sessions and audit log; none means a private in-memory store (tests), closed with the app. */
+  auth?: AuthStore;
+  /** Session lifetime, ms; default 12 h (one shift). */
+  sessionTtlMs?: number;
 }
+
+/** The app plus its auth context (the role-by-route test walks `auth.routes`). */
+export type RadscreenApp = FastifyInstance & { radscreenAuth: AuthContext };
 
 /** `querystring.limit: Too big: expected number to be <=500; …` from zod issues. */
 function describeValidation(context: string | undefined, issues: readonly { instancePath: string; message?: string }[]): string {
@@ -34,7 +46,7 @@ function describeValidation(context: string | undefined, issues: readonly { inst
  * RS_ERR_HTTP_BODY and a message naming the field; server faults → 500 with a generic message
  * (the details go to the log).
  */
-export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   // Per-request logs would drown the station's log (the console polls and streams); errors are still logged.
   const app: FastifyInstance = opts.log ? Fastify({ loggerInstance: opts.log, disableRequestLogging: true }) : Fastify({ logger: false });
   app.setValidatorCompiler(validatorCompiler);
@@ -60,15 +72,38 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     reply.code(404).send({ statusCode: 404, code: 'RS_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url}` });
   });
 
+  const now = opts.now ?? Date.now;
+  const ownStore = opts.auth ? undefined : openAuthStore(':memory:');
+  const store = opts.auth ?? (ownStore as AuthStore);
+  if (ownStore) app.addHook('onClose', async () => ownStore.close());
+  const auth = installAuth(app, { store, now, ...(opts.sessionTtlMs ? { sessionTtlMs: opts.sessionTtlMs } : {}) });
+  app.decorate('radscreenAuth', auth);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'radscreen station API', version: '1' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'rs_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
   const deps: ServerDeps = {
     state: opts.state,
     storage: opts.storage ?? { enabled: false, detail: 'storage not configured' },
-    now: opts.now ?? Date.now,
+    now,
+    auth,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
   };
   await app.register(healthRoutes, deps);
   await app.register(apiRoutes, { ...deps, prefix: '/api' });
+  await app.register(authRoutes, { auth, prefix: '/api' });
   await app.register(streamRoutes, deps);
   await app.register(consoleRoutes);
-  return app;
+  return app as RadscreenApp;
 }

@@ -6,6 +6,7 @@ import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { buildApp } from './app.ts';
+import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import type { StorageState } from './schemas.ts';
@@ -24,6 +25,8 @@ export interface StartServerOptions {
   /** How often device staleness is re-checked, ms; default 1000. */
   staleCheckMs?: number;
   heartbeatMs?: number;
+  /** Users, sessions and audit log; default `<data_dir>/users.sqlite`, closed with the server. */
+  auth?: AuthStore;
 }
 
 /** A running server. */
@@ -32,6 +35,8 @@ export interface RunningServer {
   state: LiveState;
   engine: AlarmEngine;
   feed: MqttFeed;
+  /** Users, sessions and the audit log (the station adds its demo users here). */
+  auth: AuthStore;
   /** `http://host:port` it actually listens on (port 0 resolved). */
   url: string;
   /** Stops the stale timer, detaches from MQTT and closes HTTP (SSE streams are ended); idempotent. */
@@ -48,7 +53,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const now = opts.now ?? Date.now;
   const engine = createAlarmEngine({ now, thresholds: thresholdsFromConfig(config) });
   const state = createLiveState({ config, catalogue: opts.catalogue ?? defaultCatalogue, engine, now });
+  const auth = opts.auth ?? openAuthStore(authStorePath(config.data_dir));
+  const closeAuth = () => {
+    if (!opts.auth) auth.close();
+  };
   const app = await buildApp({
+    auth,
     state,
     config,
     log,
@@ -66,6 +76,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     clearInterval(staleTimer);
     await feed.detach();
     await app.close();
+    closeAuth();
     throw err;
   }
   const address = app.server.address();
@@ -80,12 +91,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     state,
     engine,
     feed,
+    auth,
     url,
     close() {
       closed ??= (async () => {
         clearInterval(staleTimer);
         await feed.detach();
         await app.close();
+        closeAuth();
       })();
       return closed;
     },

@@ -8,6 +8,8 @@ import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { startIngest } from '../ingest/consumer.ts';
+import { ensureDemoUsers } from '../server/auth/provision.ts';
+import type { Role } from '../server/auth/roles.ts';
 import { startServer } from '../server/start.ts';
 import { startEmbeddedBroker } from './embedded-broker.ts';
 import { hasInfluxd, startManagedInfluxd } from './managed-influxd.ts';
@@ -24,6 +26,8 @@ export interface Station {
   mqttUrl: string;
   influxUrl: string | undefined;
   linkMode: 'pty' | 'memory' | 'none';
+  /** One account per role; `password` only for accounts created now (print it once, it is stored hashed). */
+  demoUsers: { name: string; role: Role; password?: string }[];
   /** Per-device counts from the agent: accepted readings, rejects by code, link state. */
   deviceStats(): DeviceStats[];
   stop(): Promise<void>;
@@ -74,6 +78,8 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     stack.push({ name: 'server mqtt client', stop: async () => void (await serverClient.endAsync()) });
     const server = await startServer({ config, mqtt: serverClient, log, storage: { enabled: Boolean(influxUrl), detail: storageDetail } });
     stack.push({ name: 'server', stop: server.close });
+    // No default passwords: missing demo accounts get random ones, returned to be printed once.
+    const demoUsers = await ensureDemoUsers(server.auth);
 
     if (influxUrl) {
       const ingest = await startIngest({
@@ -100,7 +106,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       agent = startAgent({ config, catalogue, mqttUrl, log });
       stack.push({ name: 'agent', stop: agent.stop });
     }
-    return { consoleUrl: server.url, mqttUrl, influxUrl, linkMode, deviceStats: () => agent?.stats() ?? [], stop };
+    return { consoleUrl: server.url, mqttUrl, influxUrl, linkMode, demoUsers, deviceStats: () => agent?.stats() ?? [], stop };
   } catch (e) {
     await stop();
     throw e;

@@ -1,3 +1,4 @@
+import type { AuthContext } from '../auth/guard.ts';
 import type { LiveState } from '../live-state.ts';
 import type { StorageState } from '../schemas.ts';
 
@@ -7,6 +8,8 @@ export interface ServerDeps {
   /** Read on every request, so the owner may update it in place when storage goes up or down. */
   storage: StorageState;
   now: () => number;
+  /** Users, sessions, audit log and the permission guard. */
+  auth: AuthContext;
   /** SSE heartbeat comment interval (ms); proxies drop idle streams without it. */
   heartbeatMs: number;
 }

@@ -1,0 +1,144 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { type AuthContext, SESSION_COOKIE } from '../auth/guard.ts';
+import { hashPassword, verifyPassword } from '../auth/passwords.ts';
+import { addUser } from '../auth/provision.ts';
+import {
+  AddUserBodySchema,
+  AddUserResponseSchema,
+  AuditQuerySchema,
+  AuditResponseSchema,
+  LoginBodySchema,
+  LoginResponseSchema,
+  MeResponseSchema,
+  OkResponseSchema,
+  UsersResponseSchema,
+} from '../auth/schemas.ts';
+import { ErrorResponseSchema } from '../schemas.ts';
+
+/** Failed logins per address within the window before further attempts get 429. */
+const MAX_FAILURES = 10;
+const FAILURE_WINDOW_MS = 5 * 60_000;
+
+function sessionCookie(req: FastifyRequest, token: string, maxAgeS: number): string {
+  // Secure only over TLS: a station console on plain http would otherwise never get its cookie back.
+  const secure = req.protocol === 'https' ? '; Secure' : '';
+  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`;
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, error: string, message: string) {
+  return reply.code(status).send({ statusCode: status, code, error, message });
+}
+
+/**
+ * `POST /api/login`, `POST /api/logout`, `GET /api/me`, `GET|POST /api/users` (admin),
+ * `GET /api/audit` (admin, operator). Sessions are an HttpOnly SameSite=Strict cookie
+ * (`rs_session`) or, for scripts that ask for it, the same token as a bearer header.
+ */
+export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext }> = async (app, { auth }) => {
+  const failures = new Map<string, { count: number; since: number }>();
+  // Verifying against a real hash when the user does not exist keeps the response time the same.
+  const dummyHash = await hashPassword('not a real password');
+
+  app.post(
+    '/login',
+    {
+      config: { public: true },
+      schema: {
+        description: 'Log in; sets the session cookie. With `bearer: true` the token is also returned for scripts.',
+        body: LoginBodySchema,
+        response: { 200: LoginResponseSchema, 400: ErrorResponseSchema, 401: ErrorResponseSchema, 429: ErrorResponseSchema },
+      },
+    },
+    async (req, reply) => {
+      const now = auth.now();
+      const f = failures.get(req.ip);
+      if (f && now - f.since < FAILURE_WINDOW_MS && f.count >= MAX_FAILURES) {
+        auth.audit(req, { action: 'login', target: req.body.username, ok: false, detail: { refused: 'too many failures' } });
+        return sendError(reply, 429, 'RS_ERR_AUTH_THROTTLED', 'Too Many Requests', 'too many failed logins; wait a few minutes');
+      }
+      const stored = auth.store.getUser(req.body.username);
+      const ok = await verifyPassword(req.body.password, stored?.password_hash ?? dummyHash);
+      if (!stored || !ok) {
+        const prev = f && now - f.since < FAILURE_WINDOW_MS ? f : { count: 0, since: now };
+        failures.set(req.ip, { count: prev.count + 1, since: prev.since });
+        auth.audit(req, { action: 'login', target: req.body.username, ok: false, detail: { refused: 'bad user name or password' } });
+        return sendError(reply, 401, 'RS_ERR_AUTH_FAILED', 'Unauthorized', 'bad user name or password');
+      }
+      failures.delete(req.ip);
+      const expiresAt = now + auth.sessionTtlMs;
+      const token = auth.store.createSession(stored.name, expiresAt, now);
+      const user = { name: stored.name, role: stored.role, created_at: stored.created_at };
+      req.user = user;
+      auth.audit(req, { action: 'login', target: user.name, ok: true });
+      reply.header('set-cookie', sessionCookie(req, token, Math.floor(auth.sessionTtlMs / 1000)));
+      return { user, expires_at: expiresAt, ...(req.body.bearer ? { token } : {}) };
+    },
+  );
+
+  app.post(
+    '/logout',
+    {
+      config: { permission: 'authenticated', action: 'logout' },
+      schema: { description: 'End this session and clear the cookie.', response: { 200: OkResponseSchema, 401: ErrorResponseSchema } },
+    },
+    async (req, reply) => {
+      if (req.sessionToken) auth.store.deleteSession(req.sessionToken);
+      auth.audit(req, { action: 'logout', target: req.user?.name ?? null, ok: true });
+      reply.header('set-cookie', sessionCookie(req, '', 0));
+      return { ok: true as const };
+    },
+  );
+
+  app.get('/me', { schema: { description: 'Who is logged in (null when nobody).', response: { 200: MeResponseSchema } } }, async (req) => ({
+    user: req.user,
+  }));
+
+  app.get(
+    '/users',
+    {
+      config: { permission: 'users.manage', action: 'user.list' },
+      schema: { response: { 200: UsersResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema } },
+    },
+    async () => ({ users: auth.store.listUsers() }),
+  );
+
+  app.post(
+    '/users',
+    {
+      config: { permission: 'users.manage', action: 'user.add' },
+      schema: {
+        description: 'Create a user (admin). Without a password one is generated and returned once.',
+        body: AddUserBodySchema,
+        response: {
+          200: AddUserResponseSchema,
+          400: ErrorResponseSchema,
+          401: ErrorResponseSchema,
+          403: ErrorResponseSchema,
+          409: ErrorResponseSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { name, role, password, replace } = req.body;
+      if (!replace && auth.store.getUser(name))
+        return sendError(reply, 409, 'RS_ERR_CONFLICT', 'Conflict', `user '${name}' already exists`);
+      const added = await addUser(auth.store, { name, role, replace, now: auth.now(), audit: false, ...(password ? { password } : {}) });
+      auth.audit(req, { action: 'user.add', target: name, ok: true, detail: { role, replace } });
+      return { user: added.user, ...(added.generatedPassword ? { generated_password: added.generatedPassword } : {}) };
+    },
+  );
+
+  app.get(
+    '/audit',
+    {
+      config: { permission: 'audit.read', action: 'audit.read' },
+      schema: {
+        description: 'The append-only audit log, newest first.',
+        querystring: AuditQuerySchema,
+        response: { 200: AuditResponseSchema, 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema },
+      },
+    },
+    async (req) => ({ entries: auth.store.listAudit(req.query) }),
+  );
+};
