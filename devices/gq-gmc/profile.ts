@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DeviceProfile } from '../../src/core/profile.ts';
 import { isTimeZone } from './decode-clock.ts';
+import { historyToReadings } from './history-readings.ts';
 import { M4011_SENSITIVITY, SERIES } from './models.ts';
 import { createGqGmcSession, type GqGmcOptions } from './session.ts';
 
@@ -52,5 +53,9 @@ export const gqGmc: DeviceProfile = {
   createSession(ctx) {
     const options: GqGmcOptions = GqGmcOptionsSchema.parse(ctx.options);
     return createGqGmcSession(ctx, options);
+  },
+  decodeFile(bytes, rawOptions) {
+    const options = GqGmcOptionsSchema.parse(rawOptions);
+    return historyToReadings(bytes, { timeZone: options.timezone, sensitivity: options.sensitivity ?? M4011_SENSITIVITY });
   },
 };

@@ -1,20 +1,27 @@
 import { z } from 'zod';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { decodeRadproDatalog } from './datalog.ts';
 import { createRadproSession } from './session.ts';
 
+// Config keys are snake_case like every other key in the station config.
 const OptionsSchema = z.strictObject({
   /** ms between poll cycles (tubeRate updates once a second on the device). */
-  pollIntervalMs: z.number().int().min(250).max(3_600_000).default(2_000),
+  poll_interval_ms: z.number().int().min(250).max(3_600_000).default(2_000),
   /** ms from a request until its reply line must be complete (RS_ERR_DEVICE_TIMEOUT). */
-  timeoutMs: z.number().int().min(50).max(60_000).default(1_000),
+  timeout_ms: z.number().int().min(50).max(60_000).default(1_000),
   /** ms allowed for the whole datalog reply (at 115200 baud roughly 1 s per 600 records). */
-  datalogTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(300_000),
+  datalog_timeout_ms: z.number().int().min(1_000).max(3_600_000).default(300_000),
   /** Download the datalog once when the port opens. */
-  downloadDatalog: z.boolean().default(false),
-  /** With downloadDatalog: only records from this UNIX second on. */
-  datalogSince: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  download_datalog: z.boolean().default(false),
+  /** With download_datalog: only records from this UNIX second on. */
+  datalog_since: z.number().int().nonnegative().max(0xffff_ffff).optional(),
   /** Write the agent's clock to the device at start. Off by default: the agent is read-only. */
-  setDeviceTime: z.boolean().default(false),
+  set_device_time: z.boolean().default(false),
+  /**
+   * CPM per µSv/h for a stored datalog (`decode --stored`), where no device is there to ask;
+   * live sessions always use the sensitivity the device reports.
+   */
+  sensitivity: z.number().positive().optional(),
 });
 
 /** Any dosimeter running Rad Pro 2.x/3.x firmware (FS2011, FS-600/1000/5000, GC-01/03, GMC-800, …). */
@@ -37,6 +44,17 @@ export const radpro: DeviceProfile = {
   optionsSchema: OptionsSchema,
   createSession(ctx) {
     const o = OptionsSchema.parse(ctx.options);
-    return createRadproSession(ctx, o);
+    return createRadproSession(ctx, {
+      pollIntervalMs: o.poll_interval_ms,
+      timeoutMs: o.timeout_ms,
+      datalogTimeoutMs: o.datalog_timeout_ms,
+      downloadDatalog: o.download_datalog,
+      datalogSince: o.datalog_since,
+      setDeviceTime: o.set_device_time,
+    });
+  },
+  decodeFile(bytes, options) {
+    // A saved `GET datalog` reply: `OK time,tubePulseCount;…` on one line.
+    return decodeRadproDatalog(bytes.toString('latin1').trim(), OptionsSchema.parse(options).sensitivity);
   },
 };

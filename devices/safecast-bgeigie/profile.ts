@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createLineSession } from '../../src/agent/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
-import { type BgeigieLogState, decodeBgeigieRawLine, LND7317_SENSITIVITY } from './decode.ts';
+import { type BgeigieLogState, decodeBgeigieLog, decodeBgeigieRawLine, LND7317_SENSITIVITY } from './decode.ts';
 
 const OptionsSchema = z.strictObject({
   /** CPM per µSv/h for the LND 7317; default 334 (Safecast). The Safecast API uses 330, CzechRad 328.5. */
@@ -31,6 +31,10 @@ export const safecastBgeigie: DeviceProfile = {
   staleAfterMs: 15_000,
   defaultSensitivity: LND7317_SENSITIVITY,
   optionsSchema: OptionsSchema,
+  decodeFile(bytes, options) {
+    // An SD-card log: `# NEW LOG` blocks, dead-time headers, power-loss truncation.
+    return decodeBgeigieLog(bytes, { sensitivity: (options.sensitivity as number | undefined) ?? LND7317_SENSITIVITY });
+  },
   createSession(ctx) {
     const state: BgeigieLogState = {};
     const sensitivity = (ctx.options.sensitivity as number | undefined) ?? LND7317_SENSITIVITY;

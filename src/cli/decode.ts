@@ -13,6 +13,7 @@ interface DecodeFlags {
   device?: string;
   option: Record<string, unknown>;
   strict?: boolean;
+  stored?: boolean;
 }
 
 /**
@@ -31,6 +32,10 @@ export function registerDecodeCommand(program: Command): void {
     .option('--device <id>', "device id stamped on the readings (default: the file's instrument id, else the profile id)")
     .option('-o, --option <key=value>', 'profile option, repeatable (e.g. sensitivity=175)', collectOption, {})
     .option('--strict', 'exit 1 when any frame or reading was rejected')
+    .option(
+      '--stored',
+      'the file is one the instrument stored itself (GMC history dump, Rad Pro datalog, bGeigie SD log), not a captured stream',
+    )
     .action(async (file: string, flags: DecodeFlags) => {
       const code = await runDecode(file, flags);
       process.exitCode = code;
@@ -42,6 +47,11 @@ async function runDecode(file: string, flags: DecodeFlags): Promise<number> {
   const { decodeStream, validateOptions } = await import('../importers/decode-stream.ts');
   const source = resolveDecodeSource(flags.profile);
   if (!source) usage(`unknown profile '${flags.profile}' (RS_ERR_UNKNOWN_PROFILE); known profiles:`, decodeSourceIds());
+  if (flags.stored && !source.decodeFile)
+    usage(
+      `${source.id} has no stored-file format (RS_ERR_CLI_USAGE); --stored works for:`,
+      decodeSourceIds().filter((id) => resolveDecodeSource(id)?.decodeFile),
+    );
   const checked = validateOptions(source, flags.option);
   if (!checked.ok) usage(`invalid --option for ${source.id} (RS_ERR_CLI_USAGE):`, checked.problems);
   const station = checkId('--station', flags.station);
@@ -55,6 +65,7 @@ async function runDecode(file: string, flags: DecodeFlags): Promise<number> {
     input: input.chunks,
     origin: { station, device, source: 'replay' },
     options: checked.options,
+    stored: Boolean(flags.stored),
     onReadings: (readings) => writeNdjson(readings),
     onReject: (r) => {
       if (shown.length < SHOWN_REJECTS) shown.push(`${r.code}: ${r.message}`);

@@ -17,6 +17,7 @@ interface ImportFlags {
   source: string;
   option: Record<string, unknown>;
   strict?: boolean;
+  stored?: boolean;
 }
 
 /** Where decoded readings go: `store` is awaited (backpressure), `finish` settles everything. */
@@ -45,6 +46,10 @@ export function registerImportCommand(program: Command): void {
     .option('--source <source>', 'replay or training', 'replay')
     .option('-o, --option <key=value>', 'profile option, repeatable', collectOption, {})
     .option('--strict', 'exit 1 when any frame or reading was rejected')
+    .option(
+      '--stored',
+      'the file is one the instrument stored itself (GMC history dump, Rad Pro datalog, bGeigie SD log), not a captured stream',
+    )
     .action(async (file: string, flags: ImportFlags) => {
       process.exitCode = await runImport(file, flags);
     });
@@ -57,6 +62,11 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
   const source = resolveDecodeSource(flags.profile);
   if (!source) usage(`unknown profile '${flags.profile}' (RS_ERR_UNKNOWN_PROFILE); known profiles:`, decodeSourceIds());
   if (flags.source !== 'replay' && flags.source !== 'training') usage(`--source must be replay or training, got '${flags.source}'`);
+  if (flags.stored && !source.decodeFile)
+    usage(
+      `${source.id} has no stored-file format (RS_ERR_CLI_USAGE); --stored works for:`,
+      decodeSourceIds().filter((id) => resolveDecodeSource(id)?.decodeFile),
+    );
   const checked = validateOptions(source, flags.option);
   if (!checked.ok) usage(`invalid --option for ${source.id} (RS_ERR_CLI_USAGE):`, checked.problems);
   if (!config.mqtt.url && !config.influx.url) usage(`${flags.config} sets neither mqtt.url nor influx.url: nowhere to store the readings`);
@@ -79,6 +89,7 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
       input: input.chunks,
       origin: { station, device, source: flags.source as Source },
       options: checked.options,
+      stored: Boolean(flags.stored),
       onReadings: (readings) => {
         handedOver += readings.length;
         for (const x of readings) if (x.ts < retentionCutoff) tooOld++;

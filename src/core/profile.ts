@@ -75,4 +75,10 @@ export interface DeviceProfile {
   /** Validates `options` from the device's config entry; omitted means no options. */
   optionsSchema?: z.ZodType<Record<string, unknown>>;
   createSession(ctx: SessionContext): DeviceSession;
+  /**
+   * Decodes a whole file the instrument stored itself (a GMC history flash dump, a Rad Pro
+   * datalog, a bGeigie SD-card log) for `radscreen decode|import --stored`. Pure: no I/O, no
+   * clock; readings carry the device's own timestamps. Options are already validated.
+   */
+  decodeFile?(bytes: Buffer, options: Record<string, unknown>): { readings: DecodedReading[]; rejects: Reject[] };
 }

@@ -32,6 +32,8 @@ export interface DecodeStreamOptions {
   origin: DecodeOrigin;
   /** Already validated with validateOptions. */
   options: Record<string, unknown>;
+  /** Decode the input as one file the device stored (profile.decodeFile) instead of a live stream. */
+  stored?: boolean;
   /** Readings decoded from one input chunk, in order; awaited, so a slow consumer slows the reading. */
   onReadings(readings: Reading[]): Promise<void> | void;
   onReject?(r: Reject): void;
@@ -104,6 +106,7 @@ export async function decodeStream(opts: DecodeStreamOptions): Promise<DecodeSum
     options: opts.options,
     log: opts.log ?? quiet,
   };
+  if (opts.stored) return decodeStoredFile(opts, ctx, summary, countReject, () => pending.splice(0));
   const session = opts.source.createSession(ctx);
   const drain = async () => {
     if (pending.length === 0) return;
@@ -128,5 +131,32 @@ export async function decodeStream(opts: DecodeStreamOptions): Promise<DecodeSum
   }
   await settle();
   await drain();
+  return summary;
+}
+
+/** The `--stored` path: the whole input is one file, decoded by the profile's decodeFile. */
+async function decodeStoredFile(
+  opts: DecodeStreamOptions,
+  ctx: SessionContext,
+  summary: DecodeSummary,
+  countReject: (r: Reject) => void,
+  takePending: () => Reading[],
+): Promise<DecodeSummary> {
+  const decodeFile = opts.source.decodeFile;
+  if (!decodeFile) throw new Error(`${opts.source.id} has no stored-file decoder; decode it as a stream (without --stored)`);
+  const parts: Buffer[] = [];
+  for await (const chunk of opts.input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    parts.push(bytes);
+    summary.bytes += bytes.length;
+    opts.onProgress?.(summary.bytes);
+  }
+  const result = decodeFile(Buffer.concat(parts), opts.options);
+  for (const r of result.rejects) countReject(r);
+  // Hand readings on in slices, so `import` shows progress and keeps its in-flight bound.
+  for (let i = 0; i < result.readings.length; i += 1000) {
+    for (const r of result.readings.slice(i, i + 1000)) ctx.emit(r);
+    await opts.onReadings(takePending());
+  }
   return summary;
 }

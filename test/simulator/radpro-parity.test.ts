@@ -100,7 +100,7 @@ describe('Rad Pro simulator ↔ session parity', () => {
       write: async (b) => void setTimeout(() => toDevice(Buffer.from(b)), 1),
       emit: (r) => readings.push(r),
       reject: (r) => rejects.push(r),
-      options: radpro.optionsSchema?.parse({ pollIntervalMs: 5_000, downloadDatalog: true }) ?? {},
+      options: radpro.optionsSchema?.parse({ poll_interval_ms: 5_000, download_datalog: true }) ?? {},
       log: { debug() {}, info() {}, warn() {} },
     } satisfies SessionContext);
     const sim = createRadproSimulator(

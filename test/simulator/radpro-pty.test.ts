@@ -57,7 +57,7 @@ describe('Rad Pro over a pty pair', () => {
         }),
       emit: (r) => readings.push(r),
       reject: (r) => rejects.push(r),
-      options: radpro.optionsSchema?.parse({ pollIntervalMs: 250, downloadDatalog: true }) ?? {},
+      options: radpro.optionsSchema?.parse({ poll_interval_ms: 250, download_datalog: true }) ?? {},
       log: { debug() {}, info() {}, warn() {} },
     };
     const session = radpro.createSession(ctx);

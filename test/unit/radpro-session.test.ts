@@ -57,7 +57,7 @@ afterEach(() => {
 describe('Rad Pro session', () => {
   it('polls the five values, read-only, and emits one reading per cycle', async () => {
     vi.useFakeTimers({ now: 1_800_000_000_000 });
-    const { session, readings, rejects, sent } = scriptedDevice(healthy, { pollIntervalMs: 2000 });
+    const { session, readings, rejects, sent } = scriptedDevice(healthy, { poll_interval_ms: 2000 });
     session.start?.();
     await vi.advanceTimersByTimeAsync(4_500);
     session.stop();
@@ -93,7 +93,7 @@ describe('Rad Pro session', () => {
   it('a silent device gives RS_ERR_DEVICE_TIMEOUT and the session recovers when it answers again', async () => {
     vi.useFakeTimers({ now: 0 });
     const script: Script = { ...healthy, 'GET tubeRate': undefined };
-    const { session, readings, rejects } = scriptedDevice(script, { timeoutMs: 300, pollIntervalMs: 1000 });
+    const { session, readings, rejects } = scriptedDevice(script, { timeout_ms: 300, poll_interval_ms: 1000 });
     session.start?.();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(readings).toHaveLength(0);
@@ -110,7 +110,7 @@ describe('Rad Pro session', () => {
     vi.useFakeTimers({ now: 1_800_000_000_000 });
     const { session, readings, sent } = scriptedDevice(
       { ...healthy, 'SET deviceTime 1800000000': 'OK\r\n' },
-      { downloadDatalog: true, setDeviceTime: true },
+      { download_datalog: true, set_device_time: true },
       2,
     );
     session.start?.();
@@ -139,7 +139,8 @@ describe('Rad Pro session', () => {
   });
 
   it('rejects bad options', () => {
-    expect(radpro.optionsSchema?.safeParse({ pollIntervalMs: 10 }).success).toBe(false);
-    expect(radpro.optionsSchema?.safeParse({ sensitivity: 100 }).success).toBe(false);
+    expect(radpro.optionsSchema?.safeParse({ poll_interval_ms: 10 }).success).toBe(false);
+    expect(radpro.optionsSchema?.safeParse({ tube: 'M4011' }).success).toBe(false); // strict: unknown keys are errors
+    expect(radpro.optionsSchema?.safeParse({ sensitivity: -1 }).success).toBe(false);
   });
 });
