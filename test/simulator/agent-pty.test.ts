@@ -12,6 +12,7 @@ import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type SimulatedLinks, startSimulatedLinks } from '../../src/agent/simulated-links.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * Every simulated family through the agent on socat ptys: poll devices (GMC, Rad Pro) are
@@ -30,13 +31,6 @@ describe('agent ↔ simulators on socat ptys', () => {
   const readings = new Map<string, ReadingsMessage['readings']>();
   const statuses = new Map<string, StatusMessage[]>();
 
-  async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
   const count = (id: string) => readings.get(id)?.length ?? 0;
 
   beforeAll(async () => {
@@ -74,7 +68,7 @@ describe('agent ↔ simulators on socat ptys', () => {
 
   it.each(families)('%s: readings arrive through the real serialport, with no rejects', async (id) => {
     expect(sims.mode).toBe('pty');
-    await until(() => count(id) >= 3, 15_000, `3 readings from ${id}`);
+    await waitFor(() => count(id) >= 3, { timeoutMs: 15_000, describe: () => `3 readings from ${id}` });
     const r = readings.get(id)?.[0];
     expect(r).toMatchObject({ station: 'pty', device: id, profile: id, source: 'simulated' });
     expect(agent.stats().find((s) => s.device === id)?.rejected).toEqual({});
@@ -83,7 +77,10 @@ describe('agent ↔ simulators on socat ptys', () => {
   it.each(families)('%s: a pulled cable goes offline, idles, and reads again within 5 s of its return', async (id) => {
     await sims.unplug(id);
     const seen = () => statuses.get(id) ?? [];
-    await until(() => seen().some((s) => s.state === 'offline' && s.detail.code === 'RS_ERR_PORT_LOST'), 5_000, `${id} offline`);
+    await waitFor(() => seen().some((s) => s.state === 'offline' && s.detail.code === 'RS_ERR_PORT_LOST'), {
+      timeoutMs: 5_000,
+      describe: () => `${id} offline`,
+    });
     const cpuBefore = process.cpuUsage();
     const wallBefore = performance.now();
     await new Promise((r) => setTimeout(r, 1000));
@@ -94,7 +91,7 @@ describe('agent ↔ simulators on socat ptys', () => {
     const before = count(id);
     await sims.replug(id);
     const back = Date.now();
-    await until(() => count(id) > before, 5_000 + 1_000, `${id} readings after replug`);
+    await waitFor(() => count(id) > before, { timeoutMs: 5_000 + 1_000, describe: () => `${id} readings after replug` });
     expect(Date.now() - back).toBeLessThan(5_000 + 1_000);
     expect(agent.stats().find((s) => s.device === id)?.state).toBe('online');
   });

@@ -1,50 +1,28 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gqGmc } from '../../devices/gq-gmc/profile.ts';
 import { createGqGmcSimulator } from '../../simulators/gq-gmc.ts';
 import type { Reject } from '../../src/core/errors.ts';
 import type { SessionContext } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
+import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
 
 /**
  * The simulator on one end of a socat pty pair, the GQ session on the real `serialport` on the
  * other: what the agent does with a GMC-320 on /dev/ttyUSB0.
  */
-let dir = '';
-let socat: ChildProcess | undefined;
+let pty: PtyFixture;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'gq-gmc-pty-'));
-  socat = spawn('socat', [`pty,raw,echo=0,link=${join(dir, 'a')}`, `pty,raw,echo=0,link=${join(dir, 'b')}`], { stdio: 'ignore' });
-  const deadline = Date.now() + 5000;
-  while (!(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b')))) {
-    if (Date.now() > deadline) throw new Error('socat did not create the pty pair');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  pty = await createPtyFixture('gq-gmc');
 });
 
-afterAll(() => {
-  if (socat?.pid !== undefined) process.kill(socat.pid);
-  rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  await pty?.close();
 });
-
-function open(path: string): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(port)));
-  });
-}
-
-function close(port: SerialPort): Promise<void> {
-  return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
-}
 
 async function run(options: Record<string, unknown>, ms: number) {
-  const devicePort = await open(join(dir, 'b'));
-  const agentPort = await open(join(dir, 'a'));
+  const devicePort = await openSerial(pty.devicePath, 115200);
+  const agentPort = await openSerial(pty.agentPath, 115200);
   const sim = createGqGmcSimulator(
     { write: (b) => devicePort.write(b), onData: (l) => devicePort.on('data', l) },
     { background_usvh: 2, events: [], seed: 7, tick_ms: 200 },
@@ -68,8 +46,8 @@ async function run(options: Record<string, unknown>, ms: number) {
   session.stop();
   await new Promise((r) => setTimeout(r, 300));
   sim.stop();
-  await close(agentPort);
-  await close(devicePort);
+  await closeSerial(agentPort);
+  await closeSerial(devicePort);
   return { readings, rejects };
 }
 

@@ -13,6 +13,7 @@ import { type DeviceRunner, runDevice } from '../../src/agent/device-runner.ts';
 import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
 import { type PtyPair, startPtyPair } from '../../src/transports/socat.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * The real chain on real ptys: the simulator writes the device end of a socat pair through the
@@ -38,14 +39,6 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
     await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
     port.on('error', () => {});
     return port;
-  }
-
-  async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
   }
 
   beforeAll(async () => {
@@ -95,7 +88,7 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
   });
 
   it('publishes canonical readings and a retained online status', async () => {
-    await until(() => readings.length >= 10, 10_000, '10 readings');
+    await waitFor(() => readings.length >= 10, { timeoutMs: 10_000, describe: () => '10 readings' });
     const r = readings[0];
     expect(r).toMatchObject({ station: 't1', device: 'g1', profile: 'mightyohm-geiger', kind: 'dosimeter', source: 'simulated' });
     expect(Object.keys(r?.values ?? {}).sort()).toEqual(['cpm', 'cps', 'dose_rate', 'mode']);
@@ -105,8 +98,11 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
   it('counts a garbage line as a reject with its code and keeps the stream going', async () => {
     const before = readings.length;
     devicePort.write(Buffer.from('\x00\xff\xfe garbage from a noisy cable\r\n', 'latin1'));
-    await until(() => (runner.stats().rejected.RS_ERR_FRAME_UNKNOWN ?? 0) === 1, 5000, 'the reject to be counted');
-    await until(() => readings.length >= before + 5, 5000, 'readings after the garbage');
+    await waitFor(() => (runner.stats().rejected.RS_ERR_FRAME_UNKNOWN ?? 0) === 1, {
+      timeoutMs: 5000,
+      describe: () => 'the reject to be counted',
+    });
+    await waitFor(() => readings.length >= before + 5, { timeoutMs: 5000, describe: () => 'readings after the garbage' });
     expect(runner.stats().rejected).toEqual({ RS_ERR_FRAME_UNKNOWN: 1 });
   });
 
@@ -114,7 +110,10 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
     for (const s of stopSim.splice(0)) s();
     await new Promise((r) => devicePort.close(r));
     await pair.stop();
-    await until(() => statuses.some((s) => s.state === 'offline' && s.detail.code === 'RS_ERR_PORT_LOST'), 5000, 'a port-lost status');
+    await waitFor(() => statuses.some((s) => s.state === 'offline' && s.detail.code === 'RS_ERR_PORT_LOST'), {
+      timeoutMs: 5000,
+      describe: () => 'a port-lost status',
+    });
 
     pair = await startPtyPair(agentPath, devicePath);
     devicePort = await openDeviceEnd();
@@ -125,7 +124,7 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
     sim.start();
     stopSim.push(() => sim.stop());
     const before = readings.length;
-    await until(() => readings.length >= before + 5, 10_000, 'readings after reconnecting');
+    await waitFor(() => readings.length >= before + 5, { timeoutMs: 10_000, describe: () => 'readings after reconnecting' });
     expect(runner.stats().state).toBe('online');
   });
 });

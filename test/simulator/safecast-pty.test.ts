@@ -1,8 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safecastBgeigie } from '../../devices/safecast-bgeigie/profile.ts';
 import { createSafecastBgeigieSimulator } from '../../simulators/safecast-bgeigie.ts';
@@ -10,35 +5,18 @@ import type { Reject } from '../../src/core/errors.ts';
 import type { SessionContext } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DeviceSimulator } from '../../src/core/simulator.ts';
+import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
 
 /** The Nano simulator on one end of a socat pty pair, the real serialport + session on the other. */
 
-let dir = '';
-let socat: ChildProcess | undefined;
-
-function openPort(path: string): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate: 9600 }, (err) => (err ? reject(err) : resolve(port)));
-  });
-}
-
-function closePort(port: SerialPort): Promise<void> {
-  return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
-}
+let pty: PtyFixture;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'radscreen-safecast-'));
-  socat = spawn('socat', [`pty,raw,echo=0,link=${dir}/a`, `pty,raw,echo=0,link=${dir}/b`], { stdio: 'ignore' });
-  const deadline = Date.now() + 5_000;
-  while (!(existsSync(`${dir}/a`) && existsSync(`${dir}/b`))) {
-    if (Date.now() > deadline) throw new Error('socat did not create the pty links');
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  pty = await createPtyFixture('safecast');
 });
 
-afterAll(() => {
-  if (socat?.pid !== undefined) process.kill(socat.pid, 'SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  await pty?.close();
 });
 
 describe('bGeigie over a pty pair', () => {
@@ -53,8 +31,8 @@ describe('bGeigie over a pty pair', () => {
       options: {},
       log: { debug() {}, info() {}, warn() {} },
     };
-    const agentPort = await openPort(`${dir}/a`);
-    const devicePort = await openPort(`${dir}/b`);
+    const agentPort = await openSerial(pty.agentPath, 9600);
+    const devicePort = await openSerial(pty.devicePath, 9600);
     const session = safecastBgeigie.createSession(ctx);
     agentPort.on('data', (chunk: Buffer) => session.push(chunk));
     let sim: DeviceSimulator | undefined;
@@ -69,8 +47,8 @@ describe('bGeigie over a pty pair', () => {
     } finally {
       sim?.stop();
       session.stop();
-      await closePort(agentPort);
-      await closePort(devicePort);
+      await closeSerial(agentPort);
+      await closeSerial(devicePort);
     }
     expect(rejects).toEqual([]);
     expect(readings.length).toBeGreaterThanOrEqual(15);

@@ -32,12 +32,6 @@ export interface MosquittoHandle extends RunningProcess {
   restart(): Promise<void>;
 }
 
-/** Two linked ptys: what is written to one path is read from the other. */
-export interface SocatPairHandle extends RunningProcess {
-  pathA: string;
-  pathB: string;
-}
-
 /** The Debian packages the tests need, and the binary that proves each is installed. */
 export const REQUIRED_PACKAGES: ReadonlyArray<{ pkg: string; bin: string }> = [
   { pkg: 'influxdb', bin: 'influxd' },
@@ -266,15 +260,4 @@ export async function startMosquitto(dir: string): Promise<MosquittoHandle> {
       await launch();
     },
   };
-}
-
-/** Starts `socat pty,raw,echo=0,link=A pty,raw,echo=0,link=B`; resolves when both links exist. */
-export async function startSocatPair(dir: string): Promise<SocatPairHandle> {
-  mkdirSync(dir, { recursive: true });
-  const pathA = join(dir, 'ttyA');
-  const pathB = join(dir, 'ttyB');
-  const bin = findBinary('socat') ?? 'socat';
-  const child = spawnLogged(bin, ['-d', '-d', `pty,raw,echo=0,link=${pathA}`, `pty,raw,echo=0,link=${pathB}`], join(dir, 'socat.log'));
-  await waitUntil(`socat pty pair in ${dir}`, () => existsSync(pathA) && existsSync(pathB), child, 5000);
-  return { pathA, pathB, pid: child.pid ?? -1, stop: (graceMs) => stopChild(child, graceMs) };
 }
