@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DeviceProfile } from '../../src/core/profile.ts';
 import { isTimeZone } from './decode-clock.ts';
-import { historyToReadings } from './history-readings.ts';
+import { decodeHistory, historyToReadings } from './decode-history.ts';
 import { M4011_SENSITIVITY, SERIES } from './models.ts';
 import { createGqGmcSession, type GqGmcOptions } from './session.ts';
 
@@ -55,7 +55,10 @@ export const gqGmc: DeviceProfile = {
     return createGqGmcSession(ctx, options);
   },
   decodeFile(bytes, rawOptions) {
+    // A history flash dump (`<SPIR…>>` bytes, or GeigerLog's .bin) stamped by the device clock.
     const options = GqGmcOptionsSchema.parse(rawOptions);
-    return historyToReadings(bytes, { timeZone: options.timezone, sensitivity: options.sensitivity ?? M4011_SENSITIVITY });
+    const sensitivity = options.sensitivity ?? M4011_SENSITIVITY;
+    const history = decodeHistory(bytes, { timeZone: options.timezone });
+    return { readings: historyToReadings(history.samples, (cpm) => cpm / sensitivity), rejects: history.rejects };
   },
 };
