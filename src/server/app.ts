@@ -2,10 +2,16 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import type { AlarmEngine } from '../alarms/engine.ts';
+import type { AlarmTransition } from '../alarms/types.ts';
 import type { Config } from '../config/schema.ts';
+import type { DeviceProfile } from '../core/profile.ts';
 import { type AuthContext, installAuth } from './auth/guard.ts';
 import { type AuthStore, openAuthStore } from './auth/store.ts';
 import type { LiveState } from './live-state.ts';
+import { alarmActionRoutes } from './routes/alarm-actions.ts';
+import { alarmReadRoutes } from './routes/alarm-read.ts';
 import { apiRoutes } from './routes/api.ts';
 import { authRoutes } from './routes/auth.ts';
 import { consoleRoutes } from './routes/console.ts';
@@ -17,6 +23,12 @@ import type { StorageState } from './schemas.ts';
 /** Inputs of buildApp. */
 export interface BuildAppOptions {
   state: LiveState;
+  /** The engine the live state reads from; operator actions run through it. */
+  engine: AlarmEngine;
+  /** Where action transitions go besides the live state (SSE): the MQTT alarms topic. Default: nowhere else. */
+  publish?: (t: AlarmTransition) => void;
+  /** Device profiles, for the N42 export's instrument description; default the built-in catalogue. */
+  catalogue?: ReadonlyMap<string, DeviceProfile>;
   config: Pick<Config, 'station'>;
   /** A pino logger; none means the app logs nothing (tests). */
   log?: FastifyBaseLogger;
@@ -95,6 +107,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
 
   const deps: ServerDeps = {
     state: opts.state,
+    engine: opts.engine,
+    publish: (transitions) => {
+      for (const t of transitions) {
+        opts.state.addAlarm(t);
+        opts.publish?.(t);
+      }
+    },
     storage: opts.storage ?? { enabled: false, detail: 'storage not configured' },
     now,
     auth,
@@ -103,6 +122,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   await app.register(healthRoutes, deps);
   await app.register(apiRoutes, { ...deps, prefix: '/api' });
   await app.register(authRoutes, { auth, prefix: '/api' });
+  await app.register(alarmReadRoutes, { ...deps, catalogue: opts.catalogue ?? defaultCatalogue, prefix: '/api' });
+  await app.register(alarmActionRoutes, { ...deps, prefix: '/api' });
   await app.register(streamRoutes, deps);
   await app.register(consoleRoutes);
   return app as RadscreenApp;

@@ -29,6 +29,8 @@ export interface MqttFeedOptions {
 export interface MqttFeed {
   /** Payloads rejected so far, by error code (for /metrics and tests). */
   rejected(): Partial<Record<ErrorCode, number>>;
+  /** Publishes a transition that did not come from a reading (an operator action, a timer) on the alarms topic. */
+  publishTransition(t: AlarmTransition): void;
   /** Stops listening and unsubscribes; idempotent; does not end the client. */
   detach(): Promise<void>;
 }
@@ -132,6 +134,7 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
 
   return {
     rejected: () => ({ ...counts }),
+    publishTransition: publishAlarm,
     async detach() {
       if (!attached) return;
       attached = false;

@@ -57,9 +57,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const closeAuth = () => {
     if (!opts.auth) auth.close();
   };
+  let feedRef: MqttFeed | undefined;
   const app = await buildApp({
     auth,
     state,
+    engine,
+    // Operator actions also go out on MQTT, like transitions caused by readings (the feed attaches after the app is built).
+    publish: (t) => feedRef?.publishTransition(t),
     config,
     log,
     storage: opts.storage,
@@ -67,6 +71,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
   });
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
+  feedRef = feed;
   const staleTimer = setInterval(() => state.checkStale(), opts.staleCheckMs ?? 1000);
   staleTimer.unref();
 

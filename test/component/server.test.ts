@@ -64,7 +64,7 @@ describe('buildApp (inject)', () => {
     feed(reading('geiger-1', 3.1)); // raises again: active
     t += 1000;
     feed(reading('geiger-2', 3.1)); // below geiger-2's own 5 µSv/h
-    app = await buildApp({ state, config, storage, now, heartbeatMs: 50 });
+    app = await buildApp({ state, engine, config, storage, now, heartbeatMs: 50 });
   });
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import {
 import type { ServerDeps } from './deps.ts';
 
 /** `/api/*`: read-only JSON views of the live state. Registered under the `/api` prefix. */
-export const apiRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, { state }) => {
+export const apiRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, { state, engine }) => {
   app.get('/devices', { schema: { response: { 200: DevicesResponseSchema } } }, async () => ({
     station: state.station,
     devices: state.devices(),
@@ -28,6 +28,6 @@ export const apiRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, { state 
   app.get(
     '/alarms',
     { schema: { querystring: AlarmsQuerySchema, response: { 200: AlarmsResponseSchema, 400: ErrorResponseSchema } } },
-    async (req) => ({ alarms: state.alarms({ state: req.query.state, limit: req.query.limit }) }),
+    async (req) => ({ alarms: engine.list({ state: req.query.state, limit: req.query.limit, source: req.query.source }) }),
   );
 };

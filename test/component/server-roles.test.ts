@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogue } from '../../devices/index.ts';
+import { createAlarmEngine } from '../../src/alarms/engine.ts';
+import { type AlarmRule, baseEvidence, numberOf } from '../../src/alarms/rule.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Reading } from '../../src/core/reading.ts';
+import { buildApp, type RadscreenApp } from '../../src/server/app.ts';
+import { addUser } from '../../src/server/auth/provision.ts';
+import { PERMISSIONS, type Role, RoleSchema } from '../../src/server/auth/roles.ts';
+import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
+import { createLiveState } from '../../src/server/live-state.ts';
+
+/**
+ * Role by route: every mutating route the app registers (collected by the guard's onRoute hook,
+ * so a new route cannot be forgotten) must refuse an anonymous caller (401) and every role that
+ * lacks its permission (403) without changing anything, and accept the role that holds it.
+ */
+const CONFIG = `
+station: { id: st1, name: Roles }
+devices:
+  - id: geiger-1
+    profile: mightyohm-geiger
+    simulate: {}
+`;
+const config = parseConfig(CONFIG, { catalogue, env: {} });
+
+/** A latching dose-rate rule, so that reset has something to reset. */
+const latching: AlarmRule = {
+  id: 'test_latch',
+  latching: true,
+  evaluate(r, active) {
+    const v = numberOf(r, 'dose_rate');
+    if (v === undefined) return { action: 'none' };
+    const evidence = baseEvidence(r, 'dose_rate', v, 'uSv/h', 1);
+    if (v > 1) return active ? { action: 'hold', evidence } : { action: 'raise', evidence, severity: 'high', message: 'dose rate high' };
+    return active ? { action: 'clear', evidence, message: 'back to normal' } : { action: 'none' };
+  },
+};
+
+let t = 1_800_000_000_000;
+const now = () => t;
+
+function reading(dose: number): Reading {
+  t += 1000;
+  return {
+    station: 'st1',
+    device: 'geiger-1',
+    profile: 'mightyohm-geiger',
+    kind: 'dosimeter',
+    ts: t,
+    ts_source: 'agent',
+    values: { dose_rate: dose },
+    quality: 'good',
+    source: 'live',
+  };
+}
+
+/** A fresh engine and app sharing the one auth store (so sessions carry over). */
+async function fixture(store: AuthStore) {
+  const engine = createAlarmEngine({ now, rules: [latching] });
+  const state = createLiveState({ config, catalogue, engine, now });
+  const app = await buildApp({ state, engine, config, auth: store, now });
+  const feed = (dose: number) => engine.evaluate(reading(dose));
+  // Clear first: a still-active alarm would swallow the raise (one active alarm per device and rule).
+  const raise = () => {
+    feed(0.1);
+    const id = feed(2).find((tr) => tr.kind === 'raised')?.alarm.id;
+    if (!id) throw new Error('fixture did not raise an alarm');
+    return id;
+  };
+  return { app, engine, feed, raise };
+}
+type Fixture = Awaited<ReturnType<typeof fixture>>;
+
+/** Who may call each guarded route, written out here rather than read from PERMISSIONS, so a widened permission fails the test. */
+const ALL: Role[] = ['operator', 'technician', 'trainer', 'admin'];
+const EXPECTED: Record<string, Role[]> = {
+  'POST /api/logout': ALL,
+  'POST /api/users': ['admin'],
+  'POST /api/alarms/:id/ack': ['operator'],
+  'POST /api/alarms/:id/shelve': ['operator'],
+  'POST /api/alarms/:id/unshelve': ['operator'],
+  'POST /api/alarms/:id/silence': ['operator'],
+  'POST /api/alarms/:id/reset': ['operator'],
+  'POST /api/alarms/:id/disposition': ['operator'],
+  'POST /api/devices/:id/out-of-service': ['technician'],
+};
+
+/** How to prepare a target and a valid request for each guarded route; `url` fills in `:id`. */
+const CASES: Record<string, (f: Fixture) => { id: string; body: unknown }> = {
+  'POST /api/logout': () => ({ id: '', body: {} }),
+  'POST /api/users': () => ({ id: '', body: { name: `u${t++}`, role: 'trainer' } }),
+  'POST /api/alarms/:id/ack': (f) => ({ id: f.raise(), body: { comment: 'seen on camera' } }),
+  'POST /api/alarms/:id/shelve': (f) => ({ id: f.raise(), body: { duration_s: 600, comment: 'known source in store room' } }),
+  'POST /api/alarms/:id/unshelve': (f) => {
+    const id = f.raise();
+    f.engine.shelve(id, { user: 'setup', until: t + 600_000, comment: 'setup' });
+    return { id, body: {} };
+  },
+  'POST /api/alarms/:id/silence': (f) => ({ id: f.raise(), body: { duration_s: 30 } }),
+  'POST /api/alarms/:id/reset': (f) => {
+    const id = f.raise();
+    f.feed(0.1);
+    return { id, body: { comment: 'parcel inspected' } };
+  },
+  'POST /api/alarms/:id/disposition': (f) => ({ id: f.raise(), body: { value: 'innocent', nuclide: 'K-40', comment: 'fertiliser' } }),
+  'POST /api/devices/:id/out-of-service': () => ({ id: 'geiger-1', body: { on: true, comment: 'calibration' } }),
+};
+
+describe('role by route', () => {
+  const store = openAuthStore();
+  let routes: RadscreenApp['radscreenAuth']['routes'] = [];
+
+  /** A fresh session per call: logout would otherwise end the session later checks rely on. */
+  function sessionOf(role: Role): string {
+    return store.createSession(role, t + 3_600_000, t);
+  }
+
+  beforeAll(async () => {
+    for (const role of RoleSchema.options) await addUser(store, { name: role, role, password: `${role}-password` });
+    const f = await fixture(store);
+    routes = f.app.radscreenAuth.routes;
+    await f.app.close();
+  });
+  afterAll(() => store.close());
+
+  it('knows every guarded route and has a case for each', () => {
+    const guarded = routes.filter((r) => r.access.permission).map((r) => `${r.method} ${r.url}`);
+    expect(guarded.length).toBeGreaterThanOrEqual(9);
+    expect(guarded.sort()).toEqual(Object.keys(CASES).sort());
+    // The only open mutating route is login.
+    expect(routes.filter((r) => r.access.public).map((r) => `${r.method} ${r.url}`)).toEqual(['POST /api/login']);
+  });
+
+  for (const [key, prepare] of Object.entries(CASES)) {
+    it(`${key}: 401 without login, 403 for the wrong roles, success for the right one`, async () => {
+      const route = routes.find((r) => `${r.method} ${r.url}` === key);
+      expect(route).toBeDefined();
+      const permission = route?.access.permission as keyof typeof PERMISSIONS | 'authenticated';
+      const allowed = EXPECTED[key] as Role[];
+      // The route's declared permission must grant exactly the expected roles.
+      expect(permission === 'authenticated' ? ALL : [...PERMISSIONS[permission]]).toEqual(allowed);
+      const f = await fixture(store);
+      try {
+        const { id, body } = prepare(f);
+        const url = key.slice(key.indexOf(' ') + 1).replace(':id', encodeURIComponent(id));
+        const before = id && key.includes('/alarms/') ? f.engine.history(id).length : 0;
+        const send = (role?: Role) =>
+          f.app.inject({
+            method: 'POST',
+            url,
+            payload: body as object,
+            headers: role ? { authorization: `Bearer ${sessionOf(role)}` } : {},
+          });
+
+        const anon = await send();
+        expect(anon.statusCode).toBe(401);
+        expect(anon.json().code).toBe('RS_ERR_AUTH_REQUIRED');
+        // A cookie with a made-up token is no better than none.
+        const forged = await f.app.inject({ method: 'POST', url, payload: body as object, headers: { cookie: 'rs_session=forged' } });
+        expect(forged.statusCode).toBe(401);
+
+        for (const role of RoleSchema.options.filter((r) => !allowed.includes(r))) {
+          const res = await send(role);
+          expect(res.statusCode, `${role} on ${key}`).toBe(403);
+          expect(res.json().code).toBe('RS_ERR_FORBIDDEN');
+        }
+        if (before) expect(f.engine.history(id).length).toBe(before);
+
+        for (const role of allowed) {
+          // Alarm actions change state, so each allowed role gets a freshly prepared target.
+          const target =
+            role === allowed[0]
+              ? { id, url }
+              : (() => {
+                  const p = prepare(f);
+                  return { id: p.id, url: key.slice(key.indexOf(' ') + 1).replace(':id', encodeURIComponent(p.id)) };
+                })();
+          const res = await f.app.inject({
+            method: 'POST',
+            url: target.url,
+            payload: body as object,
+            headers: { authorization: `Bearer ${sessionOf(role)}` },
+          });
+          expect(res.statusCode, `${role} on ${key}: ${res.body}`).toBe(200);
+        }
+        if (before) expect(f.engine.history(id).length).toBeGreaterThan(before);
+
+        const audit = store
+          .listAudit({ limit: 1000 })
+          .filter((e) => e.ts === t || e.target === (id || null) || e.action === route?.access.action);
+        expect(audit.some((e) => !e.ok && e.user === null)).toBe(true);
+        if (allowed.length < RoleSchema.options.length) expect(audit.some((e) => !e.ok && e.user !== null)).toBe(true);
+        expect(audit.some((e) => e.ok && allowed.includes(e.role as Role))).toBe(true);
+      } finally {
+        await f.app.close();
+      }
+    });
+  }
+
+  it('refuses an expired session', async () => {
+    const f = await fixture(store);
+    const id = f.raise();
+    const token = store.createSession('operator', t + 1, t);
+    t += 10;
+    const res = await f.app.inject({
+      method: 'POST',
+      url: `/api/alarms/${encodeURIComponent(id)}/ack`,
+      payload: {},
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.statusCode).toBe(401);
+    await f.app.close();
+  });
+});
