@@ -22,7 +22,10 @@ export interface DoseRateThresholds {
 }
 
 /** Reads `alarms.*` and each device's `alarm.*` from the config. */
-export function thresholdsFromConfig(config: Pick<Config, 'alarms' | 'devices'>): DoseRateThresholds {
+export function thresholdsFromConfig(config: {
+  alarms: Pick<Config['alarms'], 'dose_rate_usvh' | 'deadband_usvh'>;
+  devices: Config['devices'];
+}): DoseRateThresholds {
   const devices: Record<string, Partial<DoseRateLimits>> = {};
   for (const d of config.devices) {
     const o: Partial<DoseRateLimits> = {};

@@ -66,6 +66,69 @@ export const DeviceConfigSchema = z.strictObject({
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 
+/** Zones on one channel (canonical unit); see src/alarms/zone-rule.ts. */
+export const ZoneConfigSchema = z.strictObject({
+  warn: z.number().optional(),
+  alarm: z.number().optional(),
+  emergency: z.number().optional(),
+  deadband: z.number().nonnegative().optional(),
+  on_delay_s: z.number().nonnegative().optional(),
+  direction: z.enum(['high', 'low']).optional(),
+});
+
+/**
+ * Alarm rule settings; every key optional, resolved as built-in defaults ← `alarms.defaults` ←
+ * `alarms.profiles.<profile>` ← `alarms.devices.<device>` (see src/alarms/rules-from-config.ts).
+ */
+export const AlarmOverridesSchema = z.strictObject({
+  /** Extra zones by channel key, e.g. `{ dose_rate: { warn: 0.5, alarm: 1, emergency: 10 } }`. */
+  zones: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), ZoneConfigSchema).optional(),
+  background: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      false_alarms_per_shift: z.number().positive().optional(),
+      shift_h: z.number().positive().optional(),
+      tau_s: z.number().positive().optional(),
+      warmup_s: z.number().nonnegative().optional(),
+      window_multiples: z.array(z.number().int().min(1).max(60)).min(1).optional(),
+      hold_s: z.number().nonnegative().optional(),
+      /** Boolean inputs that freeze the background while true (default: the device's own `bag_present`). */
+      occupancy: z.array(z.strictObject({ device: z.string().optional(), channel: z.string() })).optional(),
+      sprt: z.strictObject({ enabled: z.boolean(), ratio: z.number().gt(1).default(2) }).optional(),
+    })
+    .optional(),
+  rate_of_rise: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      channel: z.string().optional(),
+      per_min: z.number().positive().optional(),
+      window_s: z.number().positive().optional(),
+    })
+    .optional(),
+  /** Added to the profile's staleness window before `device_stale` is raised, s. */
+  stale_delay_s: z.number().nonnegative().optional(),
+  zero_counts_s: z.number().positive().optional(),
+  battery_low_v: z.number().positive().optional(),
+  xray: z
+    .strictObject({
+      leakage_warn_usvh: z.number().positive().optional(),
+      leakage_alarm_usvh: z.number().positive().optional(),
+      belt_stopped_delay_s: z.number().nonnegative().optional(),
+    })
+    .optional(),
+  /** Investigation levels for personal dosimeters (set `personal_dosimeter: true` on the device). */
+  shift_dose: z
+    .strictObject({
+      warn_usv: z.number().positive().optional(),
+      alarm_usv: z.number().positive().optional(),
+      shift_h: z.number().positive().optional(),
+      first_shift_start_h: z.number().min(0).max(23).optional(),
+    })
+    .optional(),
+  personal_dosimeter: z.boolean().optional(),
+});
+export type AlarmOverrides = z.infer<typeof AlarmOverridesSchema>;
+
 export const ConfigSchema = z
   .strictObject({
     station: z.strictObject({
@@ -136,8 +199,29 @@ export const ConfigSchema = z
       .strictObject({
         dose_rate_usvh: z.number().positive().default(1.0),
         deadband_usvh: z.number().nonnegative().default(0.2),
+        /** How long a silence mutes an alarm, s (IMO: 30). */
+        silence_s: z.number().positive().default(30),
+        /** Longest shelve an operator may set, h. */
+        max_shelve_h: z.number().positive().default(8),
+        /** Flood: more than `count` alarms within `window_min` per station. */
+        flood: z
+          .strictObject({ count: z.number().int().min(1).default(10), window_min: z.number().positive().default(10) })
+          .default({ count: 10, window_min: 10 }),
+        /** Rule settings for every device; `profiles.<id>` and `devices.<id>` override them in that order. */
+        defaults: AlarmOverridesSchema.default({}),
+        profiles: z.record(z.string(), AlarmOverridesSchema).default({}),
+        devices: z.record(z.string(), AlarmOverridesSchema).default({}),
       })
-      .default({ dose_rate_usvh: 1.0, deadband_usvh: 0.2 }),
+      .default({
+        dose_rate_usvh: 1.0,
+        deadband_usvh: 0.2,
+        silence_s: 30,
+        max_shelve_h: 8,
+        flood: { count: 10, window_min: 10 },
+        defaults: {},
+        profiles: {},
+        devices: {},
+      }),
     devices: z.array(DeviceConfigSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
