@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
-import { thresholdsFromConfig } from '../alarms/dose-rate-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
+import { rulesFromConfig } from '../alarms/rules-from-config.ts';
+import { type AlarmStore, alarmStorePath, openAlarmStore } from '../alarms/store.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { buildApp } from './app.ts';
@@ -25,6 +26,8 @@ export interface StartServerOptions {
   /** How often device staleness is re-checked, ms; default 1000. */
   staleCheckMs?: number;
   heartbeatMs?: number;
+  /** Alarm state; default `<data_dir>/alarms.sqlite` (survives restarts), closed with the server. */
+  alarmStore?: AlarmStore;
   /** Users, sessions and audit log; default `<data_dir>/users.sqlite`, closed with the server. */
   auth?: AuthStore;
 }
@@ -51,8 +54,16 @@ export interface RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
   const now = opts.now ?? Date.now;
-  const engine = createAlarmEngine({ now, thresholds: thresholdsFromConfig(config) });
-  const state = createLiveState({ config, catalogue: opts.catalogue ?? defaultCatalogue, engine, now });
+  const catalogue = opts.catalogue ?? defaultCatalogue;
+  const engine = createAlarmEngine({
+    now,
+    rules: rulesFromConfig(config, catalogue),
+    store: opts.alarmStore ?? openAlarmStore(alarmStorePath(config.data_dir)),
+    silenceMs: config.alarms.silence_s * 1000,
+    maxShelveMs: config.alarms.max_shelve_h * 3_600_000,
+    flood: { count: config.alarms.flood.count, windowMs: config.alarms.flood.window_min * 60_000 },
+  });
+  const state = createLiveState({ config, catalogue, engine, now });
   const auth = opts.auth ?? openAuthStore(authStorePath(config.data_dir));
   const closeAuth = () => {
     if (!opts.auth) auth.close();
@@ -72,7 +83,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   });
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
   feedRef = feed;
-  const staleTimer = setInterval(() => state.checkStale(), opts.staleCheckMs ?? 1000);
+  // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
+  const staleTimer = setInterval(() => {
+    state.checkStale();
+    for (const t of engine.tick()) {
+      state.addAlarm(t);
+      feed.publishTransition(t);
+    }
+  }, opts.staleCheckMs ?? 1000);
   staleTimer.unref();
 
   try {
@@ -82,6 +100,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await feed.detach();
     await app.close();
     closeAuth();
+    engine.close();
     throw err;
   }
   const address = app.server.address();
@@ -104,6 +123,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         await feed.detach();
         await app.close();
         closeAuth();
+        engine.close();
       })();
       return closed;
     },

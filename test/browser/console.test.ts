@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,8 @@ const STATION = 'demo';
 const DEVICE = 'belt-geiger';
 const CONFIG = `
 station: { id: ${STATION}, name: Mail Screening Station 1 }
+# Alarm state and users persist under data_dir: a fresh one per run keeps runs independent.
+data_dir: ${mkdtempSync(join(tmpdir(), 'radscreen-console-'))}
 server: { host: 127.0.0.1, port: 0 }
 alarms: { dose_rate_usvh: 1.0, deadband_usvh: 0.2 }
 devices:
