@@ -185,6 +185,20 @@ program
     process.stdout.write(out);
   });
 
+program
+  .command('replay')
+  .argument('<readings>', 'NDJSON file, one canonical reading per line (see `radscreen schema reading`)')
+  .description('feed recorded readings through the alarm engine (in memory) and print every alarm transition as NDJSON')
+  .option('--speed <n|max>', 'max = as fast as possible (engine clock follows the reading timestamps), or N× real time', 'max')
+  .option('-c, --config <file>', 'YAML config whose `alarms:` settings to use (default: built-in defaults)')
+  .action(async (file: string, opts: { speed: string; config?: string }) => {
+    const speed = opts.speed === 'max' ? 'max' : Number(opts.speed);
+    if (speed !== 'max' && !(speed > 0)) fail(`--speed must be a positive number or max, not ${opts.speed}`);
+    const config = opts.config ? loadConfigOrExit(opts.config) : undefined;
+    const { runReplay } = await import('./replay.ts');
+    await runReplay({ file, speed, ...(config ? { config } : {}) }).catch((e: Error) => fail(e.message));
+  });
+
 registerDecodeCommand(program);
 registerImportCommand(program);
 
