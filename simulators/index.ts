@@ -1,9 +1,12 @@
 import type { SimulatorFactory } from '../src/core/simulator.ts';
 import { createGqGmcSimulator } from './gq-gmc.ts';
 import { createMightyOhmSimulator } from './mightyohm-geiger.ts';
+import { createMqttJsonSimulator } from './mqtt-json.ts';
 import { createRadproSimulator } from './radpro.ts';
 import { createSafecastBgeigieSimulator } from './safecast-bgeigie.ts';
+import { createSafecastJsonSimulator } from './safecast-json.ts';
 import { createXrayParcelScannerSimulator } from './xray-parcel-scanner.ts';
+import { createXrayParcelScannerMqttSimulator } from './xray-parcel-scanner-mqtt.ts';
 
 /** Simulators by profile id; the catalogue test fails when a profile has none. */
 export const simulators: ReadonlyMap<string, SimulatorFactory> = new Map([
@@ -12,4 +15,7 @@ export const simulators: ReadonlyMap<string, SimulatorFactory> = new Map([
   ['radpro', createRadproSimulator],
   ['gq-gmc', createGqGmcSimulator],
   ['xray-parcel-scanner', createXrayParcelScannerSimulator],
+  ['safecast-json', createSafecastJsonSimulator],
+  ['mqtt-json', createMqttJsonSimulator],
+  ['xray-parcel-scanner-mqtt', createXrayParcelScannerMqttSimulator],
 ]);

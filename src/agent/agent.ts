@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DeviceLink } from '../transports/link.ts';
+import { createMqttLink, resolveDeviceTopic } from '../transports/mqtt-link.ts';
 import { listPorts, type PortMatch, pickPort } from '../transports/port-finder.ts';
 import { createSerialLink } from '../transports/serial-link.ts';
 import { type DeviceRunner, type DeviceStats, runDevice } from './device-runner.ts';
@@ -11,7 +12,7 @@ export interface AgentOptions {
   catalogue: ReadonlyMap<string, DeviceProfile>;
   mqttUrl: string;
   log: Logger;
-  /** Links made elsewhere (simulators on ptys); devices not in it open their `serial` port. */
+  /** Links made elsewhere (simulators); devices not in it open their `serial` port or MQTT topic. */
   links?: ReadonlyMap<string, DeviceLink>;
   coalesceMs?: number;
 }
@@ -27,6 +28,17 @@ export function startAgent(opts: AgentOptions): Agent {
   const runners: DeviceRunner[] = config.devices.map((device) => {
     const profile = opts.catalogue.get(device.profile) as DeviceProfile;
     let link = opts.links?.get(device.id);
+    if (!link && profile.link.type === 'mqtt') {
+      // The device publishes on a broker itself: the station's unless its entry names another.
+      const own = device.mqtt ?? {};
+      link = createMqttLink({
+        url: own.url ?? opts.mqttUrl,
+        topic: own.topic ?? resolveDeviceTopic(profile.link.topic, device.id),
+        username: own.url ? own.username : (own.username ?? config.mqtt.username),
+        password: own.url ? own.password : (own.password ?? config.mqtt.password),
+        clientId: `radscreen-link-${config.station.id}-${device.id}-${process.pid}`,
+      });
+    }
     if (!link) {
       if (!device.serial) throw new Error(`device ${device.id} has neither a serial port nor a simulator link`);
       const defaults = profile.link.type === 'serial' ? profile.link : { baudRate: 9600 };

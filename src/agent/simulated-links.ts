@@ -9,6 +9,7 @@ import type { DeviceLink } from '../transports/link.ts';
 import { createMemoryLink } from '../transports/memory-link.ts';
 import { createSerialLink } from '../transports/serial-link.ts';
 import { hasSocat, type PtyPair, startPtyPair } from '../transports/socat.ts';
+import { createMqttSimulatedDevice, type MqttSimulatedDevice } from './simulated-mqtt.ts';
 
 export interface SimulatedLinks {
   links: Map<string, DeviceLink>;
@@ -87,15 +88,20 @@ export async function startSimulatedLinks(opts: {
   dataDir: string;
   log: Logger;
   forceMemory?: boolean;
+  /** The broker the agent uses; simulators of MQTT families publish there. Required only for them. */
+  mqttUrl?: string;
+  mqttAuth?: { username?: string | undefined; password?: string | undefined };
 }): Promise<SimulatedLinks> {
   const mode = !opts.forceMemory && hasSocat() ? 'pty' : 'memory';
   const links = new Map<string, DeviceLink>();
   const ptys = new Map<string, PtyDevice>();
   const inProcess: DeviceSimulator[] = [];
+  const onBroker: MqttSimulatedDevice[] = [];
   const ptyDir = join(opts.dataDir, 'pty');
   const stop = async () => {
     for (const s of inProcess) s.stop();
     await Promise.all([...ptys.values()].map((d) => d.stop()));
+    await Promise.all(onBroker.map((d) => d.stop()));
   };
   const ptyOf = (id: string): PtyDevice => {
     const d = ptys.get(id);
@@ -110,7 +116,20 @@ export async function startSimulatedLinks(opts: {
       const factory = opts.simulators.get(device.profile);
       if (!profile || !factory) throw new Error(`device ${device.id}: no simulator for profile '${device.profile}'`);
       const baudRate = profile.link.type === 'serial' ? profile.link.baudRate : 115200;
-      if (mode === 'pty') {
+      if (profile.link.type === 'mqtt') {
+        // An MQTT family is simulated on the broker, pty or not: that is its real transport.
+        if (!opts.mqttUrl) throw new Error(`device ${device.id}: simulating an MQTT device needs the agent's broker URL`);
+        const d = createMqttSimulatedDevice({
+          device,
+          link: profile.link,
+          factory,
+          mqttUrl: opts.mqttUrl,
+          ...(opts.mqttAuth ? { auth: opts.mqttAuth } : {}),
+        });
+        onBroker.push(d);
+        inProcess.push(d.sim);
+        links.set(device.id, d.link);
+      } else if (mode === 'pty') {
         mkdirSync(ptyDir, { recursive: true });
         const d = ptyDevice(join(ptyDir, `${device.id}.agent`), join(ptyDir, `${device.id}.device`), baudRate, (wire) =>
           factory(wire, scenario),
@@ -125,7 +144,10 @@ export async function startSimulatedLinks(opts: {
         inProcess.push(sim);
         links.set(device.id, mem.link);
       }
-      opts.log.info({ device: device.id, profile: device.profile, mode }, 'simulator started');
+      opts.log.info(
+        { device: device.id, profile: device.profile, mode: profile.link.type === 'mqtt' ? 'mqtt' : mode },
+        'simulator started',
+      );
     }
   } catch (e) {
     await stop();

@@ -51,7 +51,16 @@ program
     const log = createLogger();
     const { startAgent } = await import('../agent/agent.ts');
     const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
-    const sims = await startSimulatedLinks({ devices: config.devices, catalogue, simulators, dataDir: config.data_dir, log });
+    const mqttAuth = { username: config.mqtt.username, password: config.mqtt.password };
+    const sims = await startSimulatedLinks({
+      devices: config.devices,
+      catalogue,
+      simulators,
+      dataDir: config.data_dir,
+      log,
+      mqttUrl: config.mqtt.url,
+      mqttAuth,
+    });
     const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
     stopOnSignals(log, async () => {
       await agent.stop();

@@ -72,6 +72,11 @@ function checkDevices(config: Config, catalogue: ReadonlyMap<string, DeviceProfi
       problems.push(`devices.${i}.profile: unknown profile '${device.profile}' (known: ${[...catalogue.keys()].join(', ')})`);
       return;
     }
+    // A serial family cannot be read from a topic, nor an MQTT family from a port.
+    if (device.mqtt && profile.link.type !== 'mqtt')
+      problems.push(`devices.${i}.mqtt: profile '${profile.id}' is a serial device; use \`serial\``);
+    if (device.serial && profile.link.type !== 'serial')
+      problems.push(`devices.${i}.serial: profile '${profile.id}' publishes on MQTT; use \`mqtt\``);
     if (profile.optionsSchema) {
       const r = profile.optionsSchema.safeParse(device.options);
       if (!r.success) problems.push(...formatIssues(r.error.issues).map((l) => `devices.${i}.options.${l}`));

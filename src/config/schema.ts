@@ -32,7 +32,7 @@ export const DeviceConfigSchema = z.strictObject({
   id: IdSchema,
   profile: z.string(),
   name: z.string().optional(),
-  /** Real device on a serial port. Exactly one of serial / simulate. */
+  /** Real device on a serial port. Exactly one of serial / simulate / mqtt. */
   serial: z
     .strictObject({
       /** /dev/ttyUSB0, /dev/serial/by-id/…; or select the adapter by USB ids below. */
@@ -50,8 +50,21 @@ export const DeviceConfigSchema = z.strictObject({
     })
     .refine((s) => Boolean(s.path) !== Boolean(s.vendor_id && s.product_id), 'give either `path` or both `vendor_id` and `product_id`')
     .optional(),
-  /** Simulated device: the station starts the family's simulator on a pty pair. */
+  /** Simulated device: the station starts the family's simulator on a pty pair (or, for an MQTT family, on the broker). */
   simulate: SimulateSchema.optional(),
+  /**
+   * Real device that publishes on MQTT (profiles whose link type is `mqtt`). `url` defaults to
+   * the station's broker (with the station's credentials); `topic`, an MQTT filter, defaults to
+   * the profile's topic pattern with `{device}` replaced by this device's id.
+   */
+  mqtt: z
+    .strictObject({
+      url: z.url().optional(),
+      topic: z.string().min(1).optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    })
+    .optional(),
   source: SourceSchema.optional(),
   /** Profile-specific options (sensitivity, time zone…), checked by the profile's own schema. */
   options: z.record(z.string(), z.unknown()).default({}),
@@ -229,8 +242,8 @@ export const ConfigSchema = z
     cfg.devices.forEach((d, i) => {
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id '${d.id}'` });
       seen.add(d.id);
-      if (!d.serial === !d.simulate)
-        ctx.addIssue({ code: 'custom', path: ['devices', i], message: 'give exactly one of `serial` or `simulate`' });
+      if ([d.serial, d.simulate, d.mqtt].filter(Boolean).length !== 1)
+        ctx.addIssue({ code: 'custom', path: ['devices', i], message: 'give exactly one of `serial`, `simulate` or `mqtt`' });
     });
   });
 

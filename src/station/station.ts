@@ -95,7 +95,16 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     let linkMode: Station['linkMode'] = 'none';
     let agent: Agent | undefined;
     if (config.devices.some((d) => d.simulate)) {
-      const sims = await startSimulatedLinks({ devices: config.devices, catalogue, simulators, dataDir: config.data_dir, log });
+      const mqttAuth = { username: config.mqtt.username, password: config.mqtt.password };
+      const sims = await startSimulatedLinks({
+        devices: config.devices,
+        catalogue,
+        simulators,
+        dataDir: config.data_dir,
+        log,
+        mqttUrl,
+        mqttAuth,
+      });
       stack.push({ name: 'simulators', stop: sims.stop });
       linkMode = sims.mode;
       if (sims.mode === 'memory')

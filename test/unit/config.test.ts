@@ -54,7 +54,7 @@ devices:
   - { id: b, profile: mightyohm-geiger, serial: { path: /dev/y } }
   - { id: b, profile: mightyohm-geiger, serial: { path: /dev/z } }
 `);
-    expect(lines).toEqual(['devices.0: give exactly one of `serial` or `simulate`', "devices.2.id: duplicate device id 'b'"]);
+    expect(lines).toEqual(['devices.0: give exactly one of `serial`, `simulate` or `mqtt`', "devices.2.id: duplicate device id 'b'"]);
   });
 
   it('rejects ids that would break MQTT topics', () => {

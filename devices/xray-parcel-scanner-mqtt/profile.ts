@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { createMessageSession } from '../../src/agent/message-session.ts';
+import type { DeviceProfile } from '../../src/core/profile.ts';
+import { MAX_DOORS, MAX_PANELS, XRAY_CHANNELS, type XrayLayout } from '../xray-parcel-scanner/channels.ts';
+import { decodeXrayJson } from '../xray-parcel-scanner/json.ts';
+
+const OptionsSchema = z.strictObject({
+  /** Doors the installation has; messages reporting another count are rejected (a miswired gateway). */
+  doors: z.int().min(1).max(MAX_DOORS).optional(),
+  /** Access panels the installation has; same rule. */
+  panels: z.int().min(0).max(MAX_PANELS).optional(),
+});
+
+/**
+ * The X-ray parcel scanner behind a gateway that publishes the XRS content as JSON on MQTT
+ * (devices/xray-parcel-scanner/README.md, "JSON form"). Same decoder, channels and rejects as
+ * that family; only the transport differs. Read-only: nothing is published to the scanner.
+ */
+export const xrayParcelScannerMqtt: DeviceProfile = {
+  id: 'xray-parcel-scanner-mqtt',
+  vendor: 'radscreen',
+  model: 'XRS JSON v1 over MQTT (scanner gateway)',
+  kind: 'xray_scanner',
+  description: 'X-ray parcel scanner status and events as XRS JSON, one object per MQTT message on scanners/{device}/status.',
+  link: { type: 'mqtt', topic: 'scanners/{device}/status' },
+  channels: XRAY_CHANNELS,
+  measurement: 'xray',
+  // Three missed 1 s status messages, as for the serial form.
+  staleAfterMs: 3_000,
+  optionsSchema: OptionsSchema,
+  createSession(ctx) {
+    const layout: XrayLayout = {};
+    if (typeof ctx.options.doors === 'number') layout.doors = ctx.options.doors;
+    if (typeof ctx.options.panels === 'number') layout.panels = ctx.options.panels;
+    return createMessageSession(ctx, {
+      maxBytes: 4096,
+      decodeMessage: (payload, receivedAt) => decodeXrayJson(payload, receivedAt, layout),
+    });
+  },
+};

@@ -1,0 +1,126 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { DeviceLink, LinkHandlers } from './link.ts';
+import { nextBackoff } from './link.ts';
+
+export interface MqttLinkOptions {
+  /** Broker URL, e.g. `mqtt://127.0.0.1:1883`. */
+  url: string;
+  /** Topic filter the device publishes on (`+`/`#` allowed); subscribed at QoS 1. */
+  topic: string;
+  /** Where `write()` publishes (QoS 1). Unset: the link is read-only and `write()` rejects. */
+  commandTopic?: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** Defaults to `radscreen-link-<topic>-<pid>`; brokers drop an older client with the same id. */
+  clientId?: string;
+  /** Reconnect delays, ×1.5 from `initialMs` to `maxMs` (default 500 ms … 30 s). */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+/** `{device}` in a profile's topic pattern becomes the configured device id. */
+export function resolveDeviceTopic(pattern: string, deviceId: string): string {
+  return pattern.replaceAll('{device}', deviceId);
+}
+
+/**
+ * A concrete topic a simulator can publish on: wildcards in a filter stand for the device id
+ * (`scanners/+/status` → `scanners/xr1/status`), since a publish topic may not contain them.
+ */
+export function publishTopicFor(filter: string, deviceId: string): string {
+  return resolveDeviceTopic(filter, deviceId)
+    .split('/')
+    .map((level) => (level === '+' || level === '#' ? deviceId : level))
+    .join('/');
+}
+
+/**
+ * A device that speaks MQTT itself, as a DeviceLink. **Each MQTT message is delivered as exactly
+ * one `data(chunk)` call**, never split or merged: JSON sessions (src/agent/message-session.ts)
+ * rely on message boundaries being frames, so they need no delimiter and a payload may contain
+ * newlines. The broker connection is the link: `online` once subscribed, `offline` when the
+ * connection drops (mqtt.js reconnects, with our ×1.5 backoff), `error` for refused connections
+ * or a refused subscription. Clean session: messages sent while the agent is away are not kept.
+ */
+export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
+  const backoffOpts = opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
+  let handlers: LinkHandlers | undefined;
+  let client: MqttClient | undefined;
+  let closed = false;
+  let backoff = 0;
+  let attempt = 0;
+  let online = false;
+  // Passwords never go into a status detail: it is published retained for everyone to read.
+  const detail = (extra: Record<string, unknown> = {}) => ({ link: 'mqtt', url: opts.url, topic: opts.topic, attempt, ...extra });
+
+  function report(state: 'connecting' | 'online' | 'offline' | 'error', extra?: Record<string, unknown>): void {
+    if (!closed) handlers?.state(state, detail(extra));
+  }
+
+  function connect(h: LinkHandlers): void {
+    handlers = h;
+    attempt = 1;
+    report('connecting');
+    const c = mqtt.connect(opts.url, {
+      protocolVersion: 4,
+      clean: true,
+      clientId: opts.clientId ?? `radscreen-link-${opts.topic.replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`.slice(0, 64),
+      reconnectPeriod: backoffOpts.initialMs,
+      connectTimeout: 10_000,
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+    });
+    client = c;
+    c.on('connect', () => {
+      c.subscribe(opts.topic, { qos: 1 }, (err, granted) => {
+        if (closed) return;
+        const refused = granted?.some((g) => g.qos === 128);
+        if (err || refused) return report('error', { code: 'RS_ERR_PORT_OPEN', error: err?.message ?? 'broker refused the subscription' });
+        online = true;
+        backoff = 0;
+        report('online');
+      });
+    });
+    c.on('message', (_topic, payload) => {
+      if (online && !closed) handlers?.data(payload);
+    });
+    c.on('reconnect', () => {
+      attempt += 1;
+      report('connecting');
+    });
+    c.on('close', () => {
+      if (closed) return;
+      // mqtt.js reads reconnectPeriod when it arms the next attempt, so this sets our backoff.
+      backoff = nextBackoff(backoff, backoffOpts);
+      c.options.reconnectPeriod = backoff;
+      const was = online;
+      online = false;
+      if (was) report('offline', { code: 'RS_ERR_PORT_LOST', error: 'broker connection closed', retry_in_ms: backoff });
+    });
+    c.on('error', (err) => {
+      online = false;
+      report('error', { code: 'RS_ERR_PORT_OPEN', error: err.message, retry_in_ms: backoff || backoffOpts.initialMs });
+    });
+  }
+
+  return {
+    description: `mqtt ${opts.url} ${opts.topic}`,
+    open(h) {
+      connect(h);
+    },
+    write(bytes) {
+      if (!opts.commandTopic) return Promise.reject(new Error(`mqtt link ${opts.topic} is read-only (no command topic)`));
+      const c = client;
+      if (!c?.connected) return Promise.reject(new Error(`mqtt broker ${opts.url} is not connected`));
+      return c.publishAsync(opts.commandTopic, bytes, { qos: 1 }).then(() => undefined);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      online = false;
+      const c = client;
+      client = undefined;
+      await c?.endAsync().catch(() => {});
+      handlers?.state('offline', detail());
+    },
+  };
+}
