@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
@@ -60,7 +60,9 @@ function describeValidation(context: string | undefined, issues: readonly { inst
  */
 export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   // Per-request logs would drown the station's log (the console polls and streams); errors are still logged.
-  const app: FastifyInstance = opts.log ? Fastify({ loggerInstance: opts.log, disableRequestLogging: true }) : Fastify({ logger: false });
+  const app: FastifyInstance = opts.log
+    ? Fastify({ loggerInstance: opts.log, logController: new LogController({ disableRequestLogging: true }) })
+    : Fastify({ logger: false });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
