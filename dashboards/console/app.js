@@ -1,19 +1,36 @@
 // Operator console: loads the station picture once, then follows /api/stream.
 // EventSource reconnects by itself; every (re)connect starts with a `snapshot` event,
-// so nothing that happened while disconnected is missed.
-import { renderAlarms, renderTile, tickAges } from './render.js';
+// so nothing that happened while disconnected is missed. Reading needs no login; every
+// action does (the server checks the role and audits it).
+import { isTraining, renderAlarms } from './alarm-list.js';
+import { setUpLogin } from './api.js';
+import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unshelve } from './dialogs.js';
+import { renderTile, tickAges } from './render.js';
+import { beep, setSound } from './sound.js';
 
+const TREND_POINTS = 60;
 const devices = new Map();
 const alarms = new Map();
+/** Recent dose rates per device for the tile sparklines (not persisted: a reload starts afresh). */
+const trends = new Map();
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
+const handlers = {
+  ack: (a) => openAck(a, devices),
+  shelve: (a) => openShelve(a, devices),
+  silence,
+  unshelve,
+  reset,
+  detail: (a) => openDetail(a, devices),
+};
+
 function activeAlarmFor(deviceId) {
-  for (const a of alarms.values()) if (a.state === 'active' && a.device === deviceId) return a;
+  for (const a of alarms.values()) if (a.state === 'active' && a.device === deviceId && !isTraining(a)) return a;
   return undefined;
 }
 
 function renderDevice(d) {
-  renderTile($('device-grid'), d, activeAlarmFor(d.id), Date.now());
+  renderTile($('device-grid'), d, activeAlarmFor(d.id), Date.now(), trends.get(d.id) ?? []);
   $('no-devices').hidden = devices.size > 0;
 }
 
@@ -22,18 +39,33 @@ function renderAllDevices() {
 }
 
 function renderAlarmPanel() {
-  const n = renderAlarms($('alarm-list'), [...alarms.values()], devices);
+  const all = [...alarms.values()];
+  const live = all.filter((a) => !isTraining(a));
+  const training = all.filter(isTraining);
+  const n = renderAlarms($('alarm-list'), live, devices, handlers);
   $('no-alarms').hidden = n > 0;
-  const active = [...alarms.values()].filter((a) => a.state === 'active').length;
+  $('training-section').hidden = renderAlarms($('training-list'), training, devices, handlers) === 0;
+  const active = live.filter((a) => a.state === 'active').length;
   const summary = $('alarm-summary');
   summary.textContent = active === 0 ? 'No active alarms' : `${active} active alarm${active > 1 ? 's' : ''}`;
   summary.className = `pill ${active ? 'pill-alarm' : 'pill-ok'}`;
   document.title = active ? `(${active}) ALARM · radscreen` : 'radscreen · operator console';
+  const detail = $('alarm-detail');
+  if (detail.open && alarms.has(detail.dataset.id)) openDetail(alarms.get(detail.dataset.id), devices);
 }
 
 function setStation(station) {
   $('station-name').textContent = station.name;
   $('station-id').textContent = station.id;
+}
+
+function pushTrend(r) {
+  const v = r.values?.dose_rate;
+  if (typeof v !== 'number' || r.source === 'training' || r.source === 'replay') return;
+  const t = trends.get(r.device) ?? [];
+  t.push(v);
+  if (t.length > TREND_POINTS) t.shift();
+  trends.set(r.device, t);
 }
 
 function applySnapshot(snap) {
@@ -46,10 +78,13 @@ function applySnapshot(snap) {
 }
 
 function onReading(r) {
+  // A training reading must not move the live tile.
+  if (r.source === 'training' || r.source === 'replay') return;
   const d = devices.get(r.device) ?? { id: r.device, name: r.device, profile: r.profile, status: 'online' };
   d.last_reading = r;
   d.last_reading_at = Date.now();
   devices.set(r.device, d);
+  pushTrend(r);
   renderDevice(d);
 }
 
@@ -58,6 +93,7 @@ function onAlarm(t) {
   renderAlarmPanel();
   const d = devices.get(t.alarm.device);
   if (d) renderDevice(d);
+  if (t.annunciate && !isTraining(t.alarm)) beep();
 }
 
 async function refreshHealth() {
@@ -66,6 +102,8 @@ async function refreshHealth() {
     setStation(h.station);
     $('storage-banner').hidden = h.storage.enabled;
     $('storage-detail').textContent = h.storage.detail ? `(${h.storage.detail})` : '';
+    const k = await (await fetch('/api/alarms/kpis?window_h=1')).json();
+    $('flood-banner').hidden = !k.flood?.active;
   } catch {
     // The stream state already tells the operator the server is unreachable.
   }
@@ -99,14 +137,27 @@ function follow() {
   es.addEventListener('alarm', parse(onAlarm));
 }
 
+/** While a live alarm is unacknowledged and not silenced or shelved, the cue repeats every 10 s. */
+function repeatCue() {
+  const now = Date.now();
+  const waiting = [...alarms.values()].some(
+    (a) => !isTraining(a) && (a.isa_state === 'unacknowledged' || a.isa_state === 'rtn_unacknowledged') && !(a.silenced_until > now),
+  );
+  if (waiting) beep();
+}
+
 function tickClock() {
   $('clock').textContent = new Date().toLocaleTimeString('en-GB', { hour12: false });
   tickAges($('device-grid'), devices.values(), Date.now());
 }
 
+$('sound-toggle').addEventListener('change', (ev) => setSound(ev.target.checked));
+setUpLogin(() => renderAlarmPanel());
+setUpDisposition((id) => alarms.get(id));
 tickClock();
 // Twice a second so the clock never lags the "last update" times by a whole second.
 setInterval(tickClock, 500);
+setInterval(repeatCue, 10_000);
 // Storage can go down while the console is open: re-check every 30 s.
 setInterval(refreshHealth, 30_000);
 refreshHealth();

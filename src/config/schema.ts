@@ -76,6 +76,8 @@ export const DeviceConfigSchema = z.strictObject({
     .default({}),
   /** Seconds without data before the port is considered lost and reopened. */
   no_data_timeout_s: z.number().positive().default(10),
+  /** Date (YYYY-MM-DD) the device's calibration expires; the console flags the tile from that day on. */
+  calibration_due: z.iso.date().optional(),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 

@@ -30,6 +30,8 @@ export interface DeviceView {
   /** Server clock (ms) when the last reading arrived. */
   last_reading_at: number | null;
   stale_after_ms: number;
+  /** Calibration expiry (YYYY-MM-DD) from the device's config; null when not configured. */
+  calibration_due: string | null;
 }
 
 /** Events of LiveState; listeners must not throw. */
@@ -70,7 +72,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
     this.setMaxListeners(1000);
     this.#opts = opts;
     this.station = { id: opts.config.station.id, name: opts.config.station.name };
-    for (const d of opts.config.devices) this.#ensure(d.id, d.profile, d.name);
+    for (const d of opts.config.devices) this.#ensure(d.id, d.profile, d.name).view.calibration_due = d.calibration_due ?? null;
   }
 
   /** Records a validated reading, emits `reading`, and `status` when that made it fresh again. */
@@ -145,6 +147,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
           last_reading: null,
           last_reading_at: null,
           stale_after_ms: profile?.staleAfterMs ?? FALLBACK_STALE_AFTER_MS,
+          calibration_due: null,
         },
       };
       this.#entries.set(id, entry);

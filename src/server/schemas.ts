@@ -36,6 +36,8 @@ export const DeviceViewSchema = z.object({
   last_reading: ReadingSchema.nullable(),
   last_reading_at: z.number().nullable(),
   stale_after_ms: z.number(),
+  /** Calibration expiry date (YYYY-MM-DD) from config, or null. */
+  calibration_due: z.string().nullable(),
 });
 
 export const DevicesResponseSchema = z.object({ station: StationSchema, devices: z.array(DeviceViewSchema) });

@@ -1,0 +1,211 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogue } from '../../devices/index.ts';
+import type { Alarm } from '../../src/alarms/types.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { topics } from '../../src/core/contract.ts';
+import type { Reading, Source } from '../../src/core/reading.ts';
+import { addUser } from '../../src/server/auth/provision.ts';
+import { type AuditEntry, type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
+import { type RunningServer, startServer } from '../../src/server/start.ts';
+
+/** Issue 5 "Done when": operator acknowledges with a comment; an anonymous click is refused; training never mixes with live. */
+const STATION = 'demo';
+const LIVE = 'belt-geiger';
+const TRAINING = 'trainer-geiger';
+const OPERATOR_PASSWORD = 'op-password-for-test';
+const DATA_DIR = mkdtempSync(join(tmpdir(), 'radscreen-actions-'));
+const CONFIG = `
+station: { id: ${STATION}, name: Mail Screening Station 1 }
+# Alarm state persists under data_dir: a fresh one per run keeps runs independent.
+data_dir: ${DATA_DIR}
+server: { host: 127.0.0.1, port: 0 }
+alarms: { dose_rate_usvh: 1.0, deadband_usvh: 0.2 }
+devices:
+  - { id: ${LIVE}, name: Parcel belt Geiger, profile: mightyohm-geiger, serial: { path: /dev/null }, calibration_due: '2020-01-01' }
+  - { id: ${TRAINING}, name: Training Geiger, profile: mightyohm-geiger, serial: { path: /dev/null } }
+`;
+
+function reading(device: string, doseRate: number, source: Source): Reading {
+  return {
+    station: STATION,
+    device,
+    profile: 'mightyohm-geiger',
+    kind: 'dosimeter',
+    ts: Date.now(),
+    ts_source: 'agent',
+    values: { cps: Math.round((doseRate * 175.4) / 60), cpm: Math.round(doseRate * 175.4), dose_rate: doseRate, mode: 'SLOW' },
+    quality: 'good',
+    source,
+  };
+}
+
+describe('operator actions in the console (Chromium)', () => {
+  let broker: Aedes;
+  let brokerServer: net.Server;
+  let serverClient: MqttClient;
+  let publisher: MqttClient;
+  let server: RunningServer;
+  let store: AuthStore;
+  let browser: Browser;
+  let page: Page;
+  let adminToken: string;
+
+  const publish = (device: string, dose: number, source: Source = 'simulated') =>
+    publisher.publishAsync(topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [reading(device, dose, source)] }), {
+      qos: 1,
+    });
+  const liveItems = () => page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]');
+  const trainingItems = () => page.locator('[data-testid="training-list"] [data-testid="alarm-item"]');
+  const apiAlarms = async (): Promise<Alarm[]> => ((await (await fetch(`${server.url}/api/alarms`)).json()) as { alarms: Alarm[] }).alarms;
+  const audit = async (): Promise<AuditEntry[]> =>
+    (
+      (await (await fetch(`${server.url}/api/audit`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as {
+        entries: AuditEntry[];
+      }
+    ).entries;
+
+  beforeAll(async () => {
+    broker = await Aedes.createBroker();
+    brokerServer = net.createServer(broker.handle);
+    await new Promise<void>((resolve) => brokerServer.listen(0, '127.0.0.1', resolve));
+    const url = `mqtt://127.0.0.1:${(brokerServer.address() as AddressInfo).port}`;
+    serverClient = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-server-actions' });
+    publisher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-agent-actions' });
+
+    store = openAuthStore();
+    await addUser(store, { name: 'operator', role: 'operator', password: OPERATOR_PASSWORD });
+    await addUser(store, { name: 'admin', role: 'admin', password: 'admin-password-for-test' });
+    adminToken = store.createSession('admin', Date.now() + 3_600_000, Date.now());
+    const config = parseConfig(CONFIG, { catalogue, env: {} });
+    server = await startServer({
+      config,
+      mqtt: serverClient,
+      log: pino({ level: 'silent' }),
+      storage: { enabled: true, detail: 'test' },
+      auth: store,
+    });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(server.url);
+    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    store?.close();
+    await publisher?.endAsync();
+    await serverClient?.endAsync();
+    await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (brokerServer ? brokerServer.close(() => resolve()) : resolve()));
+    rmSync(DATA_DIR, { recursive: true, force: true });
+  });
+
+  it('shows the tile with its calibration flag and a live sparkline', async () => {
+    const tile = page.locator(`[data-testid="device-tile"][data-device="${LIVE}"]`);
+    for (const v of [0.11, 0.12, 0.14]) await publish(LIVE, v);
+    await expect.poll(() => tile.getByTestId('sparkline').getAttribute('data-points')).toBe('3');
+    expect(await tile.getByTestId('calibration-due').isVisible()).toBe(true);
+    expect(await page.locator(`[data-device="${TRAINING}"] [data-testid="calibration-due"]`).isVisible()).toBe(false);
+  });
+
+  it('refuses an acknowledgement clicked without logging in, and audits the refusal', async () => {
+    await publish(LIVE, 2.5);
+    await expect.poll(() => liveItems().count()).toBe(1);
+    const item = liveItems().first();
+    expect(await item.getByTestId('unack-badge').isVisible()).toBe(true);
+    await item.getByTestId('ack-button').click();
+    await page.getByTestId('ack-comment').fill('anonymous try');
+    await page.getByTestId('ack-confirm').click();
+    await expect.poll(() => page.getByTestId('toast').textContent()).toMatch(/Refused: log in first/);
+    const [alarm] = await apiAlarms();
+    expect(alarm?.acknowledged).toBeUndefined();
+    expect(alarm?.isa_state).toBe('unacknowledged');
+    const refused = (await audit()).find((e) => e.action === 'alarm.acknowledge' && !e.ok);
+    expect(refused).toMatchObject({ user: null, target: alarm?.id, detail: { refused: 'not logged in' } });
+    expect(await item.getByTestId('unack-badge').isVisible()).toBe(true);
+  });
+
+  it('lets an operator log in and acknowledge with a comment; the API and the audit log show it', async () => {
+    await page.getByTestId('login-user').fill('operator');
+    await page.getByTestId('login-password').fill(OPERATOR_PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByTestId('whoami-role').textContent()).toBe('operator');
+    // The session cookie is HttpOnly: page scripts cannot read it.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+
+    const comment = 'Parcel 17 checked: K-40 fertiliser';
+    await liveItems().first().getByTestId('ack-button').click();
+    await page.getByTestId('ack-comment').fill(comment);
+    await page.getByTestId('ack-confirm').click();
+    await expect
+      .poll(() => liveItems().first().getByTestId('alarm-status').textContent())
+      .toContain(`acknowledged by operator: “${comment}”`);
+    expect(await liveItems().first().getByTestId('unack-badge').count()).toBe(0);
+
+    const [alarm] = await apiAlarms();
+    expect(alarm?.acknowledged).toMatchObject({ user: 'operator', comment });
+    expect(alarm?.isa_state).toBe('acknowledged');
+    const entry = (await audit()).find((e) => e.action === 'alarm.acknowledge' && e.ok);
+    expect(entry).toMatchObject({ user: 'operator', role: 'operator', target: alarm?.id, detail: { comment } });
+  });
+
+  it('shelves with a reason and shows the evidence and history in the detail view', async () => {
+    await liveItems().first().getByTestId('shelve-button').click();
+    await page.getByTestId('shelve-duration').selectOption('900');
+    await page.getByTestId('shelve-comment').fill('source in the store room, RPO informed');
+    await page.getByTestId('shelve-confirm').click();
+    await expect.poll(() => liveItems().first().getByTestId('alarm-status').textContent()).toMatch(/shelved by operator until/);
+    expect((await apiAlarms())[0]?.shelved?.comment).toBe('source in the store room, RPO informed');
+
+    await liveItems().first().getByTestId('detail-button').click();
+    await expect.poll(() => page.getByTestId('evidence-chart').getAttribute('data-points')).toBe('4');
+    await expect
+      .poll(() => page.getByTestId('history-item').allTextContents())
+      .toEqual([
+        expect.stringMatching(/raised$/),
+        expect.stringMatching(/acknowledged by operator: “Parcel 17/),
+        expect.stringMatching(/shelved by operator: “source in the store room/),
+      ]);
+    expect(await page.getByTestId('detail-n42').getAttribute('href')).toMatch(/\/api\/alarms\/.+\/n42$/);
+    const shot = process.env.RADSCREEN_SCREENSHOT_ACTIONS ?? join(tmpdir(), `radscreen-console-actions-${process.pid}.png`);
+    mkdirSync(dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot });
+    await page.keyboard.press('Escape');
+  });
+
+  it('keeps training alarms in their own list, never in the live one', async () => {
+    const liveBefore = await liveItems().count();
+    await publish(TRAINING, 3.3, 'training');
+    await expect.poll(() => trainingItems().count()).toBe(1);
+    expect(await page.getByTestId('training-section').isVisible()).toBe(true);
+    expect(await trainingItems().first().getAttribute('data-source')).toBe('training');
+    expect(await liveItems().count()).toBe(liveBefore);
+    const liveSources = await liveItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.source));
+    expect(liveSources).not.toContain('training');
+    expect(await page.getByTestId('alarm-summary').textContent()).toBe('1 active alarm');
+    // The training reading does not move any live tile either.
+    expect(await page.locator(`[data-device="${TRAINING}"] [data-testid="device-alarm"]`).isVisible()).toBe(false);
+    expect((await apiAlarms()).filter((a) => a.source === 'training')).toHaveLength(1);
+  });
+});
