@@ -11,7 +11,8 @@ import { simulators } from '../../simulators/index.ts';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type SimulatedLinks, startSimulatedLinks } from '../../src/agent/simulated-links.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { type Reading, type ReadingsMessage, topics } from '../../src/core/contract.ts';
+import { type ReadingsMessage, topics } from '../../src/core/contract.ts';
+import type { Reading } from '../../src/core/reading.ts';
 
 /**
  * MQTT-native devices end to end: an in-process aedes broker; each MQTT family's simulator
