@@ -2,11 +2,13 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
 import type { AlarmTransition } from '../alarms/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import { registerAlarmMetrics } from './alarm-metrics.ts';
 import { type AuthContext, installAuth } from './auth/guard.ts';
 import { type AuthStore, openAuthStore } from './auth/store.ts';
 import type { LiveState } from './live-state.ts';
@@ -39,6 +41,8 @@ export interface BuildAppOptions {
   heartbeatMs?: number;
   /** Users, sessions and audit log; none means a private in-memory store (tests), closed with the app. */
   auth?: AuthStore;
+  /** The process's one Prometheus registry (e.g. from createDataPathMetrics); alarm KPIs are added to it. Default: a new one. */
+  metrics?: Registry;
   /** Session lifetime, ms; default 12 h (one shift). */
   sessionTtlMs?: number;
 }
@@ -127,6 +131,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   await app.register(alarmReadRoutes, { ...deps, catalogue: opts.catalogue ?? defaultCatalogue, prefix: '/api' });
   await app.register(alarmActionRoutes, { ...deps, prefix: '/api' });
   await app.register(streamRoutes, deps);
+  const registry = opts.metrics ?? new Registry();
+  registerAlarmMetrics(registry, opts.engine, opts.state);
+  app.get(
+    '/metrics',
+    { schema: { description: 'Prometheus metrics: alarm KPIs and, in a station, the data path.', hide: true } },
+    async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+  );
   await app.register(consoleRoutes);
   return app as RadscreenApp;
 }

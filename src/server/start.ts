@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
+import type { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
@@ -26,6 +27,8 @@ export interface StartServerOptions {
   /** How often device staleness is re-checked, ms; default 1000. */
   staleCheckMs?: number;
   heartbeatMs?: number;
+  /** The process's Prometheus registry (data-path metrics); the server adds alarm KPIs and serves it on /metrics. */
+  metrics?: Registry;
   /** Alarm state; default `<data_dir>/alarms.sqlite` (survives restarts), closed with the server. */
   alarmStore?: AlarmStore;
   /** Users, sessions and audit log; default `<data_dir>/users.sqlite`, closed with the server. */
@@ -75,6 +78,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     engine,
     // Operator actions also go out on MQTT, like transitions caused by readings (the feed attaches after the app is built).
     publish: (t) => feedRef?.publishTransition(t),
+    catalogue,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
     config,
     log,
     storage: opts.storage,

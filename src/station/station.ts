@@ -7,9 +7,10 @@ import { startSimulatedLinks } from '../agent/simulated-links.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
-import { startIngest } from '../ingest/consumer.ts';
+import { type IngestHandle, startIngest } from '../ingest/consumer.ts';
 import { ensureDemoUsers } from '../server/auth/provision.ts';
 import type { Role } from '../server/auth/roles.ts';
+import { createDataPathMetrics } from '../server/metrics.ts';
 import { startServer } from '../server/start.ts';
 import { startEmbeddedBroker } from './embedded-broker.ts';
 import { hasInfluxd, startManagedInfluxd } from './managed-influxd.ts';
@@ -76,7 +77,20 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       password: config.mqtt.password,
     });
     stack.push({ name: 'server mqtt client', stop: async () => void (await serverClient.endAsync()) });
-    const server = await startServer({ config, mqtt: serverClient, log, storage: { enabled: Boolean(influxUrl), detail: storageDetail } });
+    // One registry for the process: data-path figures read through refs filled in as the parts start.
+    let ingestRef: IngestHandle | undefined;
+    let agentRef: Agent | undefined;
+    const metrics = createDataPathMetrics({
+      ...(influxUrl ? { ingest: () => (ingestRef as IngestHandle).stats() } : {}),
+      devices: () => agentRef?.stats() ?? [],
+    });
+    const server = await startServer({
+      config,
+      mqtt: serverClient,
+      log,
+      storage: { enabled: Boolean(influxUrl), detail: storageDetail },
+      metrics,
+    });
     stack.push({ name: 'server', stop: server.close });
     // No default passwords: missing demo accounts get random ones, returned to be printed once.
     const demoUsers = await ensureDemoUsers(server.auth);
@@ -90,6 +104,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         clientId: `radscreen-ingest-${config.station.id}`,
       });
       stack.push({ name: 'ingest', stop: ingest.stop });
+      ingestRef = ingest;
     }
 
     let linkMode: Station['linkMode'] = 'none';
@@ -115,6 +130,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       agent = startAgent({ config, catalogue, mqttUrl, log });
       stack.push({ name: 'agent', stop: agent.stop });
     }
+    agentRef = agent;
     return { consoleUrl: server.url, mqttUrl, influxUrl, linkMode, demoUsers, deviceStats: () => agent?.stats() ?? [], stop };
   } catch (e) {
     await stop();

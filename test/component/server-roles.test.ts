@@ -213,3 +213,31 @@ describe('role by route', () => {
     await f.app.close();
   });
 });
+
+describe('alarm KPIs', () => {
+  it('are served on /api/alarms/kpis and on /metrics', async () => {
+    const store = openAuthStore();
+    const f = await fixture(store);
+    const id = f.raise();
+    t += 5000;
+    f.engine.acknowledge(id, { user: 'op' });
+    const k = await f.app.inject({ method: 'GET', url: '/api/alarms/kpis?window_h=1' });
+    expect(k.statusCode).toBe(200);
+    expect(k.json()).toMatchObject({
+      window_h: 1,
+      raised: 1,
+      acknowledged: 1,
+      time_to_ack_s: { p50: 5 },
+      flood: { station: 'st1', active: false },
+    });
+    const m = await f.app.inject({ method: 'GET', url: '/metrics' });
+    expect(m.statusCode).toBe(200);
+    expect(m.headers['content-type']).toMatch(/^text\/plain/);
+    expect(m.body).toMatch(/^radscreen_alarms_open\{state="all"\} 1$/m);
+    expect(m.body).toMatch(/^radscreen_alarms_open\{state="unacknowledged"\} 0$/m);
+    expect(m.body).toMatch(/^radscreen_alarm_flood_active\{station="st1"\} 0$/m);
+    expect((await f.app.inject({ method: 'GET', url: '/api/alarms/kpis?window_h=0' })).statusCode).toBe(400);
+    await f.app.close();
+    store.close();
+  });
+});
