@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { type Agent, startAgent } from '../agent/agent.ts';
@@ -8,6 +9,7 @@ import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { type IngestHandle, startIngest } from '../ingest/consumer.ts';
+import { createDurableReceipts } from '../ingest/receipts.ts';
 import { ensureDemoUsers } from '../server/auth/provision.ts';
 import type { Role } from '../server/auth/roles.ts';
 import { createDataPathMetrics } from '../server/metrics.ts';
@@ -95,15 +97,30 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     // No default passwords: missing demo accounts get random ones, returned to be printed once.
     const demoUsers = await ensureDemoUsers(server.auth);
 
+    // The embedded aedes keeps its queues in memory, so its PUBACK does not make a reading safe:
+    // the agent keeps each reading in its outbox until this ingest has it in the spool.
+    const receipts = influxUrl && !config.mqtt.url ? createDurableReceipts() : undefined;
     if (influxUrl) {
       const ingest = await startIngest({
+        ...(receipts ? { receipts } : {}),
         mqttUrl,
         mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
         influx: { ...config.influx, url: influxUrl, spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite') },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
       });
-      stack.push({ name: 'ingest', stop: ingest.stop });
+      stack.push({
+        name: 'ingest',
+        stop: async () => {
+          // The agent stopped first and drained its outbox into the broker; the embedded broker
+          // keeps those messages only in memory, so ingest takes everything the agent published
+          // before it lets go (bounded: a stuck ingest must not hang Ctrl-C).
+          const published = () => (agentRef?.stats() ?? []).reduce((n, d) => n + d.published, 0);
+          const deadline = Date.now() + 5000;
+          while (ingest.stats().readings < published() && Date.now() < deadline) await sleep(20);
+          await ingest.stop();
+        },
+      });
       ingestRef = ingest;
     }
 
@@ -124,10 +141,10 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       linkMode = sims.mode;
       if (sims.mode === 'memory')
         log.warn('socat is not installed: simulators run over in-process links, not real serial ptys (apt-get install socat)');
-      agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links });
+      agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links, ...(receipts ? { receipts } : {}) });
       stack.push({ name: 'agent', stop: agent.stop });
     } else if (config.devices.length > 0) {
-      agent = startAgent({ config, catalogue, mqttUrl, log });
+      agent = startAgent({ config, catalogue, mqttUrl, log, ...(receipts ? { receipts } : {}) });
       stack.push({ name: 'agent', stop: agent.stop });
     }
     agentRef = agent;

@@ -59,6 +59,7 @@ devices:
     await running.stop(); // drains the agent's queue and flushes ingest before returning
     const accepted = running.deviceStats().reduce((n, d) => n + d.accepted, 0);
     expect(running.deviceStats().every((d) => Object.keys(d.rejected).length === 0)).toBe(true);
-    expect(await countPoints(influxUrl, database, 'radiation')).toBe(accepted);
+    const stored = await countPoints(influxUrl, database, 'radiation');
+    expect(stored, `stored ${stored} of ${accepted}; agents ${JSON.stringify(running.deviceStats())}`).toBe(accepted);
   });
 });
