@@ -3,7 +3,7 @@
  * tests, which SIGKILL workers and restart them with the same client id and spool.
  *
  *   node --import tsx bench/ingest-worker.ts --mqtt URL --influx URL --db NAME --spool FILE \
- *     --client-id ID [--share-group ingest] [--v5] [--batch-size 5000] [--flush-ms 100]
+ *     --client-id ID [--share-group ingest] [--v5] [--batch-size 5000] [--flush-ms 100] [--expect N]
  *
  * Prints one JSON line of stats every 250 ms (the first once subscribed); SIGTERM stops cleanly.
  */
@@ -22,6 +22,7 @@ const { values: a } = parseArgs({
     v5: { type: 'boolean', default: false },
     'batch-size': { type: 'string', default: '5000' },
     'flush-ms': { type: 'string', default: '100' },
+    expect: { type: 'string' },
   },
 });
 if (!a.mqtt || !a.influx) throw new Error('--mqtt and --influx are required');
@@ -41,14 +42,25 @@ const ingest = await startIngest({
   ...(a['client-id'] ? { clientId: a['client-id'] } : {}),
   ...(a['share-group'] ? { shareGroup: a['share-group'] } : {}),
 });
+let writtenAllAt: number | undefined;
 const report = (extra: object = {}) => {
   const s = ingest.stats();
   process.stdout.write(
-    `${JSON.stringify({ messages: s.messages, readings: s.readings, written: s.writer.written, buffered: s.writer.buffered, retries: s.writer.retries, rss: process.memoryUsage.rss(), ...extra })}\n`,
+    `${JSON.stringify({ messages: s.messages, readings: s.readings, written: s.writer.written, buffered: s.writer.buffered, retries: s.writer.retries, rss: process.memoryUsage.rss(), writtenAllAt, ...extra })}\n`,
   );
 };
 report({ ready: true });
 const timer = setInterval(report, 250);
+// --expect N: report the moment N points are written (the benchmark's end time), not up to 250 ms later.
+const expected = Number(a.expect ?? 0);
+const watch =
+  expected > 0 &&
+  setInterval(() => {
+    if (ingest.stats().writer.written < expected) return;
+    if (watch) clearInterval(watch);
+    writtenAllAt = Date.now();
+    report();
+  }, 2);
 process.on('SIGTERM', async () => {
   clearInterval(timer);
   await ingest.stop();

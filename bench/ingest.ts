@@ -33,7 +33,9 @@ const started: ChildProcess[] = [];
 
 /** Spawns a bench/ process and tracks the peak RSS it reports under `name`. */
 function startNode(name: string, script: string, args: string[]) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], {
+  // BENCH_CPU_PROF=<dir> profiles each child (node --cpu-prof), to find the hot spots.
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(import.meta.dirname, script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   started.push(proc);
@@ -91,10 +93,9 @@ async function measureEndToEnd(name: string, count: number, perMessage: number, 
   const db = `bench_${name}`;
   const worker = startNode(`ingest (${name})`, 'ingest-worker.ts', [
     ...['--mqtt', broker.url, '--influx', influx.url, '--db', db, '--spool', join(dir, `${name}-spool.sqlite`)],
-    ...['--client-id', `bench-${name}`, '--batch-size', '5000', '--flush-ms', '50'],
+    ...['--client-id', `bench-${name}`, '--batch-size', '5000', '--flush-ms', '50', '--expect', String(count)],
   ]);
   await until(() => worker.last().ready === true || worker.last().messages !== undefined, 20_000, 'ingest ready');
-  const start = performance.now();
   const agent = startNode(`agent (${name})`, 'load-agent.ts', [
     ...['--mqtt', broker.url, '--outbox', join(dir, `${name}-outbox.sqlite`), '--rate', '0', '--count', String(count)],
     ...[
@@ -106,8 +107,10 @@ async function measureEndToEnd(name: string, count: number, perMessage: number, 
       String(Math.max(20_000, perMessage * 200)),
     ],
   ]);
-  await until(() => Number(worker.last().written ?? 0) >= count, 600_000, `${name}: ${count} written`);
-  const seconds = (performance.now() - start) / 1000;
+  await until(() => worker.last().writtenAllAt !== undefined, 600_000, `${name}: ${count} written`);
+  // From the agent's first generated reading to the ingest's last write (same machine clock),
+  // so neither process's start-up is counted.
+  const seconds = (Number(worker.last().writtenAllAt) - Number(agent.last().startedAt)) / 1000;
   const stored = await countPoints(influx.url, db, 'radiation');
   if (stored !== count) throw new Error(`${name}: stored ${stored} of ${count}`);
   await Promise.all([stopChild(agent.proc), stopChild(worker.proc)]);

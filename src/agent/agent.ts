@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { DeviceLink } from '../transports/link.ts';
 import { createMqttLink, resolveDeviceTopic } from '../transports/mqtt-link.ts';
 import { listPorts, type PortMatch, pickPort } from '../transports/port-finder.ts';
@@ -15,6 +16,8 @@ export interface AgentOptions {
   /** Links made elsewhere (simulators); devices not in it open their `serial` port or MQTT topic. */
   links?: ReadonlyMap<string, DeviceLink>;
   coalesceMs?: number;
+  /** Station mode: outbox rows stay until ingest confirms them durable (ingest/receipts.ts). */
+  receipts?: DurableReceipts;
 }
 
 export interface Agent {
@@ -68,6 +71,7 @@ export function startAgent(opts: AgentOptions): Agent {
         backlogRatePerSec: config.agent.backlog_rate_per_s,
       },
       coalesceMs: opts.coalesceMs ?? config.agent.coalesce_ms,
+      ...(opts.receipts ? { receipts: opts.receipts } : {}),
       log: opts.log,
     });
   });

@@ -5,6 +5,7 @@ import { type DeviceState, type StatusMessage, topics } from '../core/contract.t
 import type { ErrorCode } from '../core/errors.ts';
 import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profile.ts';
 import type { Source } from '../core/reading.ts';
+import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { normaliseReading } from './normalise.ts';
 import { openDurableQueue } from './outbox.ts';
@@ -20,6 +21,8 @@ export interface DeviceRunnerOptions {
   link: DeviceLink;
   mqttUrl: string;
   mqttOptions?: IClientOptions;
+  /** Station mode: keep readings in the outbox until ingest confirms them durable (publisher.ts). */
+  receipts?: DurableReceipts;
   coalesceMs?: number;
   maxInflight?: number;
   /** The device's outbox lives in `<dataDir>/outbox/<device>.sqlite`; without it, in memory (not durable). */
@@ -95,6 +98,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
     maxInflight: opts.maxInflight ?? 1000,
     ...(opts.outbox?.backlogRatePerSec !== undefined ? { backlogRatePerSec: opts.outbox.backlogRatePerSec } : {}),
     onPublishError: (err, count) => log.warn({ err: err.message, count }, 'publish failed; outbox will replay'),
+    ...(opts.receipts ? { receipts: { hub: opts.receipts, station: opts.station, device: opts.device } } : {}),
   });
   let state: DeviceState = 'connecting';
   let detail: Record<string, unknown> = {};

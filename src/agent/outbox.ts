@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
 /**
- * A durable FIFO of text rows in SQLite (WAL): the agent's outbox (one reading's JSON per row)
- * and, through ingest/spool.ts, the ingest spool (one line of line protocol per row).
+ * A durable FIFO of text items in SQLite (WAL): the agent's outbox (readings' JSON) and, through
+ * ingest/spool.ts, the ingest spool (lines of line protocol).
  *
  * Zero-loss rule: a row leaves only through `ack()` (the next hop confirmed it) or a counted
  * drop (`expire()` by age, or refused by `append()` when full), never silently.
@@ -15,14 +15,22 @@ import Database from 'better-sqlite3';
  * not stuck behind a long replay.
  *
  * Ids come from AUTOINCREMENT, so they are never reused: a batch is a contiguous id range
- * and its ack is one `DELETE … BETWEEN`. `sqlite_sequence` holds the total ever appended.
+ * and its ack is one `DELETE … BETWEEN`. A row may hold several items (`append(items, rowItems)`),
+ * joined by the queue's separator; bounds, depth and counters are in items, not rows.
  */
 
 /** A contiguous run of rows, oldest first. */
 export interface QueueBatch {
   firstId: number;
   lastId: number;
+  /** One string per row: a single item, or several items joined by the queue's separator. */
   bodies: string[];
+  /** Items per row, parallel to `bodies`. */
+  counts: number[];
+  /** Row ids, parallel to `bodies` (ascending). */
+  ids: number[];
+  /** Items in the batch (the sum of `counts`). */
+  items: number;
 }
 
 /** Why rows left without being delivered. */
@@ -31,10 +39,12 @@ export type QueueDropReason = 'full' | 'expired';
 export interface QueueOptions {
   /** SQLite file; `:memory:` for a queue that dies with the process (tests, no data_dir). */
   path: string;
-  /** Most rows kept; `append()` refuses beyond it (counted as `full`). */
+  /** Most items kept; `append()` refuses beyond it (counted as `full`). */
   maxRows: number;
-  /** Rows older than this (ms since append) are dropped by `expire()` (counted as `expired`). */
+  /** Items older than this (ms since append) are dropped by `expire()` (counted as `expired`). */
   maxAgeMs: number;
+  /** Joins the items of one row (default `,`, which makes rows JSON-array fragments). */
+  separator?: string;
   /** Fill ratio that raises the high-water alarm (default 0.8); it clears below ratio − 0.1. */
   highWater?: number;
   /** Called once when the fill crosses `highWater` (true) and when it falls back (false). Must not throw. */
@@ -45,6 +55,7 @@ export interface QueueOptions {
 }
 
 export interface QueueStats {
+  /** Items held (not rows). */
   depth: number;
   maxRows: number;
   /** Age of the oldest row, ms; 0 when empty. */
@@ -58,54 +69,100 @@ export interface QueueStats {
 }
 
 export interface DurableQueue {
-  /** Commits `bodies` in one transaction; returns how many were kept (the rest counted `full`). */
-  append(bodies: readonly string[]): number;
-  /** Next live rows after the live cursor, at most `limit`; advances the cursor. */
+  /**
+   * Commits `items` in one transaction, `rowItems` per row (joined by the separator): one row per
+   * item costs a B-tree insert and, later, a delete per item, which dominated the hot path.
+   * Returns how many items were kept (the rest counted `full`).
+   */
+  append(items: readonly string[], rowItems?: number): number;
+  /** Next live rows after the live cursor, at most `limit` items (but always ≥ 1 row); advances the cursor. */
   takeLive(limit: number): QueueBatch | undefined;
-  /** Next backlog rows (appended before the live boundary), at most `limit`; advances that cursor. */
+  /** Next backlog rows (appended before the live boundary), at most `limit` items; advances that cursor. */
   takeBacklog(limit: number): QueueBatch | undefined;
-  /** Deletes a delivered batch. Idempotent. */
-  ack(batch: QueueBatch): void;
+  /** Deletes delivered batches, all in one transaction. Idempotent. */
+  ack(...batches: QueueBatch[]): void;
   /**
    * Forgets both cursors: every row still present becomes backlog and will be taken again.
    * Call only when no batch is in flight, after a failed delivery.
    */
   rewind(): void;
-  /** Drops rows older than maxAgeMs; returns how many. */
+  /** Drops items older than maxAgeMs; returns how many. */
   expire(): number;
-  /** Rows held now. */
+  /** Items held now. */
   depth(): number;
-  /** The configured bound on rows. */
+  /** The configured bound on items. */
   readonly maxRows: number;
-  /** Rows appended ever (survives restarts: it is SQLite's AUTOINCREMENT sequence). */
+  readonly separator: string;
+  /** Items appended ever (survives restarts: kept in the file). */
   totalAppended(): number;
   stats(): QueueStats;
   close(): void;
+}
+
+/** Splits a batch at row boundaries into batches of at most `maxItems` items (a bigger row goes alone). */
+export function splitBatch(batch: QueueBatch, maxItems: number): QueueBatch[] {
+  const out: QueueBatch[] = [];
+  let cur: QueueBatch | undefined;
+  for (let i = 0; i < batch.bodies.length; i++) {
+    const n = batch.counts[i] as number;
+    const id = batch.ids[i] as number;
+    if (!cur || cur.items + n > maxItems) {
+      cur = { firstId: id, lastId: id, bodies: [], counts: [], ids: [], items: 0 };
+      out.push(cur);
+    }
+    cur.bodies.push(batch.bodies[i] as string);
+    cur.counts.push(n);
+    cur.ids.push(id);
+    cur.items += n;
+    cur.lastId = id;
+  }
+  return out;
 }
 
 /** Opens (creating) the queue. Rows found in the file are backlog. @throws when SQLite cannot open the file. */
 export function openDurableQueue(opts: QueueOptions): DurableQueue {
   if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
   const now = opts.now ?? Date.now;
+  const separator = opts.separator ?? ',';
   const db = new Database(opts.path);
   db.pragma('journal_mode = WAL');
-  // NORMAL: a commit survives a process crash (SIGKILL); only a power cut can lose the last few.
+  // NORMAL with WAL: a commit is in the OS once the call returns, so it survives a crash or SIGKILL
+  // of this process (the guarantee we need: the next hop is acked only after it). Only a power cut
+  // or kernel panic can lose the last commits before a checkpoint; FULL would fsync every commit
+  // and cost several times the throughput on the hot path.
   db.pragma('synchronous = NORMAL');
   db.exec('CREATE TABLE IF NOT EXISTS q (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL)');
-  const insert = db.prepare<[number, string]>('INSERT INTO q (at, body) VALUES (?, ?)');
-  const selectRange = db.prepare<[number, number, number], { id: number; body: string }>(
-    'SELECT id, body FROM q WHERE id > ? AND id < ? ORDER BY id LIMIT ?',
-  );
-  const deleteRange = db.prepare<[number, number]>('DELETE FROM q WHERE id BETWEEN ? AND ?');
-  const deleteOld = db.prepare<[number]>('DELETE FROM q WHERE at < ?');
-  const oldest = db.prepare<[], { at: number }>('SELECT at FROM q ORDER BY id LIMIT 1');
+  // Files from before rows held several items: each of their rows is one item.
+  const cols = db.prepare('PRAGMA table_info(q)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'n')) db.exec('ALTER TABLE q ADD COLUMN n INTEGER NOT NULL DEFAULT 1');
+  db.exec('CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
   const sequence = db.prepare<[string], number>('SELECT seq FROM sqlite_sequence WHERE name = ?').pluck();
   const maxId = () => sequence.get('q') ?? 0;
-  const insertAll = db.transaction((bodies: readonly string[], at: number) => {
-    for (const b of bodies) insert.run(at, b);
+  db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('appended', ?)").run(maxId());
+  const insert = db.prepare<[number, number, string]>('INSERT INTO q (at, n, body) VALUES (?, ?, ?)');
+  const bumpAppended = db.prepare<[number]>("UPDATE meta SET v = v + ? WHERE k = 'appended'");
+  const appended = db.prepare<[], number>("SELECT v FROM meta WHERE k = 'appended'").pluck();
+  const selectRange = db.prepare<[number, number, number], { id: number; n: number; body: string }>(
+    'SELECT id, n, body FROM q WHERE id > ? AND id < ? ORDER BY id LIMIT ?',
+  );
+  const deleteRange = db.prepare<[number, number], number>('DELETE FROM q WHERE id BETWEEN ? AND ? RETURNING n').pluck();
+  const deleteOld = db.prepare<[number], number>('DELETE FROM q WHERE at < ? RETURNING n').pluck();
+  const oldest = db.prepare<[], { at: number }>('SELECT at FROM q ORDER BY id LIMIT 1');
+  const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
+  const insertAll = db.transaction((items: readonly string[], rowItems: number, at: number) => {
+    for (let i = 0; i < items.length; i += rowItems) {
+      const n = Math.min(rowItems, items.length - i);
+      insert.run(at, n, n === 1 ? (items[i] as string) : items.slice(i, i + n).join(separator));
+    }
+    bumpAppended.run(items.length);
+  });
+  const deleteAll = db.transaction((batches: QueueBatch[]) => {
+    let removed = 0;
+    for (const b of batches) removed += sum(deleteRange.all(b.firstId, b.lastId));
+    return removed;
   });
 
-  let depth = db.prepare('SELECT COUNT(*) FROM q').pluck().get() as number;
+  let depth = db.prepare('SELECT COALESCE(SUM(n), 0) FROM q').pluck().get() as number;
   // Rows with id < liveFrom are backlog; the cursors are the last id taken in each region.
   let liveFrom = maxId() + 1;
   let liveCursor = liveFrom - 1;
@@ -132,22 +189,31 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   }
 
   function take(after: number, before: number, limit: number): QueueBatch | undefined {
-    const rows = selectRange.all(after, before, limit);
-    const first = rows[0];
-    const last = rows[rows.length - 1];
-    if (!first || !last) return undefined;
-    return { firstId: first.id, lastId: last.id, bodies: rows.map((r) => r.body) };
+    // A row holds ≥ 1 item, so `limit` rows always cover `limit` items; iterate, since rows
+    // may hold many items each and reading `limit` of them would be wasteful.
+    const batch: QueueBatch = { firstId: 0, lastId: 0, bodies: [], counts: [], ids: [], items: 0 };
+    for (const r of selectRange.iterate(after, before, Math.max(1, limit))) {
+      if (batch.items > 0 && batch.items + r.n > limit) break;
+      batch.bodies.push(r.body);
+      batch.counts.push(r.n);
+      batch.ids.push(r.id);
+      batch.items += r.n;
+    }
+    if (batch.ids.length === 0) return undefined;
+    batch.firstId = batch.ids[0] as number;
+    batch.lastId = batch.ids[batch.ids.length - 1] as number;
+    return batch;
   }
 
   return {
-    append(bodies) {
+    append(items, rowItems = 1) {
       const room = Math.max(0, opts.maxRows - depth);
-      const kept = bodies.length <= room ? bodies : bodies.slice(0, room);
-      if (kept.length > 0) insertAll(kept, now());
+      const kept = items.length <= room ? items : items.slice(0, room);
+      if (kept.length > 0) insertAll(kept, Math.max(1, rowItems), now());
       depth += kept.length;
       st.appended += kept.length;
       checkHighWater();
-      drop('full', bodies.length - kept.length);
+      drop('full', items.length - kept.length);
       return kept.length;
     },
     takeLive(limit) {
@@ -160,8 +226,9 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       if (batch) backlogCursor = batch.lastId;
       return batch;
     },
-    ack(batch) {
-      const removed = deleteRange.run(batch.firstId, batch.lastId).changes;
+    ack(...batches) {
+      if (batches.length === 0) return;
+      const removed = deleteAll(batches);
       depth -= removed;
       st.acked += removed;
       checkHighWater();
@@ -176,7 +243,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       // The oldest row is cheap to read; the full scan runs only when something is due.
       const o = oldest.get();
       if (!o || o.at >= limit) return 0;
-      const removed = deleteOld.run(limit).changes;
+      const removed = sum(deleteOld.all(limit));
       depth -= removed;
       drop('expired', removed);
       checkHighWater();
@@ -184,7 +251,8 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     },
     depth: () => depth,
     maxRows: opts.maxRows,
-    totalAppended: maxId,
+    separator,
+    totalAppended: () => appended.get() ?? 0,
     stats() {
       const o = oldest.get();
       return { ...st, dropped: { ...st.dropped }, depth, maxRows: opts.maxRows, oldestAgeMs: o ? Math.max(0, now() - o.at) : 0 };

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import type { Reading } from '../core/reading.ts';
 import { toLines } from './line-protocol.ts';
 import type { IngestLogger } from './logger.ts';
+import type { DurableReceipts } from './receipts.ts';
 import { ensureSchema } from './schema.ts';
 import { openSpool, type SpoolStats } from './spool.ts';
 
@@ -63,6 +65,8 @@ export interface IngestOptions {
   connectTimeoutMs?: number;
   /** Subscribe as `$share/<group>/…` so N workers split the stream (mosquitto, not aedes). */
   shareGroup?: string;
+  /** Station mode: tell the in-process agent which readings are committed to the spool (receipts.ts). */
+  receipts?: DurableReceipts;
 }
 
 /** Counters since start. */
@@ -156,21 +160,55 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   });
   const c = client;
 
-  // handleMessage runs one message at a time and mqtt.js sends the PUBACK only after `done`,
-  // which we call once the spool has committed the readings.
+  // mqtt.js hands over one message at a time and sends the PUBACK when handleMessage calls back,
+  // so a commit per message would cost one SQLite transaction per message. Instead the messages
+  // read in one event-loop turn are held, committed in ONE transaction (setImmediate), and only
+  // then acknowledged, each with its own PUBACK, in arrival order. Calling back with an error
+  // makes mqtt.js go on to the next packet without a PUBACK (handlers/publish.js); we send the
+  // PUBACK ourselves, on the same connection only: after a reconnect the broker redelivers.
+  type SendPacket = (packet: { cmd: 'puback'; messageId: number; reasonCode?: number }, cb: () => void) => void;
+  const internals = c as unknown as { _sendPacket?: SendPacket; stream?: unknown };
+  const canDefer = typeof internals._sendPacket === 'function';
+  const DEFERRED = new Error('PUBACK deferred until the spool commit');
+  const held: { messageId: number; stream: unknown; lines: string[]; readings: Reading[]; topic: string }[] = [];
+  let commitTimer: NodeJS.Immediate | undefined;
   let accepting = true;
   c.handleMessage = (packet, done) => {
     if (!accepting) return; // unacknowledged: the broker redelivers it to the next session
-    try {
-      consume(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-      done();
-    } catch (err) {
-      // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
-      log.warn({ topic: packet.topic, err: (err as Error).message }, 'reading not accepted');
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const prepared = prepare(packet.topic, payload);
+    if (!prepared || packet.qos === 0 || packet.messageId === undefined || !canDefer) {
+      try {
+        if (prepared) store([{ ...prepared, topic: packet.topic }]);
+        done();
+      } catch (err) {
+        // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
+        log.warn({ topic: packet.topic, err: (err as Error).message }, 'reading not accepted');
+      }
+      return;
     }
+    held.push({ messageId: packet.messageId, stream: internals.stream, topic: packet.topic, ...prepared });
+    commitTimer ??= setImmediate(commitHeld);
+    done(DEFERRED);
   };
 
-  function consume(topic: string, payload: Buffer): void {
+  function commitHeld(): void {
+    commitTimer = undefined;
+    const group = held.splice(0);
+    if (group.length === 0) return;
+    try {
+      store(group);
+    } catch (err) {
+      log.warn({ messages: group.length, err: (err as Error).message }, 'readings not accepted; the broker will redeliver');
+      return;
+    }
+    for (const h of group)
+      if (c.connected && internals.stream === h.stream)
+        internals._sendPacket?.({ cmd: 'puback', messageId: h.messageId, ...(v5 ? { reasonCode: 0 } : {}) }, () => {});
+  }
+
+  /** Validates and converts one message; undefined when it was dead-lettered. */
+  function prepare(topic: string, payload: Buffer): { lines: string[]; readings: Reading[] } | undefined {
     messages++;
     const parsed = parseReadingsMessage(payload);
     if (!parsed.ok) {
@@ -179,19 +217,29 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
         'invalid readings payload',
       );
       publishDeadLetter(parsed.code, parsed.reason, topic, payload);
-      return;
+      return undefined;
     }
     readings += parsed.message.readings.length;
-    const lines = toLines(parsed.message.readings);
-    const kept = writer.append(lines);
-    // A full spool keeps nothing silently: what it refused goes to the dead-letter topic, counted.
-    if (kept < lines.length)
-      publishDeadLetter(
-        'RS_ERR_QUEUE_FULL',
-        `ingest spool full: ${lines.length - kept} points refused`,
-        topic,
-        Buffer.from(lines.slice(kept).join('\n')),
-      );
+    return { lines: toLines(parsed.message.readings), readings: parsed.message.readings };
+  }
+
+  /** Commits the messages' lines in one transaction. @throws when the spool is closed. */
+  function store(group: readonly { lines: string[]; readings: Reading[]; topic: string }[]): void {
+    const all = group.length === 1 ? (group[0]?.lines ?? []) : group.flatMap((g) => g.lines);
+    let kept = writer.append(all);
+    for (const g of group) {
+      const k = Math.min(kept, g.lines.length);
+      kept -= k;
+      if (opts.receipts && k > 0) confirm(opts.receipts, g.readings, k);
+      // A full spool keeps nothing silently: what it refused goes to the dead-letter topic, counted.
+      if (k < g.lines.length)
+        publishDeadLetter(
+          'RS_ERR_QUEUE_FULL',
+          `ingest spool full: ${g.lines.length - k} points refused`,
+          g.topic,
+          Buffer.from(g.lines.slice(k).join('\n')),
+        );
+    }
   }
 
   const filter = opts.shareGroup ? `$share/${opts.shareGroup}/${topics.allReadings()}` : topics.allReadings();
@@ -217,6 +265,8 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   const stop = () => {
     stopping ??= (async () => {
       accepting = false;
+      if (commitTimer) clearImmediate(commitTimer);
+      commitHeld();
       // A persistent session keeps its subscription so the broker queues for us while we are down.
       if (opts.clientId === undefined) await c.unsubscribeAsync(filter).catch(() => undefined);
       const unwritten = await writer.close();
@@ -238,6 +288,22 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       connected: c.connected,
     }),
   };
+}
+
+/** Confirms the first `count` readings to the agent, one call per run of the same station/device. */
+function confirm(receipts: DurableReceipts, rs: readonly Reading[], count: number): void {
+  let from = 0;
+  for (let i = 1; i <= count; i++) {
+    const a = rs[from] as Reading;
+    const b = rs[i];
+    if (i < count && b && b.station === a.station && b.device === a.device) continue;
+    receipts.confirm(
+      a.station,
+      a.device,
+      rs.slice(from, i).map((r) => r.ts),
+    );
+    from = i;
+  }
 }
 
 /** mqtt.js retries refused connections silently, so start-up needs its own deadline. */

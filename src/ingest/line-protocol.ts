@@ -42,21 +42,49 @@ export function measurementFor(reading: Pick<Reading, 'profile' | 'kind'>): stri
   return catalogue.get(reading.profile)?.measurement ?? (reading.kind === 'xray_scanner' ? 'xray' : 'radiation');
 }
 
+const RESERVED = new Set<string>(META_FIELDS);
+/**
+ * Hot path (every reading): the measurement + tag prefix and the escaped field keys repeat for
+ * every reading of a device, so they are built once and cached (bounded: cleared when large).
+ */
+const prefixCache = new Map<string, string>();
+const keyCache = new Map<string, string>();
+const CACHE_MAX = 10_000;
+
+function prefixFor(reading: Reading): string {
+  const k = `${reading.profile}\u0000${reading.kind}\u0000${reading.device}\u0000${reading.source}\u0000${reading.station}`;
+  let p = prefixCache.get(k);
+  if (p === undefined) {
+    if (prefixCache.size >= CACHE_MAX) prefixCache.clear();
+    p = `${escapeMeasurement(measurementFor(reading))},device=${escapeKey(reading.device)},profile=${escapeKey(reading.profile)},source=${escapeKey(reading.source)},station=${escapeKey(reading.station)} `;
+    prefixCache.set(k, p);
+  }
+  return p;
+}
+
+function fieldKey(key: string): string {
+  let e = keyCache.get(key);
+  if (e === undefined) {
+    if (keyCache.size >= CACHE_MAX) keyCache.clear();
+    e = escapeKey(key);
+    keyCache.set(key, e);
+  }
+  return e;
+}
+
 /**
  * One line for one reading (no trailing newline). Tags are sorted by key, as influxd prefers;
  * channel values come in sorted key order too, so equal readings give byte-identical lines.
  */
 export function toLineProtocol(reading: Reading): string {
-  const tags = `device=${escapeKey(reading.device)},profile=${escapeKey(reading.profile)},source=${escapeKey(reading.source)},station=${escapeKey(reading.station)}`;
-  const fields: string[] = [];
-  const reserved = new Set<string>(META_FIELDS);
+  let fields = '';
   for (const key of Object.keys(reading.values).sort()) {
-    if (reserved.has(key)) continue;
-    fields.push(`${escapeKey(key)}=${formatField(reading.values[key] as number | boolean | string)}`);
+    if (RESERVED.has(key)) continue;
+    fields += `${fieldKey(key)}=${formatField(reading.values[key] as number | boolean | string)},`;
   }
-  fields.push(`quality=${quoteString(reading.quality)}`, `ts_source=${quoteString(reading.ts_source)}`);
-  if (reading.calibration_id !== undefined) fields.push(`calibration_id=${quoteString(reading.calibration_id)}`);
-  return `${escapeMeasurement(measurementFor(reading))},${tags} ${fields.join(',')} ${Math.trunc(reading.ts)}`;
+  fields += `quality=${quoteString(reading.quality)},ts_source=${quoteString(reading.ts_source)}`;
+  if (reading.calibration_id !== undefined) fields += `,calibration_id=${quoteString(reading.calibration_id)}`;
+  return `${prefixFor(reading)}${fields} ${Math.trunc(reading.ts)}`;
 }
 
 /** Lines for many readings, in order. */
