@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { catalogue, profiles } from '../../devices/index.ts';
@@ -70,23 +71,43 @@ program
 
 program
   .command('ingest')
-  .description('store readings from MQTT in InfluxDB (mqtt.url and influx.url required)')
+  .description('store readings from MQTT in InfluxDB (mqtt.url and influx.url required); run N with --worker 1..N and ingest.share_group')
   .option(...configOption)
-  .action(async (opts: { config: string }) => {
+  .option('-w, --worker <n>', 'worker number: a stable client id and its own spool file per worker', parseWorker)
+  .action(async (opts: { config: string; worker?: number }) => {
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url || !config.influx.url)
       fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
     const log = createLogger();
     const { startIngest } = await import('../ingest/consumer.ts');
+    const shareGroup = config.ingest.share_group;
+    // A fixed client id per worker keeps its persistent session (the broker queues for it while it
+    // is down); each worker has its own spool file, since two processes must not share one queue.
+    const suffix = opts.worker !== undefined ? `-w${opts.worker}` : '';
+    const spool = config.influx.spool_path
+      ? config.influx.spool_path.replace(/(\.sqlite)?$/, `${suffix}.sqlite`)
+      : join(config.data_dir, 'ingest', `spool${suffix}.sqlite`);
     const ingest = await startIngest({
       mqttUrl: config.mqtt.url as string,
-      mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
-      influx: { ...config.influx, url: config.influx.url as string },
+      mqttOptions: {
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        protocolVersion: config.mqtt.protocol_version ?? (shareGroup ? 5 : 4),
+      },
+      influx: { ...config.influx, url: config.influx.url as string, spool_path: spool },
       log,
-      clientId: `radscreen-ingest-${config.station.id}`,
+      clientId: `radscreen-ingest-${config.station.id}${suffix}`,
+      ...(shareGroup ? { shareGroup } : {}),
     });
     stopOnSignals(log, ingest.stop);
   });
+
+/** `--worker` is a positive integer (it names the client id and spool file). */
+function parseWorker(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a worker number ≥ 1');
+  return n;
+}
 
 program
   .command('server')

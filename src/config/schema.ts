@@ -162,6 +162,8 @@ export const ConfigSchema = z
           .default({ host: '127.0.0.1', port: 1883 }),
         /** Most QoS 1 publishes awaiting PUBACK; mqtt.js silently loses callbacks past 65,535. */
         max_inflight: z.number().int().min(1).max(60_000).default(1000),
+        /** MQTT protocol of `radscreen ingest` (4 = 3.1.1, 5); default 5 with `ingest.share_group`, else 4. The embedded aedes speaks 4 only. */
+        protocol_version: z.union([z.literal(4), z.literal(5)]).optional(),
       })
       .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000 }),
     influx: z
@@ -178,11 +180,16 @@ export const ConfigSchema = z
         flush_interval_ms: z.number().int().min(10).max(60_000).default(1000),
         /** With no url: start a private influxd when installed (auto), or store nothing (never). */
         managed: z.enum(['auto', 'never']).default('auto'),
-        /** Ingest spool file (SQLite). Unset: `<data_dir>/ingest-spool.sqlite` in a station, in memory for `radscreen ingest`. */
+        /** Ingest spool file (SQLite). Unset: `<data_dir>/ingest-spool.sqlite` in a station, `<data_dir>/ingest/spool[-w<n>].sqlite` for `radscreen ingest [--worker n]`. */
         spool_path: z.string().optional(),
         /** Spool bounds: rows (points) and age in hours; above 80 % a service alarm is raised. */
         spool_max_rows: z.number().int().min(1000).default(5_000_000),
         spool_max_age_h: z.number().positive().default(168),
+        /** How long the 1-minute rollups (retention policy `rollup_1m`, filled by continuous queries) are kept. */
+        rollup_retention: z
+          .string()
+          .regex(/^\d+[hdw]$|^INF$/, 'a duration such as 52w or INF')
+          .default('52w'),
         /** Backlog (spooled during an outage) drains at most this fast, points/s; live points go first. */
         backlog_rate_per_s: z.number().int().min(100).default(50_000),
       })
@@ -194,6 +201,7 @@ export const ConfigSchema = z
         managed: 'auto',
         spool_max_rows: 5_000_000,
         spool_max_age_h: 168,
+        rollup_retention: '52w',
         backlog_rate_per_s: 50_000,
       }),
     /** Agent outbox (SQLite under `<data_dir>/outbox/`, one file per device) and coalescing. */
@@ -207,6 +215,19 @@ export const ConfigSchema = z
         backlog_rate_per_s: z.number().int().min(10).default(5000),
       })
       .default({ coalesce_ms: 50, outbox_max_rows: 1_000_000, outbox_max_age_h: 168, backlog_rate_per_s: 5000 }),
+    /** `radscreen ingest` as N workers (README "Scaling ingest"). */
+    ingest: z
+      .strictObject({
+        /**
+         * Subscribe as `$share/<share_group>/…` so workers split the stream: needs mosquitto or an
+         * MQTT v5 cluster (`mqtt.url`); the embedded aedes broker has no shared subscriptions.
+         */
+        share_group: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+          .optional(),
+      })
+      .default({}),
     server: z
       .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(8080) })
       .default({ host: '127.0.0.1', port: 8080 }),
@@ -247,6 +268,14 @@ export const ConfigSchema = z
       if ([d.serial, d.simulate, d.mqtt].filter(Boolean).length !== 1)
         ctx.addIssue({ code: 'custom', path: ['devices', i], message: 'give exactly one of `serial`, `simulate` or `mqtt`' });
     });
+    // The embedded aedes broker (MQTT 3.1.1, no $share) serves the single-process station only.
+    if (cfg.ingest.share_group && !cfg.mqtt.url)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingest', 'share_group'],
+        message:
+          'shared subscriptions need an external MQTT v5 broker (mqtt.url: mosquitto, EMQX, HiveMQ…); the embedded aedes broker is for the single-process station only',
+      });
   });
 
 export type Config = z.infer<typeof ConfigSchema>;

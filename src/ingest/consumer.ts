@@ -40,6 +40,8 @@ export interface IngestInfluxOptions {
   username?: string;
   password?: string;
   retention: string;
+  /** How long the 1-minute rollups are kept (default `52w`). */
+  rollup_retention?: string;
   batch_size: number;
   flush_interval_ms: number;
   /** Spool file; unset: in memory (not durable: say so in the log). */
