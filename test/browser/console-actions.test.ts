@@ -123,8 +123,11 @@ describe('operator actions in the console (Chromium)', () => {
 
   it('shows the tile with its calibration flag and a live sparkline', async () => {
     const tile = page.locator(`[data-testid="device-tile"][data-device="${LIVE}"]`);
-    for (const v of [0.11, 0.12, 0.14]) await publish(LIVE, v);
-    await expect.poll(() => tile.getByTestId('sparkline').getAttribute('data-points')).toBe('3');
+    // The stream sends each device's latest reading per 100 ms, so wait for each one to show.
+    for (const [i, v] of [0.11, 0.12, 0.14].entries()) {
+      await publish(LIVE, v);
+      await expect.poll(() => tile.getByTestId('sparkline').getAttribute('data-points')).toBe(String(i + 1));
+    }
     expect(await tile.getByTestId('calibration-due').isVisible()).toBe(true);
     expect(await page.locator(`[data-device="${TRAINING}"] [data-testid="calibration-due"]`).isVisible()).toBe(false);
   });
