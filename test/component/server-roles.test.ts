@@ -198,6 +198,33 @@ describe('role by route', () => {
     });
   }
 
+  it('reading needs no login; the audit log and the user list do', async () => {
+    const f = await fixture(store);
+    const id = f.raise();
+    for (const url of [
+      '/',
+      '/healthz',
+      '/api/devices',
+      '/api/alarms',
+      '/api/alarms/kpis',
+      `/api/alarms/${encodeURIComponent(id)}`,
+      '/api/me',
+      '/docs/json',
+    ])
+      expect((await f.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    expect((await f.app.inject({ method: 'GET', url: '/api/audit' })).statusCode).toBe(401);
+    expect((await f.app.inject({ method: 'GET', url: '/api/users' })).statusCode).toBe(401);
+    const as = (role: Role, url: string) => f.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${sessionOf(role)}` } });
+    expect((await as('operator', '/api/audit')).statusCode).toBe(200);
+    expect((await as('admin', '/api/audit')).statusCode).toBe(200);
+    expect((await as('trainer', '/api/audit')).statusCode).toBe(403);
+    expect((await as('technician', '/api/audit')).statusCode).toBe(403);
+    expect((await as('operator', '/api/users')).statusCode).toBe(403);
+    const names = ((await as('admin', '/api/users')).json().users as { name: string }[]).map((u) => u.name);
+    expect(names).toEqual(expect.arrayContaining(['operator', 'technician', 'trainer', 'admin']));
+    await f.app.close();
+  });
+
   it('refuses an expired session', async () => {
     const f = await fixture(store);
     const id = f.raise();
