@@ -25,6 +25,17 @@ export const ERROR_CODES = {
   RS_ERR_INFLUX_AUTH: 'InfluxDB refused the credentials (401/403)',
   RS_ERR_INFLUX_UNAVAILABLE: 'InfluxDB could not be reached or answered 5xx/429',
   RS_ERR_QUEUE_FULL: 'a bounded queue is full',
+  RS_ERR_HTTP: 'an HTTP request failed with a status fastify set',
+  RS_ERR_INTERNAL: 'an unexpected server error (details in the log)',
+  RS_ERR_NOT_FOUND: 'no such route, alarm or device',
+  RS_ERR_CONFLICT: 'the thing to create exists already',
+  RS_ERR_AUTH_REQUIRED: 'the action needs a login',
+  RS_ERR_AUTH_FAILED: 'wrong user name or password',
+  RS_ERR_AUTH_THROTTLED: 'too many failed logins from this address; wait',
+  RS_ERR_FORBIDDEN: "the user's role may not do this",
+  RS_ERR_ALARM_NOT_FOUND: 'no alarm with that id',
+  RS_ERR_ALARM_INVALID_STATE: 'the alarm is not in a state that allows this action',
+  RS_ERR_ALARM_INVALID_ARGUMENT: 'an alarm action argument is out of range',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
