@@ -24,8 +24,9 @@ import { createZoneRule, type ZoneSettings } from './zone-rule.ts';
 const PROFILE_DEFAULTS: Readonly<Record<string, AlarmOverrides>> = {
   // One Li-ion cell: 3.5 V leaves about 10 % of charge.
   'gq-gmc': { battery_low_v: 3.5 },
-  // Two NiMH/alkaline cells in series: below 2.2 V the HV supply starts to sag.
-  radpro: { battery_low_v: 2.2 },
+  // No Rad Pro default: the firmware runs on one-cell (1.2–1.5 V), two-cell and Li-ion (3.7 V)
+  // hardware and reports the voltage of all cells, so only the station knows its cut-off
+  // (alarms.devices.<id>.battery_low_v). A wrong default would alarm all shift or never.
 };
 
 /** Everything a device's rules use, resolved. */
