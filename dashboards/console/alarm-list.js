@@ -36,7 +36,10 @@ export function firstOutId(alarms) {
 export function formatValue(ev) {
   if (ev.unit === 'uSv/h') return `${formatDoseRate(ev.value)} µSv/h`;
   if (ev.unit === 'bool') return ev.value ? 'yes' : 'no';
-  return `${Number(ev.value.toPrecision(4))} ${ev.unit}`;
+  // Canonical unit codes are ASCII (uSv/h); operators read µSv/h.
+  return `${Number(ev.value.toPrecision(4))} ${String(ev.unit)
+    .replace(/^uSv/, 'µSv')
+    .replace(/\/min$/, ' per min')}`;
 }
 
 function div(cls, text, testid) {

@@ -35,8 +35,16 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   q(tile, 'calibration-due').hidden = !cal;
   tile.dataset.calibration = cal ? 'due' : 'ok';
   drawSparkline(q(tile, 'sparkline'), trend);
-  q(tile, 'dose-rate').textContent = formatDoseRate(reading?.values?.dose_rate);
-  q(tile, 'cpm').textContent = formatCount(reading?.values?.cpm);
+  const values = reading?.values ?? {};
+  // A scanner's number that matters to an operator is the leakage 5 cm from the tunnel; its
+  // beam, interlocks and belt replace the count rate a Geiger counter shows.
+  const scanner = device.kind === 'xray_scanner';
+  q(tile, 'dose-rate').textContent = formatDoseRate(scanner ? values.leakage_dose_rate : values.dose_rate);
+  q(tile, 'dose-label').hidden = !scanner;
+  q(tile, 'count-fact').hidden = scanner;
+  q(tile, 'cpm').textContent = formatCount(values.cpm);
+  for (const id of ['beam-fact', 'interlock-fact', 'belt-fact']) q(tile, id).hidden = !scanner;
+  if (scanner) renderScannerFacts(tile, values);
   const last = q(tile, 'last-update');
   last.dataset.at = device.last_reading_at ?? '';
   last.textContent = reading ? `${formatTime(reading.ts)} (${formatAgo(device.last_reading_at, now)})` : 'never';
@@ -46,6 +54,17 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   quality.textContent = words;
   quality.dataset.quality = reading?.quality ?? '';
   return tile;
+}
+
+const onOff = (v) => (v === true ? 'ON' : v === false ? 'off' : '—');
+
+function renderScannerFacts(tile, v) {
+  const tube = typeof v.tube_voltage === 'number' ? ` ${Math.round(v.tube_voltage)} kV · ${Number(v.tube_current ?? 0).toFixed(2)} mA` : '';
+  q(tile, 'beam').textContent = `${onOff(v.beam_on)}${v.beam_on ? tube : ''}`;
+  const interlocks = q(tile, 'interlocks');
+  interlocks.textContent = v.interlocks_closed === true ? 'closed' : v.interlocks_closed === false ? 'OPEN' : '—';
+  interlocks.dataset.state = v.interlocks_closed === false ? 'open' : 'closed';
+  q(tile, 'belt').textContent = v.belt_running ? `${Number(v.belt_speed ?? 0).toFixed(2)} m/s` : onOff(v.belt_running);
 }
 
 /** Refreshes the "n s ago" part of every tile without waiting for data. */
