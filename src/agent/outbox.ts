@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { QueueBatch } from './queue-batch.ts';
+
+export { type QueueBatch, splitBatch } from './queue-batch.ts';
 
 /**
  * A durable FIFO of text items in SQLite (WAL): the agent's outbox (readings' JSON) and, through
@@ -19,18 +22,11 @@ import Database from 'better-sqlite3';
  * joined by the queue's separator; bounds, depth and counters are in items, not rows.
  */
 
-/** A contiguous run of rows, oldest first. */
-export interface QueueBatch {
-  firstId: number;
-  lastId: number;
-  /** One string per row: a single item, or several items joined by the queue's separator. */
-  bodies: string[];
-  /** Items per row, parallel to `bodies`. */
-  counts: number[];
-  /** Row ids, parallel to `bodies` (ascending). */
-  ids: number[];
-  /** Items in the batch (the sum of `counts`). */
-  items: number;
+/** A row as appended: its id, item count and body. */
+interface TailRow {
+  id: number;
+  n: number;
+  body: string;
 }
 
 /** Why rows left without being delivered. */
@@ -43,7 +39,7 @@ export interface QueueOptions {
   maxRows: number;
   /** Items older than this (ms since append) are dropped by `expire()` (counted as `expired`). */
   maxAgeMs: number;
-  /** Joins the items of one row (default `,`, which makes rows JSON-array fragments). */
+  /** Joins the items of one row (default `\n`, which JSON.stringify never emits, so a row of readings splits back safely). */
   separator?: string;
   /** Fill ratio that raises the high-water alarm (default 0.8); it clears below ratio − 0.1. */
   highWater?: number;
@@ -79,8 +75,8 @@ export interface DurableQueue {
   takeLive(limit: number): QueueBatch | undefined;
   /** Next backlog rows (appended before the live boundary), at most `limit` items; advances that cursor. */
   takeBacklog(limit: number): QueueBatch | undefined;
-  /** Deletes delivered batches, all in one transaction. Idempotent. */
-  ack(...batches: QueueBatch[]): void;
+  /** Deletes delivered batches (or id ranges of delivered rows), all in one transaction. Idempotent. */
+  ack(...batches: Pick<QueueBatch, 'firstId' | 'lastId'>[]): void;
   /**
    * Forgets both cursors: every row still present becomes backlog and will be taken again.
    * Call only when no batch is in flight, after a failed delivery.
@@ -99,31 +95,11 @@ export interface DurableQueue {
   close(): void;
 }
 
-/** Splits a batch at row boundaries into batches of at most `maxItems` items (a bigger row goes alone). */
-export function splitBatch(batch: QueueBatch, maxItems: number): QueueBatch[] {
-  const out: QueueBatch[] = [];
-  let cur: QueueBatch | undefined;
-  for (let i = 0; i < batch.bodies.length; i++) {
-    const n = batch.counts[i] as number;
-    const id = batch.ids[i] as number;
-    if (!cur || cur.items + n > maxItems) {
-      cur = { firstId: id, lastId: id, bodies: [], counts: [], ids: [], items: 0 };
-      out.push(cur);
-    }
-    cur.bodies.push(batch.bodies[i] as string);
-    cur.counts.push(n);
-    cur.ids.push(id);
-    cur.items += n;
-    cur.lastId = id;
-  }
-  return out;
-}
-
 /** Opens (creating) the queue. Rows found in the file are backlog. @throws when SQLite cannot open the file. */
 export function openDurableQueue(opts: QueueOptions): DurableQueue {
   if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
   const now = opts.now ?? Date.now;
-  const separator = opts.separator ?? ',';
+  const separator = opts.separator ?? '\n';
   const db = new Database(opts.path);
   db.pragma('journal_mode = WAL');
   // NORMAL with WAL: a commit is in the OS once the call returns, so it survives a crash or SIGKILL
@@ -150,17 +126,36 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   const oldest = db.prepare<[], { at: number }>('SELECT at FROM q ORDER BY id LIMIT 1');
   const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
   const insertAll = db.transaction((items: readonly string[], rowItems: number, at: number) => {
+    const rows: TailRow[] = [];
     for (let i = 0; i < items.length; i += rowItems) {
       const n = Math.min(rowItems, items.length - i);
-      insert.run(at, n, n === 1 ? (items[i] as string) : items.slice(i, i + n).join(separator));
+      const body = n === 1 ? (items[i] as string) : items.slice(i, i + n).join(separator);
+      rows.push({ id: Number(insert.run(at, n, body).lastInsertRowid), n, body });
     }
     bumpAppended.run(items.length);
+    return rows;
   });
-  const deleteAll = db.transaction((batches: QueueBatch[]) => {
+  const deleteAll = db.transaction((batches: Pick<QueueBatch, 'firstId' | 'lastId'>[]) => {
     let removed = 0;
     for (const b of batches) removed += sum(deleteRange.all(b.firstId, b.lastId));
     return removed;
   });
+
+  // Live tail: the rows appended and not yet taken, kept in memory so the live path does not read
+  // back what it has just written. Valid only while it mirrors the whole untaken live region;
+  // when it would grow past TAIL_MAX items (a long outage) it is dropped and SQL takes over
+  // until the live region has been read up to its end.
+  const TAIL_MAX = 500_000;
+  let tail: TailRow[] = [];
+  let tailHead = 0;
+  let tailItems = 0;
+  let tailValid = true;
+  const resetTail = (valid: boolean) => {
+    tail = [];
+    tailHead = 0;
+    tailItems = 0;
+    tailValid = valid;
+  };
 
   let depth = db.prepare('SELECT COALESCE(SUM(n), 0) FROM q').pluck().get() as number;
   // Rows with id < liveFrom are backlog; the cursors are the last id taken in each region.
@@ -205,11 +200,40 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     return batch;
   }
 
+  function takeTail(limit: number): QueueBatch | undefined {
+    const batch: QueueBatch = { firstId: 0, lastId: 0, bodies: [], counts: [], ids: [], items: 0 };
+    while (tailHead < tail.length) {
+      const r = tail[tailHead] as TailRow;
+      if (batch.items > 0 && batch.items + r.n > limit) break;
+      batch.bodies.push(r.body);
+      batch.counts.push(r.n);
+      batch.ids.push(r.id);
+      batch.items += r.n;
+      tailHead++;
+    }
+    tailItems -= batch.items;
+    if (tailHead === tail.length) resetTail(true);
+    else if (tailHead > 1024 && tailHead * 2 > tail.length) {
+      tail = tail.slice(tailHead);
+      tailHead = 0;
+    }
+    if (batch.ids.length === 0) return undefined;
+    batch.firstId = batch.ids[0] as number;
+    batch.lastId = batch.ids[batch.ids.length - 1] as number;
+    return batch;
+  }
+
   return {
     append(items, rowItems = 1) {
       const room = Math.max(0, opts.maxRows - depth);
       const kept = items.length <= room ? items : items.slice(0, room);
-      if (kept.length > 0) insertAll(kept, Math.max(1, rowItems), now());
+      if (kept.length > 0) {
+        const rows = insertAll(kept, Math.max(1, rowItems), now());
+        if (tailValid && tailItems + kept.length <= TAIL_MAX) {
+          for (const r of rows) tail.push(r);
+          tailItems += kept.length;
+        } else if (tailValid) resetTail(false);
+      }
       depth += kept.length;
       st.appended += kept.length;
       checkHighWater();
@@ -217,8 +241,10 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       return kept.length;
     },
     takeLive(limit) {
-      const batch = take(liveCursor, Number.MAX_SAFE_INTEGER, limit);
+      const batch = tailValid ? takeTail(limit) : take(liveCursor, Number.MAX_SAFE_INTEGER, limit);
       if (batch) liveCursor = batch.lastId;
+      // SQL has read the live region to its end: the (empty) tail mirrors it again.
+      else if (!tailValid) resetTail(true);
       return batch;
     },
     takeBacklog(limit) {
@@ -234,6 +260,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       checkHighWater();
     },
     rewind() {
+      resetTail(true);
       liveFrom = maxId() + 1;
       liveCursor = liveFrom - 1;
       backlogCursor = 0;
@@ -244,6 +271,8 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       const o = oldest.get();
       if (!o || o.at >= limit) return 0;
       const removed = sum(deleteOld.all(limit));
+      // Rows not yet taken may have expired too: let SQL resynchronise the live region.
+      resetTail(false);
       depth -= removed;
       drop('expired', removed);
       checkHighWater();
@@ -263,28 +292,4 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   };
 }
 
-/**
- * Token bucket for draining backlog at a bounded rate (rows/s), so a long replay cannot
- * swamp the broker or InfluxDB while live data keeps its place.
- */
-export function createRateLimiter(ratePerSec: number, now: () => number = Date.now) {
-  const capacity = Math.max(1, ratePerSec);
-  let tokens = capacity;
-  let last = now();
-  return {
-    /** Rows that may go now (≥ 0, at most `want`); call `spend` with what was actually taken. */
-    allowance(want: number): number {
-      const t = now();
-      tokens = Math.min(capacity, tokens + ((t - last) / 1000) * ratePerSec);
-      last = t;
-      return Math.max(0, Math.min(want, Math.floor(tokens)));
-    },
-    spend(n: number): void {
-      tokens -= n;
-    },
-    /** ms until at least one row is allowed. */
-    waitMs(): number {
-      return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / ratePerSec) * 1000);
-    },
-  };
-}
+export { createRateLimiter } from './rate-limiter.ts';

@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import type { Reading } from '../core/reading.ts';
-import type { DurableReceipts } from '../ingest/receipts.ts';
-import { createRateLimiter, type DurableQueue, type QueueBatch, splitBatch } from './outbox.ts';
+import { createRateLimiter, type DurableQueue, type QueueBatch } from './outbox.ts';
+import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
+import { createReceiptTracker, type ReceiptOptions } from './receipt-tracker.ts';
 
 export interface PublisherOptions {
   client: MqttClient;
@@ -26,7 +27,7 @@ export interface PublisherOptions {
    * Station mode (embedded broker, queues in memory): keep each message's rows after the PUBACK
    * until ingest confirms the readings are durable; `station`/`device` name this publisher's readings.
    */
-  receipts?: { hub: DurableReceipts; station: string; device: string; timeoutMs?: number };
+  receipts?: ReceiptOptions;
 }
 
 export interface PublisherStats {
@@ -49,11 +50,16 @@ export interface PublisherStats {
  */
 export function createPublisher(opts: PublisherOptions) {
   const { outbox, client } = opts;
-  if (outbox.separator !== ',') throw new Error("the publisher needs an outbox whose separator is ','");
+  if (outbox.separator !== '\n') throw new Error('the publisher needs an outbox whose separator is a newline');
   const maxPerMessage = opts.maxPerMessage ?? 1000;
+  // A row holds one turn's readings (≥ one message's worth): one insert and one delete per row.
+  const rowItems = Math.max(maxPerMessage, 1000);
   const limiter = createRateLimiter(opts.backlogRatePerSec ?? 5000);
   const pending: string[] = [];
-  const acked: QueueBatch[] = [];
+  const ackedRows: number[] = [];
+  // Messages cut from rows already taken, not yet sent (bounded by one take).
+  let queue: OutboxMessage[] = [];
+  let queueHead = 0;
   let inflight = 0;
   let coalesceTimer: NodeJS.Timeout | undefined;
   let backlogTimer: NodeJS.Timeout | undefined;
@@ -64,12 +70,11 @@ export function createPublisher(opts: PublisherOptions) {
   let backlogDue = outbox.depth() > 0;
   const stats = { published: 0, messages: 0, refused: 0 };
   const idleWaiters: (() => void)[] = [];
-  const confirm = opts.receipts ? createConfirmations(opts.receipts, settle, fail) : undefined;
+  const confirm = opts.receipts ? createReceiptTracker(opts.receipts, settle, fail) : undefined;
 
   function commit(): void {
     if (pending.length === 0) return;
-    // One row per message-to-be: one insert and one delete per message, not per reading.
-    outbox.append(pending.splice(0), maxPerMessage);
+    outbox.append(pending.splice(0), rowItems);
     if (!coalesceTimer && !closed) coalesceTimer = setTimeout(flushLive, opts.coalesceMs);
   }
 
@@ -82,18 +87,18 @@ export function createPublisher(opts: PublisherOptions) {
   function flushAcks(): void {
     if (ackTimer) clearImmediate(ackTimer);
     ackTimer = undefined;
-    if (acked.length > 0) outbox.ack(...acked.splice(0));
-    // One pump per turn for all the PUBACKs of that turn: one SELECT for many messages.
+    if (ackedRows.length > 0) outbox.ack(...idRanges(ackedRows.splice(0)));
+    // One pump per turn for all the PUBACKs of that turn.
     if (!failed && (blocked || backlogDue)) pump();
     notifyIdle();
   }
 
-  /** The batch reached its next hop (PUBACK, and in station mode ingest's receipt). */
-  function settle(batch: QueueBatch): void {
+  /** The message reached its next hop (PUBACK, and in station mode ingest's receipt). */
+  function settle(m: OutboxMessage): void {
     inflight--;
-    acked.push(batch);
+    for (const row of m.rows) if (--row.open === 0) ackedRows.push(row.id);
     ackTimer ??= setImmediate(flushAcks);
-    stats.published += batch.items;
+    stats.published += m.items;
     stats.messages++;
     // Live rows wait for their coalescing window; a blocked pump or backlog resumes in flushAcks.
     if (failed && inflight === 0) recover();
@@ -106,46 +111,53 @@ export function createPublisher(opts: PublisherOptions) {
     if (inflight === 0) recover();
   }
 
-  function send(batch: QueueBatch): void {
+  function send(m: OutboxMessage): void {
     inflight++;
-    const body = `{"v":1,"readings":[${batch.bodies.join(',')}]}`;
-    confirm?.track(batch);
-    client.publish(opts.topic, body, { qos: 1 }, (err) => {
+    confirm?.track(m);
+    client.publish(opts.topic, `{"v":1,"readings":[${m.body}]}`, { qos: 1 }, (err) => {
       if (err) {
-        if (confirm) confirm.forget(batch);
-        fail(err, batch.items, 1);
-      } else if (confirm) confirm.pubacked(batch);
-      else settle(batch);
+        confirm?.forget(m);
+        fail(err, m.items, 1);
+      } else if (confirm) confirm.pubacked(m);
+      else settle(m);
     });
   }
 
   /** After a failure, once nothing is in flight: replay everything unacknowledged, oldest first. */
   function recover(): void {
     failed = false;
+    queue = [];
+    queueHead = 0;
     flushAcks();
     outbox.rewind();
     backlogDue = outbox.depth() > 0;
     if (!closed) setTimeout(pump, opts.retryMs ?? 1000);
   }
 
+  /** Takes live rows, then backlog rows at the backlog rate, and cuts them into messages. */
+  function refill(): boolean {
+    queue = [];
+    queueHead = 0;
+    // Bounded, so a long backlog is not read into memory at once.
+    const room = Math.min(opts.maxInflight - inflight, Math.max(1, Math.floor(50_000 / maxPerMessage)));
+    const live = outbox.takeLive(room * maxPerMessage);
+    const backlog = backlogDue ? takeBacklog() : undefined;
+    for (const b of [live, backlog]) if (b) queue.push(...cutMessages(b, maxPerMessage));
+    return queue.length > 0;
+  }
+
   function pump(): void {
     blocked = false;
     if (closed || failed || !client.connected) return;
     while (inflight < opts.maxInflight) {
-      // Several messages per SELECT (bounded, so a long backlog is not read into memory at once).
-      const room = Math.min(opts.maxInflight - inflight, Math.max(1, Math.floor(50_000 / maxPerMessage)));
-      const live = outbox.takeLive(room * maxPerMessage);
-      if (live) for (const b of splitBatch(live, maxPerMessage)) send(b);
-      if (inflight >= opts.maxInflight) break;
-      const backlog = backlogDue ? takeBacklog() : undefined;
-      if (backlog) for (const b of splitBatch(backlog, maxPerMessage)) send(b);
-      if (!live && !backlog) return;
+      if (queueHead >= queue.length && !refill()) return;
+      send(queue[queueHead++] as OutboxMessage);
     }
     blocked = true;
   }
 
   function takeBacklog(): QueueBatch | undefined {
-    const allowed = limiter.allowance(maxPerMessage);
+    const allowed = limiter.allowance(rowItems);
     if (allowed === 0) {
       backlogTimer ??= setTimeout(() => {
         backlogTimer = undefined;
@@ -208,75 +220,3 @@ export function createPublisher(opts: PublisherOptions) {
   };
 }
 export type Publisher = ReturnType<typeof createPublisher>;
-
-/** One message awaiting its receipt: the identities (ts → copies) not yet confirmed. */
-interface Awaiting {
-  batch: QueueBatch;
-  left: Map<number, number>;
-  remaining: number;
-  pubacked: boolean;
-  sentAt: number;
-}
-
-/**
- * Station-mode bookkeeping: a message settles once it has both its PUBACK and ingest's receipt
- * for every reading in it. Receipts can come before the PUBACK (in-process, either order).
- * A message without its receipts after `timeoutMs` (ingest down or refusing) fails, so the
- * publisher replays the outbox: re-sends are harmless, the point identity is deterministic.
- */
-function createConfirmations(
-  r: NonNullable<PublisherOptions['receipts']>,
-  settle: (b: QueueBatch) => void,
-  fail: (err: Error, count: number, released: number) => void,
-) {
-  const timeoutMs = r.timeoutMs ?? 30_000;
-  let awaiting: Awaiting[] = [];
-  const done = (a: Awaiting) => a.pubacked && a.remaining === 0;
-  function sweepDone(): void {
-    const ready = awaiting.filter(done);
-    if (ready.length === 0) return;
-    awaiting = awaiting.filter((a) => !done(a));
-    for (const a of ready) settle(a.batch);
-  }
-  const unlisten = r.hub.listen(r.station, r.device, (ts) => {
-    for (const t of ts) {
-      const a = awaiting.find((x) => (x.left.get(t) ?? 0) > 0);
-      if (!a) continue;
-      a.left.set(t, (a.left.get(t) ?? 1) - 1);
-      a.remaining--;
-    }
-    sweepDone();
-  });
-  const timer = setInterval(
-    () => {
-      const now = Date.now();
-      const late = awaiting.filter((a) => now - a.sentAt > timeoutMs);
-      if (late.length === 0) return;
-      awaiting = awaiting.filter((a) => now - a.sentAt <= timeoutMs);
-      const count = late.reduce((n, a) => n + a.batch.items, 0);
-      fail(new Error(`no receipt from ingest within ${timeoutMs} ms; the outbox will replay`), count, late.length);
-    },
-    Math.max(50, timeoutMs / 4),
-  );
-  timer.unref();
-  return {
-    track(batch: QueueBatch): void {
-      const left = new Map<number, number>();
-      for (const body of batch.bodies)
-        for (const reading of JSON.parse(`[${body}]`) as Reading[]) left.set(reading.ts, (left.get(reading.ts) ?? 0) + 1);
-      awaiting.push({ batch, left, remaining: batch.items, pubacked: false, sentAt: Date.now() });
-    },
-    pubacked(batch: QueueBatch): void {
-      const a = awaiting.find((x) => x.batch === batch);
-      if (a) a.pubacked = true;
-      sweepDone();
-    },
-    forget(batch: QueueBatch): void {
-      awaiting = awaiting.filter((x) => x.batch !== batch);
-    },
-    close(): void {
-      clearInterval(timer);
-      unlisten();
-    },
-  };
-}

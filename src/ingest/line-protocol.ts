@@ -50,8 +50,34 @@ const RESERVED = new Set<string>(META_FIELDS);
 const prefixCache = new Map<string, string>();
 const keyCache = new Map<string, string>();
 const CACHE_MAX = 10_000;
+const enumCache = new Map<string, string>();
+
+/** quality and ts_source take a handful of values: quote each once. */
+function quoteEnum(s: string): string {
+  let q = enumCache.get(s);
+  if (q === undefined) {
+    if (enumCache.size >= CACHE_MAX) enumCache.clear();
+    q = quoteString(s);
+    enumCache.set(s, q);
+  }
+  return q;
+}
+
+let lastReading: Reading | undefined;
+let lastPrefix = '';
 
 function prefixFor(reading: Reading): string {
+  // Readings of one message nearly always share all five: compare before building a key.
+  const l = lastReading;
+  if (
+    l &&
+    l.device === reading.device &&
+    l.station === reading.station &&
+    l.profile === reading.profile &&
+    l.source === reading.source &&
+    l.kind === reading.kind
+  )
+    return lastPrefix;
   const k = `${reading.profile}\u0000${reading.kind}\u0000${reading.device}\u0000${reading.source}\u0000${reading.station}`;
   let p = prefixCache.get(k);
   if (p === undefined) {
@@ -59,6 +85,8 @@ function prefixFor(reading: Reading): string {
     p = `${escapeMeasurement(measurementFor(reading))},device=${escapeKey(reading.device)},profile=${escapeKey(reading.profile)},source=${escapeKey(reading.source)},station=${escapeKey(reading.station)} `;
     prefixCache.set(k, p);
   }
+  lastReading = reading;
+  lastPrefix = p;
   return p;
 }
 
@@ -82,7 +110,7 @@ export function toLineProtocol(reading: Reading): string {
     if (RESERVED.has(key)) continue;
     fields += `${fieldKey(key)}=${formatField(reading.values[key] as number | boolean | string)},`;
   }
-  fields += `quality=${quoteString(reading.quality)},ts_source=${quoteString(reading.ts_source)}`;
+  fields += `quality=${quoteEnum(reading.quality)},ts_source=${quoteEnum(reading.ts_source)}`;
   if (reading.calibration_id !== undefined) fields += `,calibration_id=${quoteString(reading.calibration_id)}`;
   return `${prefixFor(reading)}${fields} ${Math.trunc(reading.ts)}`;
 }
