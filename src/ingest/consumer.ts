@@ -179,7 +179,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     if (!accepting) return; // unacknowledged: the broker redelivers it to the next session
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const prepared = prepare(packet.topic, payload);
-    if (!prepared || packet.qos === 0 || packet.messageId === undefined || !canDefer) {
+    if (packet.qos === 0 || packet.messageId === undefined || !canDefer) {
       try {
         if (prepared) store([{ ...prepared, topic: packet.topic }]);
         done();
@@ -189,7 +189,8 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       }
       return;
     }
-    held.push({ messageId: packet.messageId, stream: internals.stream, topic: packet.topic, ...prepared });
+    // A dead-lettered payload is held too (with nothing to store), so PUBACKs keep arrival order.
+    held.push({ messageId: packet.messageId, stream: internals.stream, topic: packet.topic, lines: [], readings: [], ...prepared });
     commitTimer ??= setImmediate(commitHeld);
     done(DEFERRED);
   };
