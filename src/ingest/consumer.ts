@@ -5,6 +5,7 @@ import type { ErrorCode } from '../core/errors.ts';
 import type { Reading } from '../core/reading.ts';
 import { toLines } from './line-protocol.ts';
 import type { IngestLogger } from './logger.ts';
+import { confirmReadings, waitForConnect } from './mqtt-session.ts';
 import type { DurableReceipts } from './receipts.ts';
 import { ensureSchema } from './schema.ts';
 import { openSpool, type SpoolStats } from './spool.ts';
@@ -233,7 +234,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     for (const g of group) {
       const k = Math.min(kept, g.lines.length);
       kept -= k;
-      if (opts.receipts && k > 0) confirm(opts.receipts, g.readings, k);
+      if (opts.receipts && k > 0) confirmReadings(opts.receipts, g.readings, k);
       // A full spool keeps nothing silently: what it refused goes to the dead-letter topic, counted.
       if (k < g.lines.length)
         publishDeadLetter(
@@ -291,38 +292,4 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       connected: c.connected,
     }),
   };
-}
-
-/** Confirms the first `count` readings to the agent, one call per run of the same station/device. */
-function confirm(receipts: DurableReceipts, rs: readonly Reading[], count: number): void {
-  let from = 0;
-  for (let i = 1; i <= count; i++) {
-    const a = rs[from] as Reading;
-    const b = rs[i];
-    if (i < count && b && b.station === a.station && b.device === a.device) continue;
-    receipts.confirm(
-      a.station,
-      a.device,
-      rs.slice(from, i).map((r) => r.ts),
-    );
-    from = i;
-  }
-}
-
-/** mqtt.js retries refused connections silently, so start-up needs its own deadline. */
-function waitForConnect(c: MqttClient, url: string, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`ingest could not connect to ${url} within ${timeoutMs} ms`)), timeoutMs);
-    const onConnect = () => finish();
-    const onError = (err: Error) => finish(new Error(`ingest could not connect to ${url}: ${err.message}`));
-    function finish(err?: Error) {
-      clearTimeout(timer);
-      c.off('connect', onConnect);
-      c.off('error', onError);
-      if (err) reject(err);
-      else resolve();
-    }
-    c.once('connect', onConnect);
-    c.once('error', onError);
-  });
 }
