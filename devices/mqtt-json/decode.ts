@@ -1,3 +1,4 @@
+import { parseJsonPayload } from '../../src/agent/message-session.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import type { MqttJsonOptions } from './options.ts';
@@ -64,12 +65,9 @@ export function createMqttJsonDecoder(options: MqttJsonOptions): MqttJsonDecoder
   });
   return (payload, receivedAt) => {
     const raw = payload.subarray(0, 256);
-    let body: unknown;
-    try {
-      body = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return { reject: reject('RS_ERR_PAYLOAD_JSON', 'payload is not JSON', raw) };
-    }
+    const json = parseJsonPayload(payload);
+    if ('reject' in json) return json;
+    const body = json.body;
     const values: Record<string, number> = {};
     for (const f of fields) {
       const v = readPath(body, f.path);

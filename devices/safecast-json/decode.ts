@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonPayload } from '../../src/agent/message-session.ts';
 import type { ChannelSpec } from '../../src/core/channel.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
@@ -86,12 +87,9 @@ export function decodeSafecastJson(
   opts: SafecastJsonOptions,
 ): { readings: DecodedReading[] } | { reject: Reject } {
   const raw = payload.subarray(0, 256);
-  let body: unknown;
-  try {
-    body = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return { reject: reject('RS_ERR_PAYLOAD_JSON', 'payload is not JSON', raw) };
-  }
+  const json = parseJsonPayload(payload);
+  if ('reject' in json) return json;
+  const body = json.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     return { reject: reject('RS_ERR_PAYLOAD_JSON', 'payload is not a JSON object', raw) };
   const parsed = SafecastJsonSchema.safeParse(body);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonPayload } from '../../src/agent/message-session.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import { EVENT_CAUSES, statusToReading, type XrayLayout } from './channels.ts';
@@ -57,12 +58,9 @@ export function decodeXrayJson(
   layout: XrayLayout = {},
 ): { readings: DecodedReading[] } | { reject: Reject } {
   const raw = payload.subarray(0, 256);
-  let body: unknown;
-  try {
-    body = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return { reject: reject('RS_ERR_PAYLOAD_JSON', 'payload is not JSON', raw) };
-  }
+  const json = parseJsonPayload(payload);
+  if ('reject' in json) return json;
+  const body = json.body;
   if (typeof body === 'object' && body !== null && 'type' in body) {
     const type = (body as { type: unknown }).type;
     if (typeof type === 'string' && type !== 'status' && type !== 'event')

@@ -38,3 +38,15 @@ export function createMessageSession(ctx: SessionContext, opts: MessageSessionOp
     },
   };
 }
+
+/**
+ * Parses a JSON device payload, or says why not (RS_ERR_PAYLOAD_JSON, with the first 256 bytes
+ * kept for the hex dump). Every JSON profile starts here, so they reject alike.
+ */
+export function parseJsonPayload(payload: Buffer): { body: unknown } | { reject: Reject } {
+  try {
+    return { body: JSON.parse(payload.toString('utf8')) };
+  } catch {
+    return { reject: reject('RS_ERR_PAYLOAD_JSON', 'payload is not JSON', payload.subarray(0, 256)) };
+  }
+}

@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt';
+import { createIdleWaiters } from '../core/idle-waiters.ts';
 import type { Reading } from '../core/reading.ts';
 import { createRateLimiter, type DurableQueue, type QueueBatch } from './outbox.ts';
 import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
@@ -69,7 +70,7 @@ export function createPublisher(opts: PublisherOptions) {
   let blocked = false;
   let backlogDue = outbox.depth() > 0;
   const stats = { published: 0, messages: 0, refused: 0 };
-  const idleWaiters: (() => void)[] = [];
+  const idle = createIdleWaiters();
   const confirm = opts.receipts ? createReceiptTracker(opts.receipts, settle, fail) : undefined;
 
   function commit(): void {
@@ -172,7 +173,7 @@ export function createPublisher(opts: PublisherOptions) {
   }
 
   function notifyIdle(): void {
-    if (pending.length === 0 && inflight === 0 && outbox.depth() === 0) for (const w of idleWaiters.splice(0)) w();
+    if (pending.length === 0 && inflight === 0 && outbox.depth() === 0) idle.notify();
   }
 
   // A reconnect after a broker outage: mqtt.js re-sends what it had in flight; we go on from there.
@@ -202,7 +203,7 @@ export function createPublisher(opts: PublisherOptions) {
         flushLive();
       }
       if (pending.length === 0 && inflight === 0 && outbox.depth() === 0) return;
-      await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      await idle.wait();
     },
     /** Stops publishing; what is left stays in the outbox for the next start. */
     close(): void {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../core/errors.ts';
+import { createIdleWaiters } from '../core/idle-waiters.ts';
 import { createLinePoster } from './influx-http.ts';
 import { computeBackoffMs, type DropReason } from './write-errors.ts';
 
@@ -88,7 +89,7 @@ export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
   let intervalTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   const spaceWaiters: Array<() => void> = [];
-  const idleWaiters: Array<() => void> = [];
+  const idle = createIdleWaiters();
   const st: InfluxWriterStats = {
     written: 0,
     retries: 0,
@@ -98,7 +99,7 @@ export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
 
   function notify(): void {
     while (spaceWaiters.length > 0 && buffered < maxBuffered) spaceWaiters.shift()?.();
-    if (buffered === 0 && !sending) for (const w of idleWaiters.splice(0)) w();
+    if (buffered === 0 && !sending) idle.notify();
   }
 
   function setFault(fault: InfluxWriterStats['fault']): void {
@@ -224,19 +225,7 @@ export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
       retryTimer = undefined;
     }
     pump();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = Number.isFinite(timeoutMs)
-        ? setTimeout(() => {
-            idleWaiters.splice(idleWaiters.indexOf(done), 1);
-            resolve(false);
-          }, timeoutMs)
-        : undefined;
-      idleWaiters.push(done);
-    });
+    return idle.wait(timeoutMs);
   }
 
   async function close(timeoutMs = 10_000): Promise<number> {

@@ -1,5 +1,6 @@
 import { createRateLimiter, type DurableQueue, openDurableQueue, type QueueBatch } from '../agent/outbox.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { createIdleWaiters } from '../core/idle-waiters.ts';
 import { createLinePoster, type LinePosterOptions } from './influx-http.ts';
 import { computeBackoffMs, type DropReason } from './write-errors.ts';
 
@@ -101,7 +102,7 @@ export function openSpool(opts: SpoolOptions): Spool {
   let intervalTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let backlogTimer: NodeJS.Timeout | undefined;
-  const idleWaiters: Array<() => void> = [];
+  const idle = createIdleWaiters();
   let finalStats: SpoolStats | undefined;
   const expireTimer = setInterval(() => queue.expire(), 10_000);
 
@@ -228,26 +229,14 @@ export function openSpool(opts: SpoolOptions): Spool {
   }
 
   function notifyIdle(): void {
-    if (inflight === 0 && queue.depth() === 0) for (const w of idleWaiters.splice(0)) w();
+    if (inflight === 0 && queue.depth() === 0) idle.notify();
   }
 
   function flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     if (queue.depth() === 0 && inflight === 0) return Promise.resolve(true);
     flushDue = true;
     pump();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = Number.isFinite(timeoutMs)
-        ? setTimeout(() => {
-            idleWaiters.splice(idleWaiters.indexOf(done), 1);
-            resolve(false);
-          }, timeoutMs)
-        : undefined;
-      idleWaiters.push(done);
-    });
+    return idle.wait(timeoutMs);
   }
 
   if (backlogDue) setImmediate(pump);
