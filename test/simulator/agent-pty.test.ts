@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +10,7 @@ import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type SimulatedLinks, startSimulatedLinks } from '../../src/agent/simulated-links.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -23,8 +22,7 @@ const families = ['gq-gmc', 'radpro', 'safecast-bgeigie', 'mightyohm-geiger', 'x
 
 describe('agent ↔ simulators on socat ptys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'radscreen-agent-pty-'));
-  let broker: Aedes;
-  let server: Server;
+  let broker: EmbeddedBroker;
   let sub: MqttClient;
   let sims: SimulatedLinks;
   let agent: Agent;
@@ -34,10 +32,8 @@ describe('agent ↔ simulators on socat ptys', () => {
   const count = (id: string) => readings.get(id)?.length ?? 0;
 
   beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    server = createServer(broker.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const url = broker.url;
     sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
     sub.on('message', (topic, payload) => {
       const body = JSON.parse(payload.toString());
@@ -61,8 +57,7 @@ describe('agent ↔ simulators on socat ptys', () => {
     await agent?.stop();
     await sims?.stop();
     await sub?.endAsync();
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
+    await broker?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

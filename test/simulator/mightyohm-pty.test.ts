@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { SerialPort } from 'serialport';
@@ -11,6 +9,7 @@ import { mightyohmGeiger } from '../../devices/mightyohm-geiger/profile.ts';
 import { createMightyOhmSimulator } from '../../simulators/mightyohm-geiger.ts';
 import { type DeviceRunner, runDevice } from '../../src/agent/device-runner.ts';
 import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
 import { type PtyPair, startPtyPair } from '../../src/transports/socat.ts';
 import { waitFor } from '../support/wait.ts';
@@ -26,8 +25,7 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
   const devicePath = join(dir, 'device');
   let pair: PtyPair;
   let devicePort: SerialPort;
-  let broker: Aedes;
-  let server: Server;
+  let broker: EmbeddedBroker;
   let sub: MqttClient;
   let runner: DeviceRunner;
   const readings: ReadingsMessage['readings'] = [];
@@ -42,10 +40,8 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
   }
 
   beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    server = createServer(broker.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const url = broker.url;
     sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
     sub.on('message', (topic, payload) => {
       const body = JSON.parse(payload.toString());
@@ -82,8 +78,7 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
     if (devicePort?.isOpen) await new Promise((r) => devicePort.close(r));
     await pair?.stop();
     await sub?.endAsync();
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise((r) => server.close(r));
+    await broker?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

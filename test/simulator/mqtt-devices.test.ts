@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,7 @@ import { type SimulatedLinks, startSimulatedLinks } from '../../src/agent/simula
 import { parseConfig } from '../../src/config/load.ts';
 import { type ReadingsMessage, topics } from '../../src/core/contract.ts';
 import type { Reading } from '../../src/core/reading.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
 
 /**
  * MQTT-native devices end to end: an in-process aedes broker; each MQTT family's simulator
@@ -22,8 +21,7 @@ import type { Reading } from '../../src/core/reading.ts';
  */
 describe('MQTT JSON devices: simulator → broker → agent → readings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'radscreen-mqtt-devices-'));
-  let broker: Aedes;
-  let server: Server;
+  let broker: EmbeddedBroker;
   let url: string;
   let sub: MqttClient;
   let sims: SimulatedLinks;
@@ -40,10 +38,8 @@ describe('MQTT JSON devices: simulator → broker → agent → readings', () =>
   const of = (device: string) => readings.get(device) ?? [];
 
   beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    server = createServer(broker.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    url = broker.url;
     sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
     sub.on('message', (topic, payload) => {
       if (!topic.endsWith('/readings')) return;
@@ -98,8 +94,7 @@ devices:
     await agent?.stop();
     await sims?.stop();
     await sub?.endAsync();
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
+    await broker?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
