@@ -1,8 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -15,6 +13,7 @@ import type { Reading, Source } from '../../src/core/reading.ts';
 import { addUser } from '../../src/server/auth/provision.ts';
 import { type AuditEntry, type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
 
 /** Issue 5 "Done when": operator acknowledges with a comment; an anonymous click is refused; training never mixes with live. */
 const STATION = 'demo';
@@ -48,8 +47,7 @@ function reading(device: string, doseRate: number, source: Source): Reading {
 }
 
 describe('operator actions in the console (Chromium)', () => {
-  let broker: Aedes;
-  let brokerServer: net.Server;
+  let broker: EmbeddedBroker | undefined;
   let serverClient: MqttClient;
   let publisher: MqttClient;
   let server: RunningServer;
@@ -73,10 +71,8 @@ describe('operator actions in the console (Chromium)', () => {
     ).entries;
 
   beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    brokerServer = net.createServer(broker.handle);
-    await new Promise<void>((resolve) => brokerServer.listen(0, '127.0.0.1', resolve));
-    const url = `mqtt://127.0.0.1:${(brokerServer.address() as AddressInfo).port}`;
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const url = broker.url;
     serverClient = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-server-actions' });
     publisher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-agent-actions' });
 
@@ -116,8 +112,7 @@ describe('operator actions in the console (Chromium)', () => {
     store?.close();
     await publisher?.endAsync();
     await serverClient?.endAsync();
-    await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (brokerServer ? brokerServer.close(() => resolve()) : resolve()));
+    await broker?.close();
     rmSync(DATA_DIR, { recursive: true, force: true });
   });
 

@@ -1,8 +1,6 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -12,6 +10,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { topics } from '../../src/core/contract.ts';
 import type { Quality, Reading } from '../../src/core/reading.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
 
 const STATION = 'demo';
 const DEVICE = 'belt-geiger';
@@ -43,8 +42,7 @@ function reading(doseRate: number, quality: Quality = 'good'): Reading {
 }
 
 describe('operator console in Chromium', () => {
-  let broker: Aedes;
-  let brokerServer: net.Server;
+  let broker: EmbeddedBroker | undefined;
   let serverClient: MqttClient;
   let publisher: MqttClient;
   let server: RunningServer;
@@ -56,10 +54,8 @@ describe('operator console in Chromium', () => {
   const tile = () => page.locator(`[data-testid="device-tile"][data-device="${DEVICE}"]`);
 
   beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    brokerServer = net.createServer(broker.handle);
-    await new Promise<void>((resolve) => brokerServer.listen(0, '127.0.0.1', resolve));
-    const url = `mqtt://127.0.0.1:${(brokerServer.address() as AddressInfo).port}`;
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const url = broker.url;
     serverClient = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-server-test' });
     publisher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-agent-test' });
 
@@ -91,8 +87,7 @@ describe('operator console in Chromium', () => {
     await server?.close();
     await publisher?.endAsync();
     await serverClient?.endAsync();
-    await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (brokerServer ? brokerServer.close(() => resolve()) : resolve()));
+    await broker?.close();
   });
 
   it('shows the station, the storage banner and the configured device before any data', async () => {

@@ -1,5 +1,3 @@
-import net, { type AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
@@ -10,6 +8,7 @@ import { DEADLETTER_TOPIC, type DeadLetter, DeadLetterSchema, topics } from '../
 import type { Reading } from '../../src/core/reading.ts';
 import { createLiveState, type LiveState } from '../../src/server/live-state.ts';
 import { attachMqttFeed, type MqttFeed } from '../../src/server/mqtt-feed.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
 
 const silent = { debug() {}, info() {}, warn() {} };
 const CONFIG = 'station: { id: st1 }\ndevices: [{ id: g1, profile: mightyohm-geiger, simulate: {} }]\n';
@@ -30,8 +29,7 @@ function reading(doseRate: number, over: Partial<Reading> = {}): Reading {
 }
 
 describe('attachMqttFeed (in-process aedes)', () => {
-  let broker: Aedes;
-  let tcp: net.Server;
+  let broker: EmbeddedBroker | undefined;
   let client: MqttClient;
   let agent: MqttClient;
   let feed: MqttFeed;
@@ -40,10 +38,8 @@ describe('attachMqttFeed (in-process aedes)', () => {
   const dead: DeadLetter[] = [];
 
   beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    tcp = net.createServer(broker.handle);
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
-    const url = `mqtt://127.0.0.1:${(tcp.address() as AddressInfo).port}`;
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const url = broker.url;
     client = await mqtt.connectAsync(url, { protocolVersion: 4 });
     agent = await mqtt.connectAsync(url, { protocolVersion: 4 });
     agent.on('message', (topic, payload) => {
@@ -61,8 +57,7 @@ describe('attachMqttFeed (in-process aedes)', () => {
     await feed?.detach();
     await agent?.endAsync();
     await client?.endAsync();
-    await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (tcp ? tcp.close(() => resolve()) : resolve()));
+    await broker?.close();
   });
 
   const send = (topic: string, payload: string | object, retain = false) =>
