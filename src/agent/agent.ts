@@ -39,7 +39,9 @@ export function startAgent(opts: AgentOptions): Agent {
         topic: own.topic ?? resolveDeviceTopic(profile.link.topic, device.id),
         username: own.url ? own.username : (own.username ?? config.mqtt.username),
         password: own.url ? own.password : (own.password ?? config.mqtt.password),
-        clientId: `radscreen-link-${config.station.id}-${device.id}-${process.pid}`,
+        // Stable id and a persistent session: what the device sends while the agent restarts is queued.
+        clientId: `radscreen-link-${config.station.id}-${device.id}`,
+        persistent: true,
       });
     }
     if (!link) {

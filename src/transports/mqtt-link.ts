@@ -13,6 +13,11 @@ export interface MqttLinkOptions {
   password?: string | undefined;
   /** Defaults to `radscreen-link-<topic>-<pid>`; brokers drop an older client with the same id. */
   clientId?: string;
+  /**
+   * Keep a persistent session (clean: false) under a stable `clientId`, so the broker queues
+   * the device's QoS 1 messages while the agent is down instead of dropping them.
+   */
+  persistent?: boolean;
   /** Reconnect delays, ×1.5 from `initialMs` to `maxMs` (default 500 ms … 30 s). */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -62,7 +67,7 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
     report('connecting');
     const c = mqtt.connect(opts.url, {
       protocolVersion: 4,
-      clean: true,
+      clean: !opts.persistent,
       clientId: opts.clientId ?? `radscreen-link-${opts.topic.replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`.slice(0, 64),
       reconnectPeriod: backoffOpts.initialMs,
       connectTimeout: 10_000,
@@ -81,7 +86,9 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       });
     });
     c.on('message', (_topic, payload) => {
-      if (online && !closed) handlers?.data(payload);
+      // A resumed persistent session delivers its queued messages right after CONNACK, before
+      // our SUBACK: they are the device's too, so take them whether or not 'online' was reported.
+      if (!closed) handlers?.data(payload);
     });
     c.on('reconnect', () => {
       attempt += 1;

@@ -39,6 +39,29 @@ describe('MQTT device link', () => {
     expect(publishTopicFor('field/{device}/+', 'd1')).toBe('field/d1/d1');
   });
 
+  it('with a persistent session, receives what the device sent while the link was closed', async () => {
+    const broker = await startBroker();
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    cleanups.push(() => broker.close());
+    const chunks: string[] = [];
+    const open = async () => {
+      const states: LinkState[] = [];
+      const link = createMqttLink({ url, topic: 'dev/p1/json', clientId: 'radscreen-link-test-p1', persistent: true });
+      link.open({ data: (c) => void chunks.push(c.toString()), state: (state) => void states.push(state) });
+      await until(() => states.at(-1) === 'online', 5000, 'online');
+      return link;
+    };
+    const first = await open();
+    await first.close();
+    const dev = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    await dev.publishAsync('dev/p1/json', '{"while":"down"}', { qos: 1 });
+    await dev.endAsync();
+    const second = await open();
+    cleanups.push(() => second.close());
+    await until(() => chunks.length >= 1, 5000, 'the queued message');
+    expect(chunks).toEqual(['{"while":"down"}']);
+  });
+
   it('delivers each message as one data() call, goes offline with the broker and back online', async () => {
     let broker = await startBroker();
     const url = `mqtt://127.0.0.1:${broker.port}`;
