@@ -1,0 +1,194 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import { simulators as defaultSimulators } from '../../simulators/index.ts';
+import { formatIssues } from '../config/load.ts';
+import { type DeviceConfig, DeviceConfigSchema, SimulateSchema } from '../config/schema.ts';
+import { RadscreenError } from '../core/errors.ts';
+import type { DeviceProfile } from '../core/profile.ts';
+import { IdSchema } from '../core/reading.ts';
+import type { SimulatorFactory } from '../core/simulator.ts';
+import { CONTROL_APIS, controlMethodsOf } from './controls.ts';
+
+/**
+ * A training scenario (`simulators/scenarios/<name>.yaml`): simulated devices with their physics
+ * (the config's `simulate` block) plus timed control actions and cable pulls, replayed through
+ * the live pipeline by src/training/runner.ts. This is the one schema for scenario files.
+ */
+
+/** Prefix of every scenario device id on the wire, so training devices never collide with the station's own. */
+export const TRAINING_PREFIX = 'training-';
+
+/** Where the shipped scenarios live. */
+export const SCENARIO_DIR = fileURLToPath(new URL('../../simulators/scenarios/', import.meta.url));
+
+/** A call on the device simulator's control panel at `at_s` scenario seconds, e.g. `openDoor(1)`. */
+export const ScenarioActionSchema = z.strictObject({
+  at_s: z.number().nonnegative(),
+  /** A method of the profile's control API (src/training/controls.ts). */
+  call: z.string().min(1),
+  args: z.array(z.unknown()).default([]),
+  /** What the trainee should see happen now; printed in progress. */
+  note: z.string().optional(),
+});
+
+/** Pull (`unplug`) or reconnect (`replug`) the device's cable at `at_s`. */
+export const CablePullSchema = z.strictObject({
+  at_s: z.number().nonnegative(),
+  action: z.enum(['unplug', 'replug']),
+});
+
+export const ScenarioDeviceSchema = z.strictObject({
+  /** Scenario-local id; on the wire it becomes `training-<id>` (so at most 55 characters here). */
+  id: IdSchema.max(64 - TRAINING_PREFIX.length, `at most ${64 - TRAINING_PREFIX.length} characters (training- is prefixed)`),
+  profile: z.string().min(1),
+  name: z.string().optional(),
+  options: z.record(z.string(), z.unknown()).default({}),
+  /** As `devices[].simulate` in the config; event times count in device ticks (1000 ms = seconds). */
+  simulate: SimulateSchema,
+  actions: z.array(ScenarioActionSchema).default([]),
+  cable_pull: z.array(CablePullSchema).default([]),
+});
+
+export const ScenarioSchema = z.strictObject({
+  /** Same as the file name without `.yaml`; used in the CLI and the API. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -'),
+  title: z.string().min(1).max(120),
+  /** What the trainee should notice and do. */
+  description: z.string().min(1),
+  duration_s: z
+    .number()
+    .positive()
+    .max(24 * 3600),
+  devices: z.array(ScenarioDeviceSchema).min(1),
+});
+export type Scenario = z.infer<typeof ScenarioSchema>;
+export type ScenarioDevice = z.infer<typeof ScenarioDeviceSchema>;
+
+/** What checking needs besides the file: the catalogue and the simulators (defaults: the built-in ones). */
+export interface ScenarioCheckContext {
+  catalogue?: ReadonlyMap<string, DeviceProfile>;
+  simulators?: ReadonlyMap<string, SimulatorFactory>;
+  /** The file's base name; the scenario's `name` must equal it. */
+  fileName?: string;
+}
+
+/** Problems zod cannot see: profiles, control calls and their arguments, times past the end, cable order. */
+function crossCheck(s: Scenario, ctx: ScenarioCheckContext): string[] {
+  const catalogue = ctx.catalogue ?? defaultCatalogue;
+  const sims = ctx.simulators ?? defaultSimulators;
+  const out: string[] = [];
+  if (ctx.fileName && s.name !== ctx.fileName) out.push(`name: must match the file name '${ctx.fileName}'`);
+  const late = (at: number) => at > s.duration_s;
+  const seen = new Set<string>();
+  s.devices.forEach((d, i) => {
+    const at = `devices.${i}`;
+    if (seen.has(d.id)) out.push(`${at}.id: duplicate device id '${d.id}'`);
+    seen.add(d.id);
+    const profile = catalogue.get(d.profile);
+    if (!profile) out.push(`${at}.profile: unknown profile '${d.profile}' (known: ${[...catalogue.keys()].join(', ')})`);
+    else if (!sims.has(d.profile)) out.push(`${at}.profile: profile '${d.profile}' has no simulator`);
+    if (profile?.optionsSchema) {
+      const r = profile.optionsSchema.safeParse(d.options);
+      if (!r.success) out.push(...formatIssues(r.error.issues).map((l) => `${at}.options.${l}`));
+      else d.options = r.data as Record<string, unknown>; // defaults filled in, as the config loader does
+    } else if (profile && Object.keys(d.options).length > 0) out.push(`${at}.options: profile '${d.profile}' takes no options`);
+    d.simulate.events.forEach((e, j) => {
+      if (late(e.at_s)) out.push(`${at}.simulate.events.${j}.at_s: ${e.at_s} s is after the scenario ends (${s.duration_s} s)`);
+    });
+    const api = CONTROL_APIS[d.profile];
+    d.actions.forEach((a, j) => {
+      const where = `${at}.actions.${j}`;
+      if (late(a.at_s)) out.push(`${where}.at_s: ${a.at_s} s is after the scenario ends (${s.duration_s} s)`);
+      const argsSchema = api?.[a.call];
+      if (!api) out.push(`${where}.call: profile '${d.profile}' has no control panel; use simulate.events or cable_pull`);
+      else if (!argsSchema) out.push(`${where}.call: unknown control '${a.call}' (known: ${controlMethodsOf(d.profile).join(', ')})`);
+      else {
+        const r = argsSchema.safeParse(a.args);
+        if (!r.success)
+          out.push(...formatIssues(r.error.issues).map((l) => `${where}.args${l.startsWith('(root)') ? l.slice(6) : `.${l}`}`));
+      }
+    });
+    if (d.cable_pull.length > 0 && profile?.link.type === 'mqtt')
+      out.push(`${at}.cable_pull: profile '${d.profile}' publishes on MQTT; it has no cable to pull`);
+    // Plugged in at the start: pulls must alternate unplug, replug, … in time order.
+    let plugged = true;
+    let last = -1;
+    d.cable_pull.forEach((c, j) => {
+      const where = `${at}.cable_pull.${j}`;
+      if (late(c.at_s)) out.push(`${where}.at_s: ${c.at_s} s is after the scenario ends (${s.duration_s} s)`);
+      if (c.at_s < last) out.push(`${where}.at_s: cable pulls must be in time order`);
+      if ((c.action === 'unplug') !== plugged)
+        out.push(`${where}.action: '${c.action}' but the cable is ${plugged ? 'in' : 'out'} already`);
+      plugged = c.action === 'replug';
+      last = c.at_s;
+    });
+  });
+  return out;
+}
+
+/**
+ * Parses and checks a scenario from YAML text. Throws RadscreenError RS_ERR_SCENARIO_INVALID whose
+ * `details` are `path: message` lines (all problems at once, not just the first).
+ */
+export function parseScenario(text: string, ctx: ScenarioCheckContext = {}): Scenario {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => `${e.linePos ? `line ${e.linePos[0].line}` : '(yaml)'}: ${e.message.split('\n')[0]}`);
+    throw new RadscreenError('RS_ERR_SCENARIO_INVALID', 'the scenario is not valid YAML', lines);
+  }
+  const parsed = ScenarioSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) throw new RadscreenError('RS_ERR_SCENARIO_INVALID', 'the scenario is invalid', formatIssues(parsed.error.issues));
+  const problems = crossCheck(parsed.data, ctx);
+  if (problems.length) throw new RadscreenError('RS_ERR_SCENARIO_INVALID', 'the scenario is invalid', problems);
+  return parsed.data;
+}
+
+/** Reads and checks one scenario file; its `name` must match the file name. */
+export function loadScenario(path: string, ctx: ScenarioCheckContext = {}): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RadscreenError('RS_ERR_SCENARIO_INVALID', `cannot read scenario ${path}`, [`${path}: ${(e as Error).message}`]);
+  }
+  return parseScenario(text, { ...ctx, fileName: basename(path).replace(/\.ya?ml$/, '') });
+}
+
+/** One file of a scenario folder: the scenario, or the problems that keep it out. */
+export type ScenarioEntry =
+  | { file: string; scenario: Scenario; problems?: undefined }
+  | { file: string; scenario?: undefined; problems: string[] };
+
+/** Every `*.yaml` in `dir` (default the shipped ones), sorted by file name; invalid files come with their problems. */
+export function listScenarios(dir = SCENARIO_DIR, ctx: ScenarioCheckContext = {}): ScenarioEntry[] {
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+  return files.map((f) => {
+    const file = join(dir, f);
+    try {
+      return { file, scenario: loadScenario(file, ctx) };
+    } catch (e) {
+      if (!(e instanceof RadscreenError)) throw e;
+      return { file, problems: (e.details as string[] | undefined) ?? [e.message] };
+    }
+  });
+}
+
+/** The scenario's devices as config entries: ids prefixed `training-`, source `training`, defaults filled in. */
+export function trainingDevices(s: Scenario): DeviceConfig[] {
+  return s.devices.map((d) =>
+    DeviceConfigSchema.parse({
+      id: `${TRAINING_PREFIX}${d.id}`,
+      profile: d.profile,
+      name: `${d.name ?? d.id} (training)`,
+      options: d.options,
+      simulate: d.simulate,
+      source: 'training',
+    }),
+  );
+}
