@@ -13,6 +13,8 @@ export const topics = {
   status: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/status`,
   raw: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/raw`,
   alarms: (station: string) => `${TOPIC_ROOT}/${station}/alarms`,
+  /** Retained: the calibration in force for one device, published by the server, applied by the agent. */
+  calibration: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/calibration`,
   /** Filters for consumers: `+` stands for any station or device. */
   allReadings: (station = '+') => `${TOPIC_ROOT}/${station}/+/readings`,
   allStatus: (station = '+') => `${TOPIC_ROOT}/${station}/+/status`,
@@ -76,3 +78,31 @@ export function parseReadingsMessage(
   if (!parsed.success) return { ok: false, code: 'RS_ERR_PAYLOAD_INVALID', reason: z.prettifyError(parsed.error) };
   return { ok: true, message: parsed.data };
 }
+
+/**
+ * How a calibration factor is applied (src/agent/calibration.ts):
+ * - `sensitivity`: CPM per µSv/h of a GM tube; `dose_rate = cpm / factor` (profiles with a `defaultSensitivity`);
+ * - `correction`: dimensionless; every µSv/h channel is multiplied by it (devices reporting µSv/h themselves).
+ */
+export const CalibrationKindSchema = z.enum(['sensitivity', 'correction']);
+export type CalibrationKind = z.infer<typeof CalibrationKindSchema>;
+
+/**
+ * Retained on `topics.calibration(station, device)`: the calibration in force. The agent validates
+ * it with this schema; an invalid one is dead-lettered and the last good one stays in force.
+ */
+export const CalibrationMessageSchema = z.object({
+  v: z.literal(1),
+  station: z.string(),
+  device: z.string(),
+  /** Stamped on every reading the calibration applies to; fits Reading.calibration_id. */
+  calibration_id: z.string().min(1).max(64),
+  kind: CalibrationKindSchema,
+  /** CPM per µSv/h (`sensitivity`) or a dimensionless multiplier (`correction`); > 0. */
+  factor: z.number().positive().finite(),
+  /** ms since the epoch. */
+  calibrated_at: z.number().int().nonnegative(),
+  /** YYYY-MM-DD: the next calibration is due on this day. */
+  due: z.iso.date(),
+});
+export type CalibrationMessage = z.infer<typeof CalibrationMessageSchema>;

@@ -6,6 +6,8 @@ import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
 import type { AlarmTransition } from '../alarms/types.ts';
+import type { CalibrationRecord } from '../calibration/schemas.ts';
+import { type CalibrationStore, openCalibrationStore } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { registerAlarmMetrics } from './alarm-metrics.ts';
@@ -16,6 +18,7 @@ import { alarmActionRoutes } from './routes/alarm-actions.ts';
 import { alarmReadRoutes } from './routes/alarm-read.ts';
 import { apiRoutes } from './routes/api.ts';
 import { authRoutes } from './routes/auth.ts';
+import { calibrationRoutes } from './routes/calibrations.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { ServerDeps } from './routes/deps.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -45,6 +48,10 @@ export interface BuildAppOptions {
   metrics?: Registry;
   /** Session lifetime, ms; default 12 h (one shift). */
   sessionTtlMs?: number;
+  /** Calibration records; none means a private in-memory store (tests), closed with the app. */
+  calibrations?: CalibrationStore;
+  /** Where a newly recorded calibration goes besides the live state: the retained MQTT calibration topic. */
+  publishCalibration?: (record: CalibrationRecord) => void;
 }
 
 /** The app plus its auth context (the role-by-route test walks `auth.routes`). */
@@ -130,6 +137,15 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   await app.register(authRoutes, { auth, prefix: '/api' });
   await app.register(alarmReadRoutes, { ...deps, catalogue: opts.catalogue ?? defaultCatalogue, prefix: '/api' });
   await app.register(alarmActionRoutes, { ...deps, prefix: '/api' });
+  const calibrations = opts.calibrations ?? openCalibrationStore(':memory:');
+  if (!opts.calibrations) app.addHook('onClose', async () => calibrations.close());
+  await app.register(calibrationRoutes, {
+    ...deps,
+    store: calibrations,
+    catalogue: opts.catalogue ?? defaultCatalogue,
+    ...(opts.publishCalibration ? { publishCalibration: opts.publishCalibration } : {}),
+    prefix: '/api',
+  });
   await app.register(streamRoutes, deps);
   const registry = opts.metrics ?? new Registry();
   registerAlarmMetrics(registry, opts.engine, opts.state);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AlarmEngine } from '../alarms/engine.ts';
 import type { Alarm, AlarmTransition } from '../alarms/types.ts';
+import type { CalibrationRecord } from '../calibration/schemas.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceState, StatusMessage } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
@@ -30,8 +31,13 @@ export interface DeviceView {
   /** Server clock (ms) when the last reading arrived. */
   last_reading_at: number | null;
   stale_after_ms: number;
-  /** Calibration expiry (YYYY-MM-DD) from the device's config; null when not configured. */
+  /**
+   * Calibration expiry (YYYY-MM-DD): the due date of the calibration in force, else the
+   * config's `devices[].calibration_due`; null when neither exists.
+   */
   calibration_due: string | null;
+  /** The calibration record in force (the newest recorded); null when none was recorded. */
+  calibration: CalibrationRecord | null;
 }
 
 /** Events of LiveState; listeners must not throw. */
@@ -97,6 +103,18 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
     this.emit('status', structuredClone(entry.view));
   }
 
+  /**
+   * Puts a calibration record in force for its device (the caller passes only the newest) and
+   * emits `status`, so consoles show the new due date at once. Ignored for an unknown device.
+   */
+  applyCalibration(record: CalibrationRecord): void {
+    const entry = this.#entries.get(record.device);
+    if (!entry) return;
+    entry.view.calibration = structuredClone(record);
+    entry.view.calibration_due = record.due;
+    this.emit('status', structuredClone(entry.view));
+  }
+
   /** Passes an engine transition on to listeners (SSE clients). */
   addAlarm(transition: AlarmTransition): void {
     this.emit('alarm', transition);
@@ -148,6 +166,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
           last_reading_at: null,
           stale_after_ms: profile?.staleAfterMs ?? FALLBACK_STALE_AFTER_MS,
           calibration_due: null,
+          calibration: null,
         },
       };
       this.#entries.set(id, entry);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AlarmSchema, AlarmTransitionSchema, DispositionSchema } from '../alarms/types.ts';
+import { CalibrationRecordSchema } from '../calibration/schemas.ts';
 import { DeviceStateSchema } from '../core/contract.ts';
 import { DeviceKindSchema, IdSchema, ReadingSchema, SourceSchema } from '../core/reading.ts';
 
@@ -36,8 +37,10 @@ export const DeviceViewSchema = z.object({
   last_reading: ReadingSchema.nullable(),
   last_reading_at: z.number().nullable(),
   stale_after_ms: z.number(),
-  /** Calibration expiry date (YYYY-MM-DD) from config, or null. */
+  /** Calibration expiry date (YYYY-MM-DD): the record in force, else the config; or null. */
   calibration_due: z.string().nullable(),
+  /** The calibration record in force, or null. */
+  calibration: CalibrationRecordSchema.nullable(),
 });
 
 export const DevicesResponseSchema = z.object({ station: StationSchema, devices: z.array(DeviceViewSchema) });

@@ -5,7 +5,10 @@ import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
 import { type AlarmStore, alarmStorePath, openAlarmStore } from '../alarms/store.ts';
+import type { CalibrationRecord } from '../calibration/schemas.ts';
+import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCalibrationMessage } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
+import { topics } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
@@ -33,6 +36,8 @@ export interface StartServerOptions {
   alarmStore?: AlarmStore;
   /** Users, sessions and audit log; default `<data_dir>/users.sqlite`, closed with the server. */
   auth?: AuthStore;
+  /** Calibration records; default `<data_dir>/calibrations.sqlite`, closed with the server. */
+  calibrations?: CalibrationStore;
 }
 
 /** A running server. */
@@ -71,6 +76,20 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const closeAuth = () => {
     if (!opts.auth) auth.close();
   };
+  const calibrations = opts.calibrations ?? openCalibrationStore(calibrationStorePath(config.data_dir));
+  const closeCalibrations = () => {
+    if (!opts.calibrations) calibrations.close();
+  };
+  // Retained, so an agent that starts (or reconnects) later still gets the calibration in force.
+  const publishCalibration = (r: CalibrationRecord) =>
+    opts.mqtt.publish(
+      topics.calibration(config.station.id, r.device),
+      JSON.stringify(toCalibrationMessage(config.station.id, r)),
+      { qos: 1, retain: true },
+      (err) => {
+        if (err) log.warn({ err, device: r.device, calibration_id: r.calibration_id }, 'calibration not published');
+      },
+    );
   let feedRef: MqttFeed | undefined;
   const app = await buildApp({
     auth,
@@ -85,7 +104,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     storage: opts.storage,
     now,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+    calibrations,
+    publishCalibration,
   });
+  // The embedded broker keeps retained messages only in memory: re-publish what is in force on every start.
+  for (const r of calibrations.latestAll()) publishCalibration(r);
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
   feedRef = feed;
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
@@ -105,6 +128,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await feed.detach();
     await app.close();
     closeAuth();
+    closeCalibrations();
     engine.close();
     throw err;
   }
@@ -128,6 +152,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         await feed.detach();
         await app.close();
         closeAuth();
+        closeCalibrations();
         engine.close();
       })();
       return closed;

@@ -84,6 +84,7 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /api/alarms/:id/reset': ['operator'],
   'POST /api/alarms/:id/disposition': ['operator'],
   'POST /api/devices/:id/out-of-service': ['technician'],
+  'POST /api/devices/:id/calibrations': ['technician'],
 };
 
 /** How to prepare a target and a valid request for each guarded route; `url` fills in `:id`. */
@@ -105,6 +106,10 @@ const CASES: Record<string, (f: Fixture) => { id: string; body: unknown }> = {
   },
   'POST /api/alarms/:id/disposition': (f) => ({ id: f.raise(), body: { value: 'innocent', nuclide: 'K-40', comment: 'fertiliser' } }),
   'POST /api/devices/:id/out-of-service': () => ({ id: 'geiger-1', body: { on: true, comment: 'calibration' } }),
+  'POST /api/devices/:id/calibrations': () => ({
+    id: 'geiger-1',
+    body: { factor: 171, due: '2099-01-01', reference: { nuclide: 'Cs-137', dose_rate_usvh: 10, certificate: 'cert-1' } },
+  }),
 };
 
 describe('role by route', () => {

@@ -1,0 +1,115 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CalibrationInputSchema, type CalibrationRecord, CalibrationRecordSchema, isoDay } from '../../calibration/schemas.ts';
+import type { CalibrationStore } from '../../calibration/store.ts';
+import { type CalibrationKind, CalibrationKindSchema } from '../../core/contract.ts';
+import type { DeviceProfile } from '../../core/profile.ts';
+import { DeviceIdParamsSchema, ErrorResponseSchema } from '../schemas.ts';
+import type { ServerDeps } from './deps.ts';
+
+/** What the calibration routes need besides the common deps. */
+export interface CalibrationRouteDeps extends ServerDeps {
+  store: CalibrationStore;
+  catalogue: ReadonlyMap<string, DeviceProfile>;
+  /** Hands a newly recorded calibration to the agent (retained MQTT message); none in tests without a broker. */
+  publishCalibration?: (record: CalibrationRecord) => void;
+}
+
+const HistoryResponseSchema = z.object({
+  device: z.string(),
+  /** How this device's factor is applied: `sensitivity` (CPM per µSv/h) or `correction` (multiplier). */
+  kind: CalibrationKindSchema,
+  in_force: CalibrationRecordSchema.nullable(),
+  /** Newest first. */
+  calibrations: z.array(CalibrationRecordSchema),
+});
+const HistoryQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema };
+/** A clock a few minutes apart is not a future calibration; anything further is a typo. */
+const FUTURE_SLACK_MS = 5 * 60_000;
+
+/**
+ * Calibration records (registered under `/api`). Reading the history is open like every read;
+ * recording needs `device.maintain` (technicians). A record is append-only: the newest is in
+ * force, is shown on `/api/devices` and goes to the agent as a retained MQTT message. The factor
+ * kind follows from the profile: a `defaultSensitivity` means a GM tube, so the factor is CPM per
+ * µSv/h; otherwise it is a dimensionless dose-rate correction.
+ */
+export const calibrationRoutes: FastifyPluginAsyncZod<CalibrationRouteDeps> = async (app, deps) => {
+  const { state, store, catalogue, auth, now } = deps;
+  const kindOf = (profileId: string): CalibrationKind =>
+    catalogue.get(profileId)?.defaultSensitivity !== undefined ? 'sensitivity' : 'correction';
+  // Records made before a restart are in force again at once.
+  for (const r of store.latestAll()) state.applyCalibration(r);
+
+  function refuse(req: FastifyRequest | null, reply: FastifyReply, status: 400 | 404, device: string, message: string) {
+    if (req) auth.audit(req, { action: 'device.calibrate', target: device, ok: false, detail: { refused: message } });
+    const code = status === 404 ? 'RS_ERR_NOT_FOUND' : 'RS_ERR_HTTP_BODY';
+    return reply.code(status).send({ statusCode: status, code, error: status === 404 ? 'Not Found' : 'Bad Request', message });
+  }
+
+  app.get(
+    '/devices/:id/calibrations',
+    {
+      schema: {
+        description: "A device's calibration history, newest first, and the record in force.",
+        params: DeviceIdParamsSchema,
+        querystring: HistoryQuerySchema,
+        response: { 200: HistoryResponseSchema, 400: ErrorResponseSchema, 404: ErrorResponseSchema },
+      },
+    },
+    async (req, reply) => {
+      const view = state.device(req.params.id);
+      if (!view) return refuse(null, reply, 404, req.params.id, `no device ${req.params.id}`);
+      const calibrations = store.history(view.id, req.query.limit);
+      return { device: view.id, kind: kindOf(view.profile), in_force: store.latest(view.id) ?? null, calibrations };
+    },
+  );
+
+  app.post(
+    '/devices/:id/calibrations',
+    {
+      config: { permission: 'device.maintain', action: 'device.calibrate' },
+      schema: {
+        description:
+          'Record a calibration (technicians). `factor` > 0 is CPM per µSv/h for GM devices, a dose-rate multiplier otherwise; `due` must fall after the calibration day. The new record is in force at once.',
+        params: DeviceIdParamsSchema,
+        body: CalibrationInputSchema,
+        response: { 200: CalibrationRecordSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const device = req.params.id;
+      const view = state.device(device);
+      if (!view) return refuse(req, reply, 404, device, `no device ${device}`);
+      const body = req.body;
+      const t = now();
+      const calibratedAt = body.calibrated_at ?? t;
+      if (calibratedAt > t + FUTURE_SLACK_MS) return refuse(req, reply, 400, device, 'body.calibrated_at: lies in the future');
+      if (body.due <= isoDay(calibratedAt))
+        return refuse(req, reply, 400, device, `body.due: ${body.due} must be after the calibration date ${isoDay(calibratedAt)}`);
+      const record = store.append({
+        device,
+        profile: view.profile,
+        kind: kindOf(view.profile),
+        factor: body.factor,
+        calibrated_at: calibratedAt,
+        due: body.due,
+        reference: body.reference,
+        technician: (req.user as { name: string }).name,
+        comment: body.comment || null,
+        recorded_at: t,
+      });
+      state.applyCalibration(record);
+      deps.publishCalibration?.(record);
+      auth.audit(req, {
+        action: 'device.calibrate',
+        target: device,
+        ok: true,
+        detail: { calibration_id: record.calibration_id, kind: record.kind, factor: record.factor, due: record.due },
+      });
+      return record;
+    },
+  );
+};
