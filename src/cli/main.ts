@@ -8,6 +8,7 @@ import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
+import { registerScenarioCommand } from './scenario.ts';
 
 // `radscreen decode … | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -231,6 +232,7 @@ program
 
 registerDecodeCommand(program);
 registerImportCommand(program);
+registerScenarioCommand(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);

@@ -1,0 +1,124 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { RadscreenError } from '../../src/core/errors.ts';
+import { listScenarios, parseScenario, SCENARIO_DIR, trainingDevices } from '../../src/training/scenario.ts';
+
+/** The problems of a scenario text as `path: message` lines (empty when it is valid). */
+function problemsOf(text: string, fileName?: string): string[] {
+  try {
+    parseScenario(text, fileName ? { fileName } : {});
+    return [];
+  } catch (e) {
+    expect(e).toBeInstanceOf(RadscreenError);
+    expect((e as RadscreenError).code).toBe('RS_ERR_SCENARIO_INVALID');
+    return (e as RadscreenError).details as string[];
+  }
+}
+
+const VALID = `
+name: door-drill
+title: Door drill
+description: Open the door, watch the alarm.
+duration_s: 60
+devices:
+  - id: scanner
+    profile: xray-parcel-scanner
+    simulate: { seed: 3 }
+    actions:
+      - { at_s: 20, call: openDoor, args: [1] }
+      - { at_s: 40, call: reset }
+  - id: geiger
+    profile: mightyohm-geiger
+    simulate: { events: [{ at_s: 5, duration_s: 3, peak_usvh: 1 }] }
+    cable_pull: [{ at_s: 10, action: unplug }, { at_s: 20, action: replug }]
+`;
+
+describe('scenario files', () => {
+  it('accepts a valid scenario and prefixes its device ids with training-, source training', () => {
+    const s = parseScenario(VALID);
+    expect(s.devices[0]?.actions[1]).toEqual({ at_s: 40, call: 'reset', args: [] });
+    const devices = trainingDevices(s);
+    expect(devices.map((d) => d.id)).toEqual(['training-scanner', 'training-geiger']);
+    expect(devices.every((d) => d.source === 'training' && d.simulate)).toBe(true);
+    expect(devices[1]?.simulate?.events[0]).toMatchObject({ shape: 'pass', at_s: 5 });
+  });
+
+  it('reports every schema problem as a `path: message` line', () => {
+    const lines = problemsOf(`
+name: Bad Name
+title: ''
+duration_s: -5
+typo: 1
+devices:
+  - id: 'has space'
+    profile: mightyohm-geiger
+    simulate: { tick_ms: 1 }
+`);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^name: lower-case letters/),
+        expect.stringMatching(/^title: /),
+        expect.stringMatching(/^description: /),
+        expect.stringMatching(/^duration_s: /),
+        expect.stringMatching(/^\(root\): Unrecognized key: "typo"/),
+        expect.stringMatching(/^devices\.0\.id: use letters/),
+        expect.stringMatching(/^devices\.0\.simulate\.tick_ms: /),
+      ]),
+    );
+    expect(lines.every((l) => /^[^:]+: .+/.test(l))).toBe(true);
+  });
+
+  it('checks profiles, control calls and their arguments, times and cable order', () => {
+    const lines = problemsOf(
+      `
+name: drill
+title: Drill
+description: d
+duration_s: 30
+devices:
+  - id: scanner
+    profile: xray-parcel-scanner
+    simulate: {}
+    actions:
+      - { at_s: 5, call: openDoor, args: [9] }
+      - { at_s: 6, call: explode }
+      - { at_s: 99, call: injectFault, args: [gremlins] }
+  - id: scanner
+    profile: mightyohm-geiger
+    simulate: { events: [{ at_s: 40, duration_s: 1, peak_usvh: 1 }] }
+    actions: [{ at_s: 1, call: openDoor, args: [1] }]
+    cable_pull: [{ at_s: 5, action: replug }, { at_s: 3, action: unplug }]
+  - id: ghost
+    profile: no-such-profile
+    simulate: {}
+`,
+      'other-name',
+    );
+    expect(lines).toEqual([
+      "name: must match the file name 'other-name'",
+      'devices.0.actions.0.args.0: Too big: expected number to be <=4',
+      expect.stringMatching(/^devices\.0\.actions\.1\.call: unknown control 'explode' \(known: turnKey, openDoor/),
+      'devices.0.actions.2.at_s: 99 s is after the scenario ends (30 s)',
+      expect.stringMatching(/^devices\.0\.actions\.2\.args\.0: Invalid option/),
+      "devices.1.id: duplicate device id 'scanner'",
+      'devices.1.simulate.events.0.at_s: 40 s is after the scenario ends (30 s)',
+      "devices.1.actions.0.call: profile 'mightyohm-geiger' has no control panel; use simulate.events or cable_pull",
+      "devices.1.cable_pull.0.action: 'replug' but the cable is in already",
+      'devices.1.cable_pull.1.at_s: cable pulls must be in time order',
+      expect.stringMatching(/^devices\.2\.profile: unknown profile 'no-such-profile'/),
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(problemsOf('name: a\n  title: [unclosed\n')[0]).toMatch(/^line \d+: /);
+  });
+
+  it('every shipped scenario validates, and there are at least the four incidents', () => {
+    const entries = listScenarios(SCENARIO_DIR);
+    expect(entries.length).toBe(readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).length);
+    for (const e of entries) expect(e.problems, e.file).toBeUndefined();
+    expect(entries.map((e) => e.scenario?.name)).toEqual(
+      expect.arrayContaining(['weak-cs137-parcel', 'medical-isotope-parcel', 'xray-interlock-beam-on', 'geiger-cable-pulled']),
+    );
+  });
+});
