@@ -7,6 +7,7 @@ import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profi
 import type { Source } from '../core/reading.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
+import { followCalibration } from './calibration.ts';
 import { normaliseReading } from './normalise.ts';
 import { openDurableQueue } from './outbox.ts';
 import { createPublisher } from './publisher.ts';
@@ -105,6 +106,15 @@ export function runDevice(opts: DeviceRunnerOptions) {
   let accepted = 0;
   const rejected: Partial<Record<ErrorCode, number>> = {};
   let session: DeviceSession | undefined;
+  // The server's retained calibration, applied in normalise; the agent never writes it to the device.
+  const calibration = followCalibration({
+    client,
+    station: opts.station,
+    device: opts.device,
+    profile: opts.profile,
+    log,
+    onInvalid: (code, reason, payload) => countReject(code, reason, payload),
+  });
 
   function countReject(code: ErrorCode, message: string, raw?: Buffer): void {
     rejected[code] = (rejected[code] ?? 0) + 1;
@@ -127,7 +137,14 @@ export function runDevice(opts: DeviceRunnerOptions) {
     now,
     write: (bytes) => opts.link.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1')),
     emit(decoded) {
-      const result = normaliseReading(decoded, { station: opts.station, device: opts.device, source: opts.source, profile: opts.profile });
+      const cal = calibration();
+      const result = normaliseReading(decoded, {
+        station: opts.station,
+        device: opts.device,
+        source: opts.source,
+        profile: opts.profile,
+        ...(cal ? { calibration: cal } : {}),
+      });
       if ('reject' in result) return countReject(result.reject.code, result.reject.message);
       if (!publisher.publish(result.reading)) return countReject('RS_ERR_QUEUE_FULL', 'publish queue full');
       accepted += 1;

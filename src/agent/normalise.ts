@@ -1,21 +1,27 @@
 import { z } from 'zod';
+import type { CalibrationMessage } from '../core/contract.ts';
 import { type Reject, reject } from '../core/errors.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { type DecodedReading, type Reading, ReadingSchema, type Source } from '../core/reading.ts';
+import { applyCalibration } from './calibration.ts';
 
 export interface ReadingOrigin {
   station: string;
   device: string;
   source: Source;
   profile: DeviceProfile;
+  /** The calibration in force for the device (from its retained MQTT topic); none leaves values as decoded. */
+  calibration?: CalibrationMessage;
 }
 
 /**
  * Stamps a decoded reading with where it came from and validates it against the canonical
  * schema and the profile's channel declarations: an undeclared channel or a value outside its
- * physical range is a reject, never a stored reading.
+ * physical range is a reject, never a stored reading. The calibration in force is applied first
+ * (src/agent/calibration.ts), so the range check sees the dose rate that will be published.
  */
-export function normaliseReading(decoded: DecodedReading, origin: ReadingOrigin): { reading: Reading } | { reject: Reject } {
+export function normaliseReading(raw: DecodedReading, origin: ReadingOrigin): { reading: Reading } | { reject: Reject } {
+  const decoded = origin.calibration ? applyCalibration(raw, origin.calibration, origin.profile) : raw;
   const channels = new Map(origin.profile.channels.map((c) => [c.key, c]));
   for (const [key, value] of Object.entries(decoded.values)) {
     const spec = channels.get(key);
