@@ -4,6 +4,7 @@
 // action does (the server checks the role and audits it).
 import { isTraining, renderAlarms } from './alarm-list.js';
 import { setUpLogin } from './api.js';
+import { setUpCalibration } from './calibration.js';
 import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unshelve } from './dialogs.js';
 import { renderTile, tickAges } from './render.js';
 import { beep, setSound } from './sound.js';
@@ -154,6 +155,7 @@ function tickClock() {
 $('sound-toggle').addEventListener('change', (ev) => setSound(ev.target.checked));
 setUpLogin(() => renderAlarmPanel());
 setUpDisposition((id) => alarms.get(id));
+setUpCalibration((id) => devices.get(id));
 tickClock();
 // Twice a second so the clock never lags the "last update" times by a whole second.
 setInterval(tickClock, 500);

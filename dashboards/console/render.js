@@ -34,6 +34,7 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   const cal = calibrationDue(device, now);
   q(tile, 'calibration-due').hidden = !cal;
   tile.dataset.calibration = cal ? 'due' : 'ok';
+  q(tile, 'calibration-date').textContent = device.calibration_due ?? '—';
   drawSparkline(q(tile, 'sparkline'), trend);
   const values = reading?.values ?? {};
   // A scanner's number that matters to an operator is the leakage 5 cm from the tunnel; its

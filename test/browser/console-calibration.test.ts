@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogue } from '../../devices/index.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { addUser } from '../../src/server/auth/provision.ts';
+import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
+import { type RunningServer, startServer } from '../../src/server/start.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+
+/** A technician records a calibration from the device tile; the tile's due date and flag follow. */
+const DEVICE = 'belt-geiger';
+const DATA_DIR = mkdtempSync(join(tmpdir(), 'radscreen-calibration-'));
+const CONFIG = `
+station: { id: demo, name: Calibration station }
+data_dir: ${DATA_DIR}
+server: { host: 127.0.0.1, port: 0 }
+devices:
+  - { id: ${DEVICE}, name: Parcel belt Geiger, profile: mightyohm-geiger, serial: { path: /dev/null }, calibration_due: '2020-01-01' }
+`;
+
+describe('calibration in the console (Chromium)', () => {
+  let broker: EmbeddedBroker;
+  let serverClient: MqttClient;
+  let server: RunningServer;
+  let store: AuthStore;
+  let browser: Browser;
+  let page: Page;
+  const tile = () => page.locator(`[data-testid="device-tile"][data-device="${DEVICE}"]`);
+
+  async function login(name: string, password: string) {
+    await page.getByTestId('login-user').fill(name);
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByTestId('whoami-role').textContent()).toBe(name);
+  }
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    serverClient = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    store = openAuthStore();
+    await addUser(store, { name: 'technician', role: 'technician', password: 'tech-password-for-test' });
+    await addUser(store, { name: 'operator', role: 'operator', password: 'op-password-for-test' });
+    server = await startServer({
+      config: parseConfig(CONFIG, { catalogue, env: {} }),
+      mqtt: serverClient,
+      log: pino({ level: 'silent' }),
+      storage: { enabled: true, detail: 'test' },
+      auth: store,
+    });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(server.url);
+    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    store?.close();
+    await serverClient?.endAsync();
+    await broker?.close();
+    rmSync(DATA_DIR, { recursive: true, force: true });
+  });
+
+  it('shows the configured due date, flagged, and no Calibrate button to anonymous users or operators', async () => {
+    await expect.poll(() => tile().getByTestId('calibration-date').textContent()).toBe('2020-01-01');
+    expect(await tile().getByTestId('calibration-due').isVisible()).toBe(true);
+    expect(await tile().getByTestId('calibrate-button').isVisible()).toBe(false);
+    await login('operator', 'op-password-for-test');
+    expect(await tile().getByTestId('calibrate-button').isVisible()).toBe(false);
+    await page.getByTestId('logout').click();
+  });
+
+  it('lets a technician record a calibration; the tile, the history and the API show it', async () => {
+    await login('technician', 'tech-password-for-test');
+    await tile().getByTestId('calibrate-button').click();
+    const dialog = page.getByTestId('calibrate-dialog');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await page.getByTestId('calibrate-factor-label').textContent()).toBe('Sensitivity (CPM per µSv/h)');
+    expect(await page.getByTestId('calibration-empty').isVisible()).toBe(true);
+    await page.getByTestId('calibrate-factor').fill('168.5');
+    await page.getByTestId('calibrate-dose-rate').fill('10');
+    await page.getByTestId('calibrate-certificate').fill('PTB-2024-0815');
+    await page.getByTestId('calibrate-due').fill('2099-06-30');
+    await page.getByTestId('calibrate-comment').fill('two points per decade, within 8 %');
+    await page.getByTestId('calibrate-confirm').click();
+
+    await expect.poll(() => tile().getByTestId('calibration-date').textContent()).toBe('2099-06-30');
+    expect(await tile().getByTestId('calibration-due').isVisible()).toBe(false);
+    await expect.poll(() => page.getByTestId('toast').textContent()).toMatch(/Calibration recorded/);
+
+    const api = await (await fetch(`${server.url}/api/devices/${DEVICE}/calibrations`)).json();
+    expect(api.calibrations).toHaveLength(1);
+    expect(api.in_force).toMatchObject({
+      factor: 168.5,
+      due: '2099-06-30',
+      technician: 'technician',
+      reference: { nuclide: 'Cs-137', dose_rate_usvh: 10, certificate: 'PTB-2024-0815' },
+      comment: 'two points per decade, within 8 %',
+    });
+
+    await tile().getByTestId('calibrate-button').click();
+    await expect
+      .poll(() => page.getByTestId('calibration-history-item').allTextContents())
+      .toEqual([expect.stringMatching(/168\.5 CPM per µSv\/h · Cs-137 10 µSv\/h, cert\. PTB-2024-0815 · by technician · due 2099-06-30/)]);
+    expect(await page.getByTestId('calibrate-factor').inputValue()).toBe('168.5');
+    await page.keyboard.press('Escape');
+  });
+});
