@@ -129,7 +129,7 @@ program
       enabled: Boolean(config.influx.url),
       detail: config.influx.url ? `InfluxDB at ${config.influx.url}` : 'not configured',
     };
-    const server = await startServer({ config, mqtt: client, log, storage });
+    const server = await startServer({ config, mqtt: client, log, storage, training: { mqttUrl: config.mqtt.url as string } });
     process.stderr.write(`console: ${server.url}\n`);
     stopOnSignals(log, async () => {
       await server.close();

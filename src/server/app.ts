@@ -10,6 +10,7 @@ import type { CalibrationRecord } from '../calibration/schemas.ts';
 import { type CalibrationStore, openCalibrationStore } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import { createTrainingService, type TrainingService } from '../training/service.ts';
 import { registerAlarmMetrics } from './alarm-metrics.ts';
 import { type AuthContext, installAuth } from './auth/guard.ts';
 import { type AuthStore, openAuthStore } from './auth/store.ts';
@@ -23,6 +24,7 @@ import { consoleRoutes } from './routes/console.ts';
 import type { ServerDeps } from './routes/deps.ts';
 import { healthRoutes } from './routes/health.ts';
 import { streamRoutes } from './routes/stream.ts';
+import { trainingRoutes } from './routes/training.ts';
 import type { StorageState } from './schemas.ts';
 
 /** Inputs of buildApp. */
@@ -52,6 +54,8 @@ export interface BuildAppOptions {
   calibrations?: CalibrationStore;
   /** Where a newly recorded calibration goes besides the live state: the retained MQTT calibration topic. */
   publishCalibration?: (record: CalibrationRecord) => void;
+  /** Training scenarios and runs (src/training/service.ts); default: lists the shipped scenarios, cannot start them (503). Closed with the app. */
+  training?: TrainingService;
 }
 
 /** The app plus its auth context (the role-by-route test walks `auth.routes`). */
@@ -146,6 +150,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
     ...(opts.publishCalibration ? { publishCalibration: opts.publishCalibration } : {}),
     prefix: '/api',
   });
+  const training = opts.training ?? createTrainingService({});
+  app.addHook('onClose', async () => training.close());
+  await app.register(trainingRoutes, { training, auth, prefix: '/api' });
   await app.register(streamRoutes, deps);
   const registry = opts.metrics ?? new Registry();
   registerAlarmMetrics(registry, opts.engine, opts.state);

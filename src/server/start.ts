@@ -10,6 +10,7 @@ import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCa
 import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
@@ -38,6 +39,8 @@ export interface StartServerOptions {
   auth?: AuthStore;
   /** Calibration records; default `<data_dir>/calibrations.sqlite`, closed with the server. */
   calibrations?: CalibrationStore;
+  /** Lets trainers run scenarios (POST /api/training/…) into this broker; unset: scenarios are listed, not run. */
+  training?: ServerTrainingOptions;
 }
 
 /** A running server. */
@@ -106,6 +109,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     calibrations,
     publishCalibration,
+    ...(opts.training ? { training: createServerTraining({ training: opts.training, config, catalogue, log, alarms: state }) } : {}),
   });
   // The embedded broker keeps retained messages only in memory: re-publish what is in force on every start.
   for (const r of calibrations.latestAll()) publishCalibration(r);

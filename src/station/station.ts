@@ -92,6 +92,8 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       log,
       storage: { enabled: Boolean(influxUrl), detail: storageDetail },
       metrics,
+      // Trainers' scenarios play into this same broker, through the same agent code path.
+      training: { mqttUrl, simulators },
     });
     stack.push({ name: 'server', stop: server.close });
     // No default passwords: missing demo accounts get random ones, returned to be printed once.

@@ -9,6 +9,8 @@ import { addUser } from '../../src/server/auth/provision.ts';
 import { PERMISSIONS, type Role, RoleSchema } from '../../src/server/auth/roles.ts';
 import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { createLiveState } from '../../src/server/live-state.ts';
+import type { RunProgress } from '../../src/training/runner.ts';
+import { createTrainingService } from '../../src/training/service.ts';
 
 /**
  * Role by route: every mutating route the app registers (collected by the guard's onRoute hook,
@@ -55,11 +57,36 @@ function reading(dose: number): Reading {
   };
 }
 
+/** Training with stand-in runs: this test checks who may start and stop, not the pipeline (test/simulator/training-runner). */
+function fakeTraining() {
+  return createTrainingService({
+    now,
+    startRun: async (scenario, { runId }) => {
+      let state: RunProgress['state'] = 'running';
+      let resolve: (p: RunProgress) => void = () => {};
+      const done = new Promise<RunProgress>((r) => {
+        resolve = r;
+      });
+      const progress = (): RunProgress => ({
+        ...{ run: runId, scenario: scenario.name, state, elapsed_s: 0, duration_s: scenario.duration_s },
+        ...{ readings_published: 0, alarms_raised: 0, last_action: null, error: null },
+      });
+      const stop = async () => {
+        state = 'stopped';
+        resolve(progress());
+        return progress();
+      };
+      return { id: runId, devices: [], mode: 'memory', progress, done, stop };
+    },
+  });
+}
+
 /** A fresh engine and app sharing the one auth store (so sessions carry over). */
 async function fixture(store: AuthStore) {
   const engine = createAlarmEngine({ now, rules: [latching] });
   const state = createLiveState({ config, catalogue, engine, now });
-  const app = await buildApp({ state, engine, config, auth: store, now });
+  const training = fakeTraining();
+  const app = await buildApp({ state, engine, config, auth: store, now, training });
   const feed = (dose: number) => engine.evaluate(reading(dose));
   // Clear first: a still-active alarm would swallow the raise (one active alarm per device and rule).
   const raise = () => {
@@ -68,7 +95,7 @@ async function fixture(store: AuthStore) {
     if (!id) throw new Error('fixture did not raise an alarm');
     return id;
   };
-  return { app, engine, feed, raise };
+  return { app, engine, feed, raise, training };
 }
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
@@ -85,10 +112,12 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /api/alarms/:id/disposition': ['operator'],
   'POST /api/devices/:id/out-of-service': ['technician'],
   'POST /api/devices/:id/calibrations': ['technician'],
+  'POST /api/training/scenarios/:name/start': ['trainer'],
+  'POST /api/training/runs/:id/stop': ['trainer'],
 };
 
-/** How to prepare a target and a valid request for each guarded route; `url` fills in `:id`. */
-const CASES: Record<string, (f: Fixture) => { id: string; body: unknown }> = {
+/** How to prepare a target and a valid request for each guarded route; `url` fills in `:id` (or `:name`). */
+const CASES: Record<string, (f: Fixture) => { id: string; body: unknown } | Promise<{ id: string; body: unknown }>> = {
   'POST /api/logout': () => ({ id: '', body: {} }),
   'POST /api/users': () => ({ id: '', body: { name: `u${t++}`, role: 'trainer' } }),
   'POST /api/alarms/:id/ack': (f) => ({ id: f.raise(), body: { comment: 'seen on camera' } }),
@@ -109,6 +138,11 @@ const CASES: Record<string, (f: Fixture) => { id: string; body: unknown }> = {
   'POST /api/devices/:id/calibrations': () => ({
     id: 'geiger-1',
     body: { factor: 171, due: '2099-01-01', reference: { nuclide: 'Cs-137', dose_rate_usvh: 10, certificate: 'cert-1' } },
+  }),
+  'POST /api/training/scenarios/:name/start': () => ({ id: 'xray-interlock-beam-on', body: { speed: 2 } }),
+  'POST /api/training/runs/:id/stop': async (f) => ({
+    id: (await f.training.start('geiger-cable-pulled', { user: 'setup' })).run,
+    body: {},
   }),
 };
 
@@ -147,8 +181,8 @@ describe('role by route', () => {
       expect(permission === 'authenticated' ? ALL : [...PERMISSIONS[permission]]).toEqual(allowed);
       const f = await fixture(store);
       try {
-        const { id, body } = prepare(f);
-        const url = key.slice(key.indexOf(' ') + 1).replace(':id', encodeURIComponent(id));
+        const { id, body } = await prepare(f);
+        const url = key.slice(key.indexOf(' ') + 1).replace(/:(id|name)\b/, encodeURIComponent(id));
         const before = id && key.includes('/alarms/') ? f.engine.history(id).length : 0;
         const send = (role?: Role) =>
           f.app.inject({
@@ -177,9 +211,9 @@ describe('role by route', () => {
           const target =
             role === allowed[0]
               ? { id, url }
-              : (() => {
-                  const p = prepare(f);
-                  return { id: p.id, url: key.slice(key.indexOf(' ') + 1).replace(':id', encodeURIComponent(p.id)) };
+              : await (async () => {
+                  const p = await prepare(f);
+                  return { id: p.id, url: key.slice(key.indexOf(' ') + 1).replace(/:(id|name)\b/, encodeURIComponent(p.id)) };
                 })();
           const res = await f.app.inject({
             method: 'POST',
@@ -214,6 +248,8 @@ describe('role by route', () => {
       '/api/alarms/kpis',
       `/api/alarms/${encodeURIComponent(id)}`,
       '/api/me',
+      '/api/training/scenarios',
+      '/api/training/runs',
       '/docs/json',
     ])
       expect((await f.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
