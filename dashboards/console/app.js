@@ -8,6 +8,7 @@ import { setUpCalibration } from './calibration.js';
 import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unshelve } from './dialogs.js';
 import { renderTile, tickAges } from './render.js';
 import { beep, setSound } from './sound.js';
+import { showTraining } from './training.js';
 
 const TREND_POINTS = 60;
 const devices = new Map();
@@ -153,7 +154,10 @@ function tickClock() {
 }
 
 $('sound-toggle').addEventListener('change', (ev) => setSound(ev.target.checked));
-setUpLogin(() => renderAlarmPanel());
+setUpLogin((user) => {
+  renderAlarmPanel();
+  showTraining(user);
+});
 setUpDisposition((id) => alarms.get(id));
 setUpCalibration((id) => devices.get(id));
 tickClock();

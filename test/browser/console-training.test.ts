@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogue } from '../../devices/index.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { addUser } from '../../src/server/auth/provision.ts';
+import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
+import { type RunningServer, startServer } from '../../src/server/start.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+
+/**
+ * A trainer logs in, starts the interlock scenario from the Training panel, and its emergency
+ * alarm appears in the training list, not the live list; the run can be stopped from the panel.
+ * The scenario runs through the real pipeline (simulator → pty → agent → broker → server).
+ */
+const DATA_DIR = mkdtempSync(join(tmpdir(), 'radscreen-training-ui-'));
+const CONFIG = `
+station: { id: demo, name: Training test station }
+data_dir: ${DATA_DIR}
+server: { host: 127.0.0.1, port: 0 }
+devices:
+  - { id: belt-geiger, name: Parcel belt Geiger, profile: mightyohm-geiger, serial: { path: /dev/null } }
+`;
+
+describe('training panel in the console (Chromium)', () => {
+  let broker: EmbeddedBroker;
+  let client: MqttClient;
+  let server: RunningServer;
+  let store: AuthStore;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'radscreen-server-training-ui' });
+    store = openAuthStore();
+    await addUser(store, { name: 'trainer', role: 'trainer', password: 'trainer-password-for-test' });
+    await addUser(store, { name: 'operator', role: 'operator', password: 'operator-password-for-test' });
+    server = await startServer({
+      config: parseConfig(CONFIG, { catalogue, env: {} }),
+      mqtt: client,
+      log: pino({ level: 'silent' }),
+      storage: { enabled: true, detail: 'test' },
+      auth: store,
+      training: { mqttUrl: broker.url },
+    });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(server.url);
+    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    store?.close();
+    await client?.endAsync();
+    await broker?.close();
+    rmSync(DATA_DIR, { recursive: true, force: true });
+  });
+
+  const login = async (user: string, password: string) => {
+    await page.getByTestId('login-user').fill(user);
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByTestId('whoami-role').textContent()).toBe(user);
+  };
+
+  it('is hidden from anonymous users and operators', async () => {
+    expect(await page.getByTestId('training-panel').isVisible()).toBe(false);
+    await login('operator', 'operator-password-for-test');
+    expect(await page.getByTestId('training-panel').isVisible()).toBe(false);
+    await page.getByTestId('logout').click();
+    await expect.poll(() => page.getByTestId('login-form').isVisible()).toBe(true);
+  });
+
+  it('lets a trainer start a scenario whose alarm lands in the training list only, and stop it', async () => {
+    await login('trainer', 'trainer-password-for-test');
+    await page.getByTestId('training-panel').waitFor();
+    await expect.poll(() => page.getByTestId('training-scenario').count()).toBeGreaterThanOrEqual(4);
+    await page.getByTestId('training-speed').selectOption('5');
+    await page.locator('[data-testid="training-scenario"][data-name="xray-interlock-beam-on"] [data-testid="training-start"]').click();
+    await expect.poll(() => page.getByTestId('training-run').getAttribute('data-state')).toBe('running');
+    expect(await page.getByTestId('training-run-title').textContent()).toBe('X-ray scanner door opened with the beam on');
+
+    // Door opened at 20 scenario s = 4 s at 5×; the bypass keeps the beam on while bags pass.
+    const emergency = page.locator(
+      '[data-testid="training-list"] [data-testid="alarm-item"][data-device="training-parcel-scanner"][data-severity="emergency"]',
+    );
+    await emergency.first().waitFor({ timeout: 20_000 });
+    expect(await emergency.first().getAttribute('data-source')).toBe('training');
+    expect(await page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('training-run-progress').textContent()).toMatch(/[1-9]\d* training alarm/);
+    const alarms = (await (await fetch(`${server.url}/api/alarms?source=training`)).json()) as { alarms: { rule: string }[] };
+    expect(alarms.alarms.map((a) => a.rule)).toContain('xray_interlock_open_beam_on');
+
+    await page.getByTestId('training-stop').click();
+    await expect.poll(() => page.getByTestId('training-run').getAttribute('data-state')).toBe('stopped');
+    const runs = (await (await fetch(`${server.url}/api/training/runs`)).json()) as { runs: { state: string; stopped_by: string }[] };
+    expect(runs.runs[0]).toMatchObject({ state: 'stopped', stopped_by: 'trainer' });
+    expect(await page.getByTestId('training-start').first().isEnabled()).toBe(true);
+  });
+});
