@@ -6,7 +6,7 @@ import { isTraining, renderAlarms } from './alarm-list.js';
 import { setUpLogin } from './api.js';
 import { setUpCalibration } from './calibration.js';
 import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unshelve } from './dialogs.js';
-import { renderTile, tickAges } from './render.js';
+import { removeTile, renderTile, tickAges } from './render.js';
 import { beep, setSound } from './sound.js';
 import { showTraining } from './training.js';
 
@@ -137,6 +137,14 @@ function follow() {
     }),
   );
   es.addEventListener('alarm', parse(onAlarm));
+  es.addEventListener(
+    'device_removed',
+    parse(({ id }) => {
+      devices.delete(id);
+      trends.delete(id);
+      removeTile(id);
+    }),
+  );
 }
 
 /** While a live alarm is unacknowledged and not silenced or shelved, the cue repeats every 10 s. */

@@ -30,6 +30,10 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   badge.dataset.status = device.status;
   tile.dataset.status = device.status;
   tile.classList.toggle('in-alarm', Boolean(activeAlarm));
+  // A trainer's scenario devices share the grid while a run lasts, marked so nobody mistakes them.
+  const training = device.id.startsWith('training-') || reading?.source === 'training';
+  tile.classList.toggle('tile-training', training);
+  q(tile, 'training-badge').hidden = !training;
   q(tile, 'device-alarm').hidden = !activeAlarm;
   const cal = calibrationDue(device, now);
   q(tile, 'calibration-due').hidden = !cal;
@@ -66,6 +70,11 @@ function renderScannerFacts(tile, v) {
   interlocks.textContent = v.interlocks_closed === true ? 'closed' : v.interlocks_closed === false ? 'OPEN' : '—';
   interlocks.dataset.state = v.interlocks_closed === false ? 'open' : 'closed';
   q(tile, 'belt').textContent = v.belt_running ? `${Number(v.belt_speed ?? 0).toFixed(2)} m/s` : onOff(v.belt_running);
+}
+
+/** Takes a forgotten device's tile off the grid (a training run ended). */
+export function removeTile(id) {
+  document.querySelector(`[data-device="${CSS.escape(id)}"]`)?.remove();
 }
 
 /** Refreshes the "n s ago" part of every tile without waiting for data. */

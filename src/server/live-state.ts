@@ -46,6 +46,8 @@ export interface LiveStateEvents {
   /** A device's effective or reported status changed; carries the whole view. */
   status: [DeviceView];
   alarm: [AlarmTransition];
+  /** A device was forgotten (a training run's device once the run ended); carries its id. */
+  removed: [string];
 }
 
 interface DeviceEntry {
@@ -121,6 +123,11 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
   }
 
   /** Re-evaluates staleness of every device; emits `status` for each that changed and returns their ids. */
+  /** Forgets a device (a training run's device after the run); listeners get `removed`. */
+  removeDevice(id: string): void {
+    if (this.#entries.delete(id)) this.emit('removed', id);
+  }
+
   checkStale(): string[] {
     const changed: string[] = [];
     for (const entry of this.#entries.values()) if (this.#refresh(entry, entry.view.status)) changed.push(entry.view.id);

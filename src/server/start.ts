@@ -94,6 +94,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       },
     );
   let feedRef: MqttFeed | undefined;
+  const setTrainingSuppression = (devices: string[], on: boolean) => {
+    for (const device of devices) {
+      for (const t of engine.setSuppressed(config.station.id, device, { on, reason: 'training run ended' })) {
+        state.addAlarm(t);
+        feedRef?.publishTransition(t);
+      }
+    }
+  };
   const app = await buildApp({
     auth,
     state,
@@ -109,7 +117,22 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     calibrations,
     publishCalibration,
-    ...(opts.training ? { training: createServerTraining({ training: opts.training, config, catalogue, log, alarms: state }) } : {}),
+    ...(opts.training
+      ? {
+          training: createServerTraining({
+            training: opts.training,
+            config,
+            catalogue,
+            log,
+            alarms: state,
+            onRunStarting: (devices) => setTrainingSuppression(devices, false),
+            onRunEnded: (devices) => {
+              setTrainingSuppression(devices, true);
+              for (const d of devices) state.removeDevice(d);
+            },
+          }),
+        }
+      : {}),
   });
   // The embedded broker keeps retained messages only in memory: re-publish what is in force on every start.
   for (const r of calibrations.latestAll()) publishCalibration(r);

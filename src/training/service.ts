@@ -64,6 +64,9 @@ export function createTrainingService(opts: {
   dir?: string;
   startRun?: StartRun;
   watchAlarms?: (l: (t: AlarmTransition) => void) => () => void;
+  /** Called with the run's device ids before it starts and once it has ended (finished, stopped or failed). */
+  onRunStarting?(devices: string[]): void;
+  onRunEnded?(devices: string[]): void;
   now?: () => number;
 }): TrainingService {
   const dir = opts.dir ?? SCENARIO_DIR;
@@ -94,6 +97,7 @@ export function createTrainingService(opts: {
       if (busy) throw new TrainingError('busy', `training run ${busy.run.id} (${busy.view.title}) is still running; stop it first`);
       seq += 1;
       const runId = `${now().toString(36)}-${seq}`;
+      opts.onRunStarting?.(scenario.devices.map((d) => `training-${d.id}`));
       const run = await opts.startRun(scenario, { runId, speed, ...(opts.watchAlarms ? { watchAlarms: opts.watchAlarms } : {}) });
       const entry: (typeof runs)[number] = {
         run,
@@ -102,6 +106,7 @@ export function createTrainingService(opts: {
       run.done.then((final) => {
         entry.final = final;
         entry.view.ended_at = now();
+        opts.onRunEnded?.(run.devices);
       });
       runs.unshift(entry);
       runs.splice(KEEP_RUNS);

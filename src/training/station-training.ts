@@ -30,6 +30,13 @@ export function createServerTraining(opts: {
   /** The server's logger (pino underneath in every radscreen process). */
   log: unknown;
   alarms: { on(e: 'alarm', l: (t: AlarmTransition) => void): unknown; off(e: 'alarm', l: (t: AlarmTransition) => void): unknown };
+  /**
+   * Run boundaries: a scenario's devices fall silent when it ends, which would raise stale
+   * alarms and leave their tiles behind. The server suppresses their alarms by design after a
+   * run and forgets the devices; the next run lifts the suppression.
+   */
+  onRunStarting?(devices: string[]): void;
+  onRunEnded?(devices: string[]): void;
 }): TrainingService {
   const { training, config, catalogue, alarms } = opts;
   const watchAlarms = (l: (t: AlarmTransition) => void) => {
@@ -38,6 +45,8 @@ export function createServerTraining(opts: {
   };
   return createTrainingService({
     ...(training.dir ? { dir: training.dir } : {}),
+    ...(opts.onRunStarting ? { onRunStarting: opts.onRunStarting } : {}),
+    ...(opts.onRunEnded ? { onRunEnded: opts.onRunEnded } : {}),
     watchAlarms,
     startRun: (scenario, run) =>
       runScenario({

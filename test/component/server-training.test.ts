@@ -138,3 +138,41 @@ describe('trainer API', () => {
     );
   });
 });
+
+describe('training run boundaries', () => {
+  it('announces the run devices before a run and again once it has ended', async () => {
+    const runs = recordingRuns();
+    const calls: string[] = [];
+    const service = createTrainingService({
+      startRun: runs.startRun,
+      onRunStarting: (devices) => void calls.push(`starting ${devices.join(',')}`),
+      onRunEnded: (devices) => void calls.push(`ended ${devices.join(',')}`),
+    });
+    await service.start('xray-interlock-beam-on', { user: 'trainer' });
+    expect(calls).toEqual(['starting training-parcel-scanner']);
+    runs.finishAll();
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual(['starting training-parcel-scanner', 'ended training-x']);
+  });
+
+  it('lets the live state forget a device and tells its listeners', () => {
+    const engine = createAlarmEngine({ now: Date.now });
+    const state = createLiveState({ config, catalogue, engine, now: Date.now });
+    const removed: string[] = [];
+    state.on('removed', (id) => void removed.push(id));
+    state.applyStatus({
+      v: 1,
+      station: 'st1',
+      device: 'training-x',
+      profile: 'mightyohm-geiger',
+      state: 'online',
+      ts: Date.now(),
+      detail: {},
+    });
+    expect(state.device('training-x')).toBeDefined();
+    state.removeDevice('training-x');
+    state.removeDevice('training-x');
+    expect(state.device('training-x')).toBeUndefined();
+    expect(removed).toEqual(['training-x']);
+  });
+});

@@ -60,9 +60,14 @@ export const streamRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, { sta
     };
     const onStatus = (d: DeviceView) => writeEvent(res, 'status', d);
     const onAlarm = (t: AlarmTransition) => writeEvent(res, 'alarm', t);
+    const onRemoved = (id: string) => {
+      pending.delete(id);
+      writeEvent(res, 'device_removed', { id });
+    };
     state.on('reading', onReading);
     state.on('status', onStatus);
     state.on('alarm', onAlarm);
+    state.on('removed', onRemoved);
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
     heartbeat.unref();
     open.add(res);
@@ -76,6 +81,7 @@ export const streamRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, { sta
       state.off('reading', onReading);
       state.off('status', onStatus);
       state.off('alarm', onAlarm);
+      state.off('removed', onRemoved);
       open.delete(res);
       req.log.debug({ clients: open.size }, 'SSE client gone');
     };
