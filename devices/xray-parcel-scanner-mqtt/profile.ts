@@ -1,15 +1,8 @@
-import { z } from 'zod';
 import { createMessageSession } from '../../src/agent/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
-import { MAX_DOORS, MAX_PANELS, XRAY_CHANNELS, type XrayLayout } from '../xray-parcel-scanner/channels.ts';
+import { XRAY_CHANNELS, type XrayLayout } from '../xray-parcel-scanner/channels.ts';
 import { decodeXrayJson } from '../xray-parcel-scanner/json.ts';
-
-const OptionsSchema = z.strictObject({
-  /** Doors the installation has; messages reporting another count are rejected (a miswired gateway). */
-  doors: z.int().min(1).max(MAX_DOORS).optional(),
-  /** Access panels the installation has; same rule. */
-  panels: z.int().min(0).max(MAX_PANELS).optional(),
-});
+import { XrayOptionsSchema } from '../xray-parcel-scanner/profile.ts';
 
 /**
  * The X-ray parcel scanner behind a gateway that publishes the XRS content as JSON on MQTT
@@ -27,7 +20,7 @@ export const xrayParcelScannerMqtt: DeviceProfile = {
   measurement: 'xray',
   // Three missed 1 s status messages, as for the serial form.
   staleAfterMs: 3_000,
-  optionsSchema: OptionsSchema,
+  optionsSchema: XrayOptionsSchema,
   createSession(ctx) {
     const layout: XrayLayout = {};
     if (typeof ctx.options.doors === 'number') layout.doors = ctx.options.doors;

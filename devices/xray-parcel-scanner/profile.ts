@@ -4,7 +4,8 @@ import type { DeviceProfile } from '../../src/core/profile.ts';
 import { MAX_DOORS, MAX_PANELS, XRAY_CHANNELS, type XrayLayout } from './channels.ts';
 import { decodeXrayLine } from './decode.ts';
 
-const OptionsSchema = z.strictObject({
+/** The installation's layout; shared with the MQTT (JSON) form of this family. */
+export const XrayOptionsSchema = z.strictObject({
   /** Doors the installation has; frames reporting another count are rejected (a miswired gateway). */
   doors: z.int().min(1).max(MAX_DOORS).optional(),
   /** Access panels the installation has; same rule. */
@@ -26,7 +27,7 @@ export const xrayParcelScanner: DeviceProfile = {
   measurement: 'xray',
   // Three missed 1 s status lines: long enough for a busy gateway, short enough for an operator.
   staleAfterMs: 3_000,
-  optionsSchema: OptionsSchema,
+  optionsSchema: XrayOptionsSchema,
   createSession(ctx) {
     const layout: XrayLayout = {};
     if (typeof ctx.options.doors === 'number') layout.doors = ctx.options.doors;

@@ -148,15 +148,18 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   }, opts.staleCheckMs ?? 1000);
   staleTimer.unref();
 
-  try {
-    await app.listen({ host: config.server.host, port: config.server.port });
-  } catch (err) {
+  const shutdown = async () => {
     clearInterval(staleTimer);
     await feed.detach();
     await app.close();
     closeAuth();
     closeCalibrations();
     engine.close();
+  };
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    await shutdown();
     throw err;
   }
   const address = app.server.address();
@@ -174,14 +177,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     auth,
     url,
     close() {
-      closed ??= (async () => {
-        clearInterval(staleTimer);
-        await feed.detach();
-        await app.close();
-        closeAuth();
-        closeCalibrations();
-        engine.close();
-      })();
+      closed ??= shutdown();
       return closed;
     },
   };

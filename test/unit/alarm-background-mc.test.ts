@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { poisson, seededRandom } from '../../simulators/physics.ts';
 import { createBackgroundRule, DEFAULT_BACKGROUND } from '../../src/alarms/background-rule.ts';
 import type { AlarmRule } from '../../src/alarms/rule.ts';
 import type { Alarm } from '../../src/alarms/types.ts';
@@ -13,29 +14,6 @@ import type { Reading } from '../../src/core/reading.ts';
 const BG_CPS = 20 / 60;
 const SENSITIVITY = 153.8;
 const TARGET_PER_H = DEFAULT_BACKGROUND.false_alarms_per_shift / DEFAULT_BACKGROUND.shift_h;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Knuth's method: fine for the small means of 1-s windows. */
-function poisson(rand: () => number, lambda: number): number {
-  const limit = Math.exp(-lambda);
-  let k = 0;
-  let p = rand();
-  while (p > limit) {
-    k++;
-    p *= rand();
-  }
-  return k;
-}
 
 /** Drives the pure rule the way the engine does (active alarm and state handed back in). */
 function driver(rule: AlarmRule) {
@@ -65,7 +43,7 @@ function driver(rule: AlarmRule) {
 
 describe('background-relative radiation alarm, Monte-Carlo (seeded)', () => {
   const HOURS = 200;
-  const rand = mulberry32(20240607);
+  const rand = seededRandom(20240607);
   const rule = createBackgroundRule(() => DEFAULT_BACKGROUND);
   const step = driver(rule);
   // Fixed-threshold comparison on the same data: a 60-s sliding CPM, like a kit's SLOW mode.
@@ -75,7 +53,7 @@ describe('background-relative radiation alarm, Monte-Carlo (seeded)', () => {
   let falseAlarms = 0;
   let second = 0;
   for (; second < HOURS * 3600; second++) {
-    const c = poisson(rand, BG_CPS);
+    const c = poisson(BG_CPS, rand);
     const prev = cpm;
     cpm += c - (ring[second % 60] as number);
     ring[second % 60] = c;
@@ -108,7 +86,7 @@ describe('background-relative radiation alarm, Monte-Carlo (seeded)', () => {
       let fixedSeen = false;
       for (; second < start + 70; second++) {
         const inPass = second >= start && second < start + 3;
-        const c = poisson(rand, BG_CPS + (inPass ? EXTRA_CPS : 0));
+        const c = poisson(BG_CPS + (inPass ? EXTRA_CPS : 0), rand);
         cpm += c - (ring[second % 60] as number);
         ring[second % 60] = c;
         const action = step(second, c);

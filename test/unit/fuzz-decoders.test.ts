@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { profiles } from '../../devices/index.ts';
+import { seededRandom } from '../../simulators/physics.ts';
 import { normaliseReading } from '../../src/agent/normalise.ts';
 import { ERROR_CODES, RadscreenError } from '../../src/core/errors.ts';
 import type { DeviceProfile, SessionContext } from '../../src/core/profile.ts';
@@ -19,18 +20,6 @@ const FRAMES_PER_PROFILE = 100_000;
 /** Frames checked one by one (settle after each); the rest go in random chunks and are checked in total. */
 const CHECKED_ONE_BY_ONE = 3_000;
 const N42_MUTATIONS = 10_000;
-
-/** mulberry32: a seeded PRNG, so a failure replays with the same frames. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every line of every text fixture, every string in JSON fixtures, 32-byte slices of binaries. */
 function seedsFor(profileId: string): Buffer[] {
@@ -117,7 +106,7 @@ const hasContent = (frame: Buffer) => frame.toString('latin1').replace(/[\r\n]/g
 describe('fuzz: every catalogued decoder survives random and mutated frames', () => {
   for (const [index, profile] of profiles.entries()) {
     it(`${profile.id}: ${FRAMES_PER_PROFILE} frames, none throws, each ends as a reading, an ignored line or a counted reject`, async () => {
-      const rand = prng(0xc0ffee + index);
+      const rand = seededRandom(0xc0ffee + index);
       const seeds = seedsFor(profile.id);
       const { session, counts, outcomes } = instrument(profile);
       const nl = Buffer.from('\n');
@@ -171,7 +160,7 @@ describe('fuzz: the N42 parser on mutated XML', () => {
     const am241 = readFileSync('src/importers/fixtures/data_am241.n42');
     const lines = am241.toString('latin1').split('\n');
     const seeds = [am241, ...lines.map((l) => Buffer.from(l, 'latin1'))];
-    const rand = prng(42);
+    const rand = seededRandom(42);
     const tally = { ok: 0, rejected: 0 };
     for (let n = 0; n < N42_MUTATIONS; n++) {
       let doc: Buffer;
