@@ -239,4 +239,12 @@ function fail(message: string): never {
   process.exit(EXIT.usage);
 }
 
-await program.parseAsync(process.argv);
+// A command that cannot start (a port in use, influxd that will not come up, a device path that
+// does not exist) says so in one line; the stack is for RADSCREEN_LOG_LEVEL=debug.
+await program.parseAsync(process.argv).catch((e: Error & { code?: string; address?: string; port?: number }) => {
+  const where =
+    e.code === 'EADDRINUSE' && e.port ? ` (port ${e.port} is in use: set server.port / mqtt.embedded.port, or stop what holds it)` : '';
+  process.stderr.write(`radscreen: ${e.message}${where}${e.code ? ` [${e.code}]` : ''}\n`);
+  if (process.env.RADSCREEN_LOG_LEVEL === 'debug') process.stderr.write(`${e.stack}\n`);
+  process.exit(EXIT.failure);
+});

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +39,26 @@ describe('radscreen CLI', () => {
     const rows = JSON.parse(r.stdout) as { id: string; channels: { unit: string }[] }[];
     expect(rows.map((d) => d.id)).toContain('mightyohm-geiger');
     expect(rows.every((d) => d.channels.every((c) => c.unit.length > 0))).toBe(true);
+  });
+
+  it('says in one line, without a stack, when the console port is taken, and exits 1', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const port = (holder.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'radscreen-cli-'));
+    const file = join(dir, 'busy.yaml');
+    writeFileSync(
+      file,
+      `station: { id: s1 }\ndata_dir: ${dir}\nmqtt: { embedded: { port: 0 } }\ninflux: { managed: never }\nserver: { port: ${port} }\n`,
+    );
+    try {
+      const r = spawnSync(process.execPath, ['bin/radscreen.js', 'station', '--config', file], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`radscreen: .*EADDRINUSE.*port ${port} is in use`));
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
+    }
   });
 
   it('rejects an unknown command with usage help and exit 2', () => {
