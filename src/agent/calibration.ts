@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { type CalibrationMessage, CalibrationMessageSchema, DEADLETTER_TOPIC, type DeadLetter, topics } from '../core/contract.ts';
@@ -81,6 +83,27 @@ export interface FollowCalibrationOptions {
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
   /** Counts an invalid message per device and code (it is also dead-lettered here). */
   onInvalid(code: 'RS_ERR_PAYLOAD_JSON' | 'RS_ERR_PAYLOAD_INVALID', reason: string, payload: Buffer): void;
+  /**
+   * Where the last good calibration is kept on disk. An agent that restarts while the broker
+   * has lost its retained message (the embedded broker keeps them in memory) and the server is
+   * down still applies the calibration in force instead of sending uncalibrated dose rates.
+   */
+  cachePath?: string;
+}
+
+function readCached(opts: FollowCalibrationOptions): CalibrationMessage | undefined {
+  if (!opts.cachePath || !existsSync(opts.cachePath)) return undefined;
+  const parsed = parseCalibrationMessage(readFileSync(opts.cachePath), opts);
+  if (parsed.ok) return parsed.calibration;
+  opts.log.warn({ path: opts.cachePath, reason: parsed.reason }, 'cached calibration unreadable; waiting for the server');
+  return undefined;
+}
+
+function writeCached(path: string, payload: Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  // Write then rename, so a crash mid-write never leaves half a calibration behind.
+  writeFileSync(`${path}.tmp`, payload);
+  renameSync(`${path}.tmp`, path);
 }
 
 /**
@@ -92,7 +115,9 @@ export interface FollowCalibrationOptions {
  */
 export function followCalibration(opts: FollowCalibrationOptions): () => CalibrationMessage | undefined {
   const topic = topics.calibration(opts.station, opts.device);
-  let current: CalibrationMessage | undefined;
+  let current = readCached(opts);
+  if (current)
+    opts.log.info({ calibration_id: current.calibration_id, factor: current.factor }, 'calibration in force (from the local copy)');
   opts.client.on('message', (t, payload) => {
     if (t !== topic || payload.length === 0) return;
     const parsed = parseCalibrationMessage(payload, opts);
@@ -116,6 +141,13 @@ export function followCalibration(opts: FollowCalibrationOptions): () => Calibra
         'calibration in force',
       );
     current = parsed.calibration;
+    if (opts.cachePath) {
+      try {
+        writeCached(opts.cachePath, payload);
+      } catch (e) {
+        opts.log.warn({ path: opts.cachePath, err: (e as Error).message }, 'calibration not kept on disk');
+      }
+    }
   });
   opts.client.subscribe(topic, { qos: 1 }, (err) => {
     if (err) opts.log.warn({ err: err.message, topic }, 'calibration subscription failed');

@@ -114,6 +114,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
     profile: opts.profile,
     log,
     onInvalid: (code, reason, payload) => countReject(code, reason, payload),
+    ...(opts.dataDir ? { cachePath: join(opts.dataDir, 'calibration', `${opts.device}.json`) } : {}),
   });
 
   function countReject(code: ErrorCode, message: string, raw?: Buffer): void {

@@ -1,0 +1,78 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { catalogue } from '../../devices/index.ts';
+import { followCalibration } from '../../src/agent/calibration.ts';
+import { type CalibrationMessage, topics } from '../../src/core/contract.ts';
+import type { DeviceProfile } from '../../src/core/profile.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { waitFor } from '../support/wait.ts';
+
+/** The agent keeps the calibration in force on disk, for restarts when nobody re-sends it. */
+describe('calibration kept by the agent', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'radscreen-cal-'));
+  const cachePath = join(dir, 'calibration', 'g1.json');
+  const profile = catalogue.get('mightyohm-geiger') as DeviceProfile;
+  const quiet = { info() {}, warn() {} };
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function agentClient(broker: EmbeddedBroker): Promise<MqttClient> {
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    cleanups.push(() => c.endAsync());
+    return c;
+  }
+
+  it('applies the last good calibration after a restart when the broker no longer has it', async () => {
+    const message: CalibrationMessage = {
+      v: 1,
+      station: 's1',
+      device: 'g1',
+      calibration_id: 'cal-20261129-abc123',
+      kind: 'sensitivity',
+      factor: 160,
+      calibrated_at: Date.now() - 1000,
+      due: '2027-11-29',
+    };
+    const first = await startEmbeddedBroker('127.0.0.1', 0);
+    const follow = (client: MqttClient) =>
+      followCalibration({ client, station: 's1', device: 'g1', profile, log: quiet, onInvalid: () => {}, cachePath });
+    const current = follow(await agentClient(first));
+    const server = await agentClient(first);
+    await server.publishAsync(topics.calibration('s1', 'g1'), JSON.stringify(message), { qos: 1, retain: true });
+    await waitFor(() => current()?.calibration_id === message.calibration_id, { timeoutMs: 5000 });
+    expect(JSON.parse(readFileSync(cachePath, 'utf8')).calibration_id).toBe(message.calibration_id);
+    for (const c of cleanups.splice(0).reverse()) await c();
+    await first.close();
+
+    // A new broker knows nothing retained; the restarted agent still has the calibration.
+    const second = await startEmbeddedBroker('127.0.0.1', 0);
+    cleanups.push(() => second.close());
+    const afterRestart = follow(await agentClient(second));
+    expect(afterRestart()).toMatchObject({ calibration_id: message.calibration_id, factor: 160 });
+  });
+
+  it('ignores a corrupt local copy and waits for the server', async () => {
+    rmSync(dir, { recursive: true, force: true });
+    const broker = await startEmbeddedBroker('127.0.0.1', 0);
+    cleanups.push(() => broker.close());
+    mkdirSync(join(dir, 'calibration'), { recursive: true });
+    writeFileSync(cachePath, '{ half a calib');
+    const warnings: string[] = [];
+    const current = followCalibration({
+      client: await agentClient(broker),
+      station: 's1',
+      device: 'g1',
+      profile,
+      log: { info() {}, warn: (_o, m) => void warnings.push(m ?? '') },
+      onInvalid: () => {},
+      cachePath,
+    });
+    expect(current()).toBeUndefined();
+    expect(warnings).toEqual(['cached calibration unreadable; waiting for the server']);
+  });
+});
