@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
 import type { Alarm } from '../../src/alarms/types.ts';
@@ -14,6 +14,7 @@ import { addUser } from '../../src/server/auth/provision.ts';
 import { type AuditEntry, type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { launchChromium, openConsole } from '../support/browser.ts';
 
 /** Issue 5 "Done when": operator acknowledges with a comment; an anonymous click is refused; training never mixes with live. */
 const STATION = 'demo';
@@ -88,22 +89,8 @@ describe('operator actions in the console (Chromium)', () => {
       storage: { enabled: true, detail: 'test' },
       auth: store,
     });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(server.url);
-    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
+    browser = await launchChromium();
+    page = await openConsole(browser, server.url);
   });
 
   afterAll(async () => {

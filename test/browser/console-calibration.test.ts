@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -11,6 +11,7 @@ import { addUser } from '../../src/server/auth/provision.ts';
 import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { launchChromium, openConsole } from '../support/browser.ts';
 
 /** A technician records a calibration from the device tile; the tile's due date and flag follow. */
 const DEVICE = 'belt-geiger';
@@ -52,21 +53,8 @@ describe('calibration in the console (Chromium)', () => {
       storage: { enabled: true, detail: 'test' },
       auth: store,
     });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(server.url);
-    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
+    browser = await launchChromium();
+    page = await openConsole(browser, server.url);
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -11,6 +11,7 @@ import { topics } from '../../src/core/contract.ts';
 import type { Quality, Reading } from '../../src/core/reading.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { launchChromium } from '../support/browser.ts';
 
 const STATION = 'demo';
 const DEVICE = 'belt-geiger';
@@ -66,19 +67,7 @@ describe('operator console in Chromium', () => {
       log: pino({ level: 'silent' }),
       storage: { enabled: false, detail: 'no InfluxDB configured' },
     });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   });
 
