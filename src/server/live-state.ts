@@ -72,6 +72,7 @@ export interface LiveStateOptions {
 export class LiveState extends EventEmitter<LiveStateEvents> {
   readonly station: { id: string; name: string };
   readonly #entries = new Map<string, DeviceEntry>();
+  readonly #forgotten = new Set<string>();
   readonly #opts: LiveStateOptions;
 
   constructor(opts: LiveStateOptions) {
@@ -85,6 +86,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
 
   /** Records a validated reading, emits `reading`, and `status` when that made it fresh again. */
   addReading(reading: Reading): void {
+    this.#forgotten.delete(reading.device);
     const entry = this.#ensure(reading.device, reading.profile);
     const prev = entry.view.status;
     entry.view.last_reading = reading;
@@ -96,6 +98,10 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
 
   /** Records a validated status message and emits `status`. */
   applyStatus(msg: StatusMessage): void {
+    // A forgotten device's last words (the offline status its agent sends on stopping) must not
+    // bring its tile back; it returns with its next reading or a fresh online status.
+    if (this.#forgotten.has(msg.device) && msg.state !== 'online' && msg.state !== 'connecting') return;
+    this.#forgotten.delete(msg.device);
     const entry = this.#ensure(msg.device, msg.profile);
     entry.view.reported_status = msg.state;
     entry.view.status_detail = msg.detail;
@@ -125,6 +131,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
   /** Re-evaluates staleness of every device; emits `status` for each that changed and returns their ids. */
   /** Forgets a device (a training run's device after the run); listeners get `removed`. */
   removeDevice(id: string): void {
+    this.#forgotten.add(id);
     if (this.#entries.delete(id)) this.emit('removed', id);
   }
 

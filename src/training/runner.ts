@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { type Agent, startAgent } from '../agent/agent.ts';
 import { type SimulatedLinks, startSimulatedLinks } from '../agent/simulated-links.ts';
 import type { AlarmTransition } from '../alarms/types.ts';
 import type { Config, DeviceConfig } from '../config/schema.ts';
+import { topics } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DeviceSimulator, SimulatorFactory } from '../core/simulator.ts';
 import type { DeviceLink } from '../transports/link.ts';
@@ -113,7 +115,25 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
     unwatch?.();
     await agent?.stop().catch((e: Error) => log.warn({ err: e.message, run: id }, 'training agent stop failed'));
     await Promise.all([...linksOf.values()].map((l) => l.stop().catch(() => undefined)));
+    await clearRetainedStatus().catch((e: Error) => log.warn({ err: e.message, run: id }, 'training status not cleared'));
     rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  // The agent leaves a retained offline status per device; a run's devices are gone for good,
+  // so clear those (an empty retained payload deletes it) lest a restarted server lists them.
+  const clearRetainedStatus = async () => {
+    const client = await mqtt.connectAsync(opts.mqttUrl, {
+      protocolVersion: 4,
+      connectTimeout: 5000,
+      reconnectPeriod: 0,
+      ...(opts.config.mqtt.username ? { username: opts.config.mqtt.username, password: opts.config.mqtt.password } : {}),
+    });
+    try {
+      for (const device of devices)
+        await client.publishAsync(topics.status(opts.config.station.id, device.id), '', { qos: 1, retain: true });
+    } finally {
+      await client.endAsync();
+    }
   };
 
   let mode: 'pty' | 'memory' = 'memory';

@@ -93,6 +93,11 @@ describe('training panel in the console (Chromium)', () => {
     await emergency.first().waitFor({ timeout: 20_000 });
     expect(await emergency.first().getAttribute('data-source')).toBe('training');
     expect(await page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]').count()).toBe(0);
+    // The scenario's scanner has a tile while the run lasts, marked as training, with scanner facts.
+    const tile = page.locator('[data-testid="device-tile"][data-device="training-parcel-scanner"]');
+    expect(await tile.getByTestId('training-badge').isVisible()).toBe(true);
+    expect(await tile.getByTestId('beam-fact').isVisible()).toBe(true);
+    expect(await tile.getByTestId('count-fact').isVisible()).toBe(false);
     await expect.poll(() => page.getByTestId('training-run-progress').textContent()).toMatch(/[1-9]\d* training alarm/);
     const alarms = (await (await fetch(`${server.url}/api/alarms?source=training`)).json()) as { alarms: { rule: string }[] };
     expect(alarms.alarms.map((a) => a.rule)).toContain('xray_interlock_open_beam_on');
@@ -102,5 +107,9 @@ describe('training panel in the console (Chromium)', () => {
     const runs = (await (await fetch(`${server.url}/api/training/runs`)).json()) as { runs: { state: string; stopped_by: string }[] };
     expect(runs.runs[0]).toMatchObject({ state: 'stopped', stopped_by: 'trainer' });
     expect(await page.getByTestId('training-start').first().isEnabled()).toBe(true);
+    // Once the run has ended its device is forgotten: no tile left behind, no stale alarm to come.
+    await expect.poll(() => tile.count(), { timeout: 10_000 }).toBe(0);
+    const devices = (await (await fetch(`${server.url}/api/devices`)).json()) as { devices: { id: string }[] };
+    expect(devices.devices.map((d) => d.id)).not.toContain('training-parcel-scanner');
   });
 });

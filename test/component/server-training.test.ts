@@ -174,5 +174,11 @@ describe('training run boundaries', () => {
     state.removeDevice('training-x');
     expect(state.device('training-x')).toBeUndefined();
     expect(removed).toEqual(['training-x']);
+    // Its agent's parting offline status does not bring it back; a new run's online status does.
+    const status = { v: 1 as const, station: 'st1', device: 'training-x', profile: 'mightyohm-geiger', ts: Date.now(), detail: {} };
+    state.applyStatus({ ...status, state: 'offline' });
+    expect(state.device('training-x')).toBeUndefined();
+    state.applyStatus({ ...status, state: 'online' });
+    expect(state.device('training-x')?.reported_status).toBe('online');
   });
 });

@@ -108,5 +108,13 @@ describe('training scenario runner on the embedded broker', () => {
       expect(await run.done).toEqual(final);
       readings.length = 0;
     }
+    // The run's devices are gone for good: no retained status is left for a restarted server.
+    const fresh = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    const retained: string[] = [];
+    fresh.on('message', (topic, payload) => payload.length > 0 && retained.push(topic));
+    await fresh.subscribeAsync(topics.status('st-train', 'training-chute-geiger'), { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await fresh.endAsync();
+    expect(retained).toEqual([]);
   });
 });
