@@ -1,20 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue } from '../../devices/index.ts';
 import type { Alarm } from '../../src/alarms/types.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { topics } from '../../src/core/contract.ts';
 import type { Reading, Source } from '../../src/core/reading.ts';
-import { addUser } from '../../src/server/auth/provision.ts';
-import { type AuditEntry, type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
-import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
-import { launchChromium, openConsole } from '../support/browser.ts';
+import type { AuditEntry } from '../../src/server/auth/store.ts';
+import type { RunningServer } from '../../src/server/start.ts';
+import { loginAs } from '../support/browser.ts';
+import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
 
 /** Issue 5 "Done when": operator acknowledges with a comment; an anonymous click is refused; training never mixes with live. */
 const STATION = 'demo';
@@ -48,12 +44,9 @@ function reading(device: string, doseRate: number, source: Source): Reading {
 }
 
 describe('operator actions in the console (Chromium)', () => {
-  let broker: EmbeddedBroker | undefined;
-  let serverClient: MqttClient;
+  let stack: ConsoleStack;
   let publisher: MqttClient;
   let server: RunningServer;
-  let store: AuthStore;
-  let browser: Browser;
   let page: Page;
   let adminToken: string;
 
@@ -72,35 +65,22 @@ describe('operator actions in the console (Chromium)', () => {
     ).entries;
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    const url = broker.url;
-    serverClient = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-server-actions' });
-    publisher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-agent-actions' });
-
-    store = openAuthStore();
-    await addUser(store, { name: 'operator', role: 'operator', password: OPERATOR_PASSWORD });
-    await addUser(store, { name: 'admin', role: 'admin', password: 'admin-password-for-test' });
-    adminToken = store.createSession('admin', Date.now() + 3_600_000, Date.now());
-    const config = parseConfig(CONFIG, { catalogue, env: {} });
-    server = await startServer({
-      config,
-      mqtt: serverClient,
-      log: pino({ level: 'silent' }),
-      storage: { enabled: true, detail: 'test' },
-      auth: store,
+    stack = await startConsoleStack({
+      config: CONFIG,
+      dataDir: DATA_DIR,
+      users: [
+        { name: 'operator', role: 'operator', password: OPERATOR_PASSWORD },
+        { name: 'admin', role: 'admin', password: 'admin-password-for-test' },
+      ],
     });
-    browser = await launchChromium();
-    page = await openConsole(browser, server.url);
+    ({ server, page } = stack);
+    adminToken = stack.store.createSession('admin', Date.now() + 3_600_000, Date.now());
+    publisher = await mqtt.connectAsync(stack.broker.url, { protocolVersion: 4, clientId: 'radscreen-agent-actions' });
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    store?.close();
     await publisher?.endAsync();
-    await serverClient?.endAsync();
-    await broker?.close();
-    rmSync(DATA_DIR, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('shows the tile with its calibration flag and a live sparkline', async () => {
@@ -132,10 +112,7 @@ describe('operator actions in the console (Chromium)', () => {
   });
 
   it('lets an operator log in and acknowledge with a comment; the API and the audit log show it', async () => {
-    await page.getByTestId('login-user').fill('operator');
-    await page.getByTestId('login-password').fill(OPERATOR_PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await expect.poll(() => page.getByTestId('whoami-role').textContent()).toBe('operator');
+    await loginAs(page, 'operator', OPERATOR_PASSWORD);
     // The session cookie is HttpOnly: page scripts cannot read it.
     expect(await page.evaluate(() => document.cookie)).toBe('');
 

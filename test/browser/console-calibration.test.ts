@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue } from '../../devices/index.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { addUser } from '../../src/server/auth/provision.ts';
-import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
-import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
-import { launchChromium, openConsole } from '../support/browser.ts';
+import type { RunningServer } from '../../src/server/start.ts';
+import { loginAs } from '../support/browser.ts';
+import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
 
 /** A technician records a calibration from the device tile; the tile's due date and flag follow. */
 const DEVICE = 'belt-geiger';
@@ -25,58 +19,38 @@ devices:
 `;
 
 describe('calibration in the console (Chromium)', () => {
-  let broker: EmbeddedBroker;
-  let serverClient: MqttClient;
+  let stack: ConsoleStack;
   let server: RunningServer;
-  let store: AuthStore;
-  let browser: Browser;
   let page: Page;
   const tile = () => page.locator(`[data-testid="device-tile"][data-device="${DEVICE}"]`);
 
-  async function login(name: string, password: string) {
-    await page.getByTestId('login-user').fill(name);
-    await page.getByTestId('login-password').fill(password);
-    await page.getByTestId('login-submit').click();
-    await expect.poll(() => page.getByTestId('whoami-role').textContent()).toBe(name);
-  }
-
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    serverClient = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
-    store = openAuthStore();
-    await addUser(store, { name: 'technician', role: 'technician', password: 'tech-password-for-test' });
-    await addUser(store, { name: 'operator', role: 'operator', password: 'op-password-for-test' });
-    server = await startServer({
-      config: parseConfig(CONFIG, { catalogue, env: {} }),
-      mqtt: serverClient,
-      log: pino({ level: 'silent' }),
-      storage: { enabled: true, detail: 'test' },
-      auth: store,
+    stack = await startConsoleStack({
+      config: CONFIG,
+      dataDir: DATA_DIR,
+      users: [
+        { name: 'technician', role: 'technician', password: 'tech-password-for-test' },
+        { name: 'operator', role: 'operator', password: 'op-password-for-test' },
+      ],
     });
-    browser = await launchChromium();
-    page = await openConsole(browser, server.url);
+    ({ server, page } = stack);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    store?.close();
-    await serverClient?.endAsync();
-    await broker?.close();
-    rmSync(DATA_DIR, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('shows the configured due date, flagged, and no Calibrate button to anonymous users or operators', async () => {
     await expect.poll(() => tile().getByTestId('calibration-date').textContent()).toBe('2020-01-01');
     expect(await tile().getByTestId('calibration-due').isVisible()).toBe(true);
     expect(await tile().getByTestId('calibrate-button').isVisible()).toBe(false);
-    await login('operator', 'op-password-for-test');
+    await loginAs(page, 'operator', 'op-password-for-test');
     expect(await tile().getByTestId('calibrate-button').isVisible()).toBe(false);
     await page.getByTestId('logout').click();
   });
 
   it('lets a technician record a calibration; the tile, the history and the API show it', async () => {
-    await login('technician', 'tech-password-for-test');
+    await loginAs(page, 'technician', 'tech-password-for-test');
     await tile().getByTestId('calibrate-button').click();
     const dialog = page.getByTestId('calibrate-dialog');
     await expect.poll(() => dialog.isVisible()).toBe(true);

@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue } from '../../devices/index.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { addUser } from '../../src/server/auth/provision.ts';
-import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
-import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
-import { launchChromium, openConsole } from '../support/browser.ts';
+import type { RunningServer } from '../../src/server/start.ts';
+import { loginAs } from '../support/browser.ts';
+import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
 
 /**
  * A trainer logs in, starts the interlock scenario from the Training panel, and its emergency
@@ -28,57 +22,37 @@ devices:
 `;
 
 describe('training panel in the console (Chromium)', () => {
-  let broker: EmbeddedBroker;
-  let client: MqttClient;
+  let stack: ConsoleStack;
   let server: RunningServer;
-  let store: AuthStore;
-  let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'radscreen-server-training-ui' });
-    store = openAuthStore();
-    await addUser(store, { name: 'trainer', role: 'trainer', password: 'trainer-password-for-test' });
-    await addUser(store, { name: 'operator', role: 'operator', password: 'operator-password-for-test' });
-    server = await startServer({
-      config: parseConfig(CONFIG, { catalogue, env: {} }),
-      mqtt: client,
-      log: pino({ level: 'silent' }),
-      storage: { enabled: true, detail: 'test' },
-      auth: store,
-      training: { mqttUrl: broker.url },
+    stack = await startConsoleStack({
+      config: CONFIG,
+      dataDir: DATA_DIR,
+      users: [
+        { name: 'trainer', role: 'trainer', password: 'trainer-password-for-test' },
+        { name: 'operator', role: 'operator', password: 'operator-password-for-test' },
+      ],
+      training: true,
     });
-    browser = await launchChromium();
-    page = await openConsole(browser, server.url);
+    ({ server, page } = stack);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    store?.close();
-    await client?.endAsync();
-    await broker?.close();
-    rmSync(DATA_DIR, { recursive: true, force: true });
+    await stack?.close();
   });
-
-  const login = async (user: string, password: string) => {
-    await page.getByTestId('login-user').fill(user);
-    await page.getByTestId('login-password').fill(password);
-    await page.getByTestId('login-submit').click();
-    await expect.poll(() => page.getByTestId('whoami-role').textContent()).toBe(user);
-  };
 
   it('is hidden from anonymous users and operators', async () => {
     expect(await page.getByTestId('training-panel').isVisible()).toBe(false);
-    await login('operator', 'operator-password-for-test');
+    await loginAs(page, 'operator', 'operator-password-for-test');
     expect(await page.getByTestId('training-panel').isVisible()).toBe(false);
     await page.getByTestId('logout').click();
     await expect.poll(() => page.getByTestId('login-form').isVisible()).toBe(true);
   });
 
   it('lets a trainer start a scenario whose alarm lands in the training list only, and stop it', async () => {
-    await login('trainer', 'trainer-password-for-test');
+    await loginAs(page, 'trainer', 'trainer-password-for-test');
     await page.getByTestId('training-panel').waitFor();
     await expect.poll(() => page.getByTestId('training-scenario').count()).toBeGreaterThanOrEqual(4);
     await page.getByTestId('training-speed').selectOption('5');

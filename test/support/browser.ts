@@ -27,3 +27,11 @@ export async function openConsole(browser: Browser, url: string): Promise<Page> 
   await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
   return page;
 }
+
+/** Logs in through the console's login box and waits until the console shows who is in. */
+export async function loginAs(page: Page, name: string, password: string): Promise<void> {
+  await page.getByTestId('login-user').fill(name);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.locator(`[data-testid="whoami-role"]:text-is("${name}")`).waitFor();
+}
