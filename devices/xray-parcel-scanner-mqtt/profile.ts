@@ -1,6 +1,6 @@
 import { createMessageSession } from '../../src/agent/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
-import { XRAY_CHANNELS, type XrayLayout } from '../xray-parcel-scanner/channels.ts';
+import { layoutFromOptions, XRAY_CHANNELS } from '../xray-parcel-scanner/channels.ts';
 import { decodeXrayJson } from '../xray-parcel-scanner/json.ts';
 import { XrayOptionsSchema } from '../xray-parcel-scanner/profile.ts';
 
@@ -22,9 +22,7 @@ export const xrayParcelScannerMqtt: DeviceProfile = {
   staleAfterMs: 3_000,
   optionsSchema: XrayOptionsSchema,
   createSession(ctx) {
-    const layout: XrayLayout = {};
-    if (typeof ctx.options.doors === 'number') layout.doors = ctx.options.doors;
-    if (typeof ctx.options.panels === 'number') layout.panels = ctx.options.panels;
+    const layout = layoutFromOptions(ctx.options);
     return createMessageSession(ctx, {
       maxBytes: 4096,
       decodeMessage: (payload, receivedAt) => decodeXrayJson(payload, receivedAt, layout),

@@ -64,6 +64,14 @@ export interface XrayLayout {
   panels?: number;
 }
 
+/** The layout from a device's validated options (`doors`, `panels`); absent keys stay unchecked. */
+export function layoutFromOptions(options: Record<string, unknown>): XrayLayout {
+  const layout: XrayLayout = {};
+  if (typeof options.doors === 'number') layout.doors = options.doors;
+  if (typeof options.panels === 'number') layout.panels = options.panels;
+  return layout;
+}
+
 const doorChannels: ChannelSpec[] = Array.from({ length: MAX_DOORS }, (_, i) => ({
   key: `door_${i + 1}_closed`,
   unit: 'bool',

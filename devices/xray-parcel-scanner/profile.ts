@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createLineSession } from '../../src/agent/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
-import { MAX_DOORS, MAX_PANELS, XRAY_CHANNELS, type XrayLayout } from './channels.ts';
+import { layoutFromOptions, MAX_DOORS, MAX_PANELS, XRAY_CHANNELS } from './channels.ts';
 import { decodeXrayLine } from './decode.ts';
 
 /** The installation's layout; shared with the MQTT (JSON) form of this family. */
@@ -29,9 +29,7 @@ export const xrayParcelScanner: DeviceProfile = {
   staleAfterMs: 3_000,
   optionsSchema: XrayOptionsSchema,
   createSession(ctx) {
-    const layout: XrayLayout = {};
-    if (typeof ctx.options.doors === 'number') layout.doors = ctx.options.doors;
-    if (typeof ctx.options.panels === 'number') layout.panels = ctx.options.panels;
+    const layout = layoutFromOptions(ctx.options);
     return createLineSession(ctx, {
       delimiter: '\n',
       maxLineBytes: 256,
