@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gqGmc } from '../../devices/gq-gmc/profile.ts';
 import { createGqGmcSimulator } from '../../simulators/gq-gmc.ts';
-import type { Reject } from '../../src/core/errors.ts';
-import type { SessionContext } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
+import { harness } from '../support/session-harness.ts';
 
 /**
  * The simulator on one end of a socat pty pair, the GQ session on the real `serialport` on the
@@ -28,18 +27,9 @@ async function run(options: Record<string, unknown>, ms: number) {
     { background_usvh: 2, events: [], seed: 7, tick_ms: 200 },
   );
   sim.start();
-  const readings: DecodedReading[] = [];
-  const rejects: Reject[] = [];
-  const ctx: SessionContext = {
-    now: () => Date.now(),
-    write: (bytes) =>
-      new Promise((resolve, reject) => agentPort.write(bytes, (err) => (err ? reject(err) : agentPort.drain(() => resolve())))),
-    emit: (r) => readings.push(r),
-    reject: (r) => rejects.push(r),
-    options: gqGmc.optionsSchema?.parse(options) ?? {},
-    log: { debug: () => {}, info: () => {}, warn: () => {} },
-  };
-  const session = gqGmc.createSession(ctx);
+  const sendToDevice = (bytes: Buffer) =>
+    new Promise<void>((resolve, reject) => agentPort.write(bytes, (err) => (err ? reject(err) : agentPort.drain(() => resolve()))));
+  const { session, readings, rejects } = harness(gqGmc, gqGmc.optionsSchema?.parse(options) ?? {}, Date.now, sendToDevice);
   agentPort.on('data', (chunk: Buffer) => session.push(chunk));
   session.start?.();
   await new Promise((r) => setTimeout(r, ms));

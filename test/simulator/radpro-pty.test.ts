@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { radpro } from '../../devices/radpro/profile.ts';
 import { createRadproSimulator } from '../../simulators/radpro.ts';
-import type { Reject } from '../../src/core/errors.ts';
-import type { SessionContext } from '../../src/core/profile.ts';
-import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DeviceSimulator } from '../../src/core/simulator.ts';
 import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
+import { harness } from '../support/session-harness.ts';
 
 /** Rad Pro simulator on one end of a socat pty pair; the real serialport and the polling session on the other. */
 
@@ -21,24 +19,13 @@ afterAll(async () => {
 
 describe('Rad Pro over a pty pair', () => {
   it('downloads the datalog and polls through serialport, GET only', async () => {
-    const readings: DecodedReading[] = [];
-    const rejects: Reject[] = [];
-    const sent: string[] = [];
     const agentPort = await openSerial(pty.agentPath, 115200);
     const devicePort = await openSerial(pty.devicePath, 115200);
-    const ctx: SessionContext = {
-      now: () => Date.now(),
-      write: (bytes) =>
-        new Promise((resolve, reject) => {
-          sent.push(bytes.toString());
-          agentPort.write(bytes, (err) => (err ? reject(err) : resolve()));
-        }),
-      emit: (r) => readings.push(r),
-      reject: (r) => rejects.push(r),
-      options: radpro.optionsSchema?.parse({ poll_interval_ms: 250, download_datalog: true }) ?? {},
-      log: { debug() {}, info() {}, warn() {} },
-    };
-    const session = radpro.createSession(ctx);
+    const sendToDevice = (bytes: Buffer) =>
+      new Promise<void>((resolve, reject) => agentPort.write(bytes, (err: Error | null | undefined) => (err ? reject(err) : resolve())));
+    const options = radpro.optionsSchema?.parse({ poll_interval_ms: 250, download_datalog: true }) ?? {};
+    const { session, readings, rejects, written } = harness(radpro, options, Date.now, sendToDevice);
+    const sent = () => written.map((b) => b.toString());
     agentPort.on('data', (chunk: Buffer) => session.push(chunk));
     let sim: DeviceSimulator | undefined;
     try {
@@ -59,7 +46,7 @@ describe('Rad Pro over a pty pair', () => {
       await closeSerial(devicePort);
     }
     expect(rejects).toEqual([]);
-    expect(sent.every((s) => s.startsWith('GET ') && s.endsWith('\r\n'))).toBe(true);
+    expect(sent().every((s) => s.startsWith('GET ') && s.endsWith('\r\n'))).toBe(true);
     const history = readings.filter((r) => r.values.battery_voltage === undefined);
     expect(history).toHaveLength(5); // the simulator's earlier logging session
     expect(history.slice(1).every((r) => typeof r.values.cpm === 'number' && typeof r.values.dose_rate === 'number')).toBe(true);

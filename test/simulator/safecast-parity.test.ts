@@ -1,28 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { safecastBgeigie } from '../../devices/safecast-bgeigie/profile.ts';
 import { createSafecastBgeigieSimulator } from '../../simulators/safecast-bgeigie.ts';
-import type { Reject } from '../../src/core/errors.ts';
-import type { SessionContext } from '../../src/core/profile.ts';
-import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DoseScenario, SimulatorWire } from '../../src/core/simulator.ts';
+import { harness } from '../support/session-harness.ts';
 
 /** Parity: what the Nano simulator emits (written from PROTOCOLS.md) decodes cleanly, in-process. */
 
 const scenario: DoseScenario = { background_usvh: 0.1, events: [], seed: 42, tick_ms: 100 };
 
 function wireToSession() {
-  const readings: DecodedReading[] = [];
-  const rejects: Reject[] = [];
   const written: Buffer[] = [];
-  const ctx: SessionContext = {
-    now: () => Date.now(),
-    write: async () => {},
-    emit: (r) => readings.push(r),
-    reject: (r) => rejects.push(r),
-    options: {},
-    log: { debug() {}, info() {}, warn() {} },
-  };
-  const session = safecastBgeigie.createSession(ctx);
+  const { session, readings, rejects } = harness(safecastBgeigie, {}, Date.now);
   const wire: SimulatorWire = {
     write(bytes) {
       written.push(bytes);

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safecastBgeigie } from '../../devices/safecast-bgeigie/profile.ts';
 import { createSafecastBgeigieSimulator } from '../../simulators/safecast-bgeigie.ts';
-import type { Reject } from '../../src/core/errors.ts';
-import type { SessionContext } from '../../src/core/profile.ts';
-import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DeviceSimulator } from '../../src/core/simulator.ts';
 import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
+import { harness } from '../support/session-harness.ts';
 
 /** The Nano simulator on one end of a socat pty pair, the real serialport + session on the other. */
 
@@ -21,19 +19,9 @@ afterAll(async () => {
 
 describe('bGeigie over a pty pair', () => {
   it('the agent side decodes the simulator’s sentences through serialport', async () => {
-    const readings: DecodedReading[] = [];
-    const rejects: Reject[] = [];
-    const ctx: SessionContext = {
-      now: () => Date.now(),
-      write: async () => {},
-      emit: (r) => readings.push(r),
-      reject: (r) => rejects.push(r),
-      options: {},
-      log: { debug() {}, info() {}, warn() {} },
-    };
     const agentPort = await openSerial(pty.agentPath, 9600);
     const devicePort = await openSerial(pty.devicePath, 9600);
-    const session = safecastBgeigie.createSession(ctx);
+    const { session, readings, rejects } = harness(safecastBgeigie, {}, Date.now);
     agentPort.on('data', (chunk: Buffer) => session.push(chunk));
     let sim: DeviceSimulator | undefined;
     try {

@@ -3,14 +3,24 @@ import type { DeviceProfile, DeviceSession, SessionContext } from '../../src/cor
 import type { DecodedReading } from '../../src/core/reading.ts';
 
 /** A session wired to arrays instead of an agent: what a unit test needs to watch a decoder. */
-export function harness(profile: DeviceProfile, options: Record<string, unknown> = {}, now = () => 1_700_000_000_000) {
+export function harness(
+  profile: DeviceProfile,
+  options: Record<string, unknown> = {},
+  now = () => 1_700_000_000_000,
+  /** Where requests go besides `written` (a real port in pty tests); default nowhere. */
+  send?: (bytes: Buffer) => Promise<void>,
+) {
   const readings: DecodedReading[] = [];
   const rejects: { code: ErrorCode; message: string }[] = [];
   const written: Buffer[] = [];
   const quiet = { debug() {}, info() {}, warn() {} };
   const ctx: SessionContext = {
     now,
-    write: async (b) => void written.push(Buffer.from(b)),
+    write: async (b) => {
+      const bytes = Buffer.from(b);
+      written.push(bytes);
+      await send?.(bytes);
+    },
     emit: (r) => void readings.push(r),
     reject: (r) => void rejects.push({ code: r.code, message: r.message }),
     options,
