@@ -5,3 +5,4 @@ export * from './profile.ts';
 export * from './reading.ts';
 export * from './simulator.ts';
 export * from './units.ts';
+export * from './time-window.ts';

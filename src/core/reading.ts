@@ -21,7 +21,7 @@ export type ChannelValue = z.infer<typeof ChannelValueSchema>;
  * One canonical reading. Every value is in its channel's canonical unit (see units.ts).
  *
  * Invariants: `ts` is ms since the epoch; `ts_source` says whether it came from the device
- * clock or the agent's receive time; (station, device, profile, source, ts) identifies the
+ * clock or the agent's receive time; (station, device, profile, source, ts, seq) identifies the
  * reading, so re-sending it after a crash overwrites rather than duplicates in InfluxDB.
  */
 export const ReadingSchema = z.object({
@@ -31,6 +31,13 @@ export const ReadingSchema = z.object({
   kind: DeviceKindSchema,
   ts: z.number().int().nonnegative(),
   ts_source: z.enum(['device', 'agent']),
+  /**
+   * Sub-millisecond sequence, 0–999: part of the point identity (stored at µs precision as
+   * `ts * 1000 + seq`). The agent stamps it when a reading enters its outbox, counting up for
+   * readings of one device that share a millisecond, so a burst never overwrites itself and a
+   * re-sent reading keeps its identity (docs/data-integrity.md). Absent means 0.
+   */
+  seq: z.number().int().min(0).max(999).optional(),
   values: z
     .record(z.string().regex(/^[a-z][a-z0-9_]*$/), ChannelValueSchema)
     .refine((v) => Object.keys(v).length > 0, 'a reading carries at least one value'),
