@@ -2,7 +2,7 @@ import type { Reading, Source } from '../core/reading.ts';
 import { createDoseRateRule, type DoseRateThresholds } from './dose-rate-rule.ts';
 import { createEngineActions, type EngineActions } from './engine-actions.ts';
 import { EngineState, toSample } from './engine-state.ts';
-import { type AlarmKpis, computeKpis, type FloodStatus, updateFlood } from './kpis.ts';
+import { type AlarmKpis, computeKpis, type FloodStatus, isLiveSource, updateFlood } from './kpis.ts';
 import { applyEvent, deriveIsaState, type LifecycleEvent, shouldAnnunciate } from './lifecycle.ts';
 import type { AlarmRule, DeviceSeen, RuleContext, RuleDecision } from './rule.ts';
 import { type AlarmStore, openAlarmStore } from './store.ts';
@@ -152,7 +152,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
       s.add(alarm);
       if (after > 0) s.collecting.set(alarm.id, after);
       out.push(record('raised', alarm, now));
-      updateFlood(s, dev.station, now, flood);
+      // Training and replay raises never count towards the station's flood (kpis.ts isLiveSource).
+      if (isLiveSource(dev.source)) updateFlood(s, dev.station, now, flood);
     } else if (d.action === 'hold' && current) {
       if (d.severity && severityRank(d.severity) > severityRank(current.severity)) {
         apply(current, { type: 'escalate', severity: d.severity, evidence: d.evidence }, now, out);

@@ -12,6 +12,7 @@ import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
+import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
@@ -99,13 +100,20 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       },
     );
   let feedRef: MqttFeed | undefined;
-  const setTrainingSuppression = (devices: string[], on: boolean) => {
-    for (const device of devices) {
-      for (const t of engine.setSuppressed(config.station.id, device, { on, reason: 'training run ended' })) {
-        state.addAlarm(t);
-        feedRef?.publishTransition(t);
-      }
+  // No training run survives a server restart: close what the last one left open (disposition
+  // training) and forget its devices, so no timer rule raises for them. A CLI run still going
+  // re-announces its devices with its retained online status (docs/health-and-training-isolation.md).
+  const leftByTraining = engine.retireDevices({
+    source: 'training',
+    user: 'training',
+    reason: 'no training run survives a server restart',
+  });
+  const retireTraining = (devices: string[]) => {
+    for (const t of engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' })) {
+      state.addAlarm(t);
+      feedRef?.publishTransition(t);
     }
+    for (const d of devices) state.removeDevice(d);
   };
   const app = await buildApp({
     auth,
@@ -130,19 +138,17 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
             catalogue,
             log,
             alarms: state,
-            onRunStarting: (devices) => setTrainingSuppression(devices, false),
-            onRunEnded: (devices) => {
-              setTrainingSuppression(devices, true);
-              for (const d of devices) state.removeDevice(d);
-            },
+            onRunEnded: retireTraining,
           }),
         }
       : {}),
   });
   // The embedded broker keeps retained messages only in memory: re-publish what is in force on every start.
-  for (const r of calibrations.latestAll()) publishCalibration(r);
+  // Training devices' calibrations stay with their run: the run clears those topics when it ends.
+  for (const r of calibrations.latestAll()) if (!isTrainingDevice(r.device)) publishCalibration(r);
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
   feedRef = feed;
+  for (const t of leftByTraining) feed.publishTransition(t);
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {
     state.checkStale();
