@@ -32,6 +32,8 @@ export interface DeviceRunnerOptions {
   outbox?: { maxRows?: number; maxAgeMs?: number; backlogRatePerSec?: number };
   log: Logger;
   now?: () => number;
+  /** The server's calibration signing key; without it every calibration is refused (src/agent/calibration.ts). */
+  calibrationKey?: Buffer;
 }
 
 export interface DeviceStats {
@@ -112,6 +114,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
     station: opts.station,
     device: opts.device,
     profile: opts.profile,
+    options: opts.options,
+    key: opts.calibrationKey,
     log,
     onInvalid: (code, reason, payload) => countReject(code, reason, payload),
     ...(opts.dataDir ? { cachePath: join(opts.dataDir, 'calibration', `${opts.device}.json`) } : {}),
