@@ -28,7 +28,7 @@ let defaultsCollected = false;
  */
 export async function startMetricsEndpoint(opts: MetricsEndpointOptions): Promise<MetricsEndpoint> {
   if (!defaultsCollected) {
-    collectDefaultMetrics({ prefix: 'radscreen_process_' });
+    collectDefaultMetrics({ prefix: 'radscreen_' });
     defaultsCollected = true;
   }
   const merged = Registry.merge([register, ...opts.registries]);
