@@ -14,6 +14,7 @@ import { createTrainingService, type TrainingService } from '../training/service
 import { registerAlarmMetrics } from './alarm-metrics.ts';
 import { type AuthContext, installAuth } from './auth/guard.ts';
 import { type AuthStore, openAuthStore } from './auth/store.ts';
+import type { HealthReason } from './health-checks.ts';
 import type { LiveState } from './live-state.ts';
 import { alarmActionRoutes } from './routes/alarm-actions.ts';
 import { alarmReadRoutes } from './routes/alarm-read.ts';
@@ -54,6 +55,8 @@ export interface BuildAppOptions {
   calibrations?: CalibrationStore;
   /** Where a newly recorded calibration goes besides the live state: the retained MQTT calibration topic. */
   publishCalibration?: (record: CalibrationRecord) => void;
+  /** Extra `/healthz` reasons from the data path (the station's ingest spool and writer); default none. */
+  healthChecks?: () => HealthReason[];
   /** Training scenarios and runs (src/training/service.ts); default: lists the shipped scenarios, cannot start them (503). Closed with the app. */
   training?: TrainingService;
 }
@@ -136,7 +139,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
     auth,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
   };
-  await app.register(healthRoutes, deps);
+  await app.register(healthRoutes, { ...deps, ...(opts.healthChecks ? { healthChecks: opts.healthChecks } : {}) });
   await app.register(apiRoutes, { ...deps, prefix: '/api' });
   await app.register(authRoutes, { auth, prefix: '/api' });
   await app.register(alarmReadRoutes, { ...deps, catalogue: opts.catalogue ?? defaultCatalogue, prefix: '/api' });
