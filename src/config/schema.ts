@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CALIBRATION_CONFIG_DEFAULTS, CalibrationConfigSchema } from '../calibration/config.ts';
 import { IdSchema, SourceSchema } from '../core/reading.ts';
 
 /**
@@ -259,6 +260,8 @@ export const ConfigSchema = z
         devices: {},
       }),
     devices: z.array(DeviceConfigSchema).default([]),
+    /** Calibration signing key and plausible factor ranges (docs/calibration-trust.md). */
+    calibration: CalibrationConfigSchema.default(CALIBRATION_CONFIG_DEFAULTS),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

@@ -7,6 +7,7 @@ import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
 import { type AlarmStore, alarmStorePath, openAlarmStore } from '../alarms/store.ts';
 import type { CalibrationRecord } from '../calibration/schemas.ts';
+import { calibrationKeyPath, loadOrCreateCalibrationKey, signCalibration } from '../calibration/signing.ts';
 import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCalibrationMessage } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
@@ -45,6 +46,8 @@ export interface StartServerOptions {
   calibrations?: CalibrationStore;
   /** Extra `/healthz` reasons (the station passes its ingest's spool and writer state); default none. */
   healthChecks?: () => HealthReason[];
+  /** Signs calibration messages for the agents; default: `<data_dir>/calibration.key`, created 0600 at first start. */
+  calibrationKey?: Buffer;
   /** Lets trainers run scenarios (POST /api/training/…) into this broker; unset: scenarios are listed, not run. */
   training?: ServerTrainingOptions;
 }
@@ -91,11 +94,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const closeCalibrations = () => {
     if (!opts.calibrations) calibrations.close();
   };
-  // Retained, so an agent that starts (or reconnects) later still gets the calibration in force.
+  const calibrationKey = opts.calibrationKey ?? loadOrCreateCalibrationKey(calibrationKeyPath(config));
+  // Retained, so an agent that starts (or reconnects) later still gets the calibration in force;
+  // signed, so the agent can tell it from anyone else's publish (docs/calibration-trust.md).
   const publishCalibration = (r: CalibrationRecord) =>
     opts.mqtt.publish(
       topics.calibration(config.station.id, r.device),
-      JSON.stringify(toCalibrationMessage(config.station.id, r)),
+      JSON.stringify(signCalibration(toCalibrationMessage(config.station.id, r), calibrationKey)),
       { qos: 1, retain: true },
       (err) => {
         if (err) log.warn({ err, device: r.device, calibration_id: r.calibration_id }, 'calibration not published');
