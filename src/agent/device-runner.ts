@@ -162,7 +162,17 @@ export function runDevice(opts: DeviceRunnerOptions) {
   // Counts change every second; a retained status every 10 s keeps consoles current without flooding.
   const statusTimer = setInterval(publishStatus, 10_000);
   opts.link.open({
-    data: (chunk) => session?.push(chunk),
+    data(chunk) {
+      // A resumed persistent MQTT session delivers its queue right after CONNACK, before the
+      // link reports `online`: that data is the device's too, so start the session for it.
+      if (!session) {
+        session = opts.profile.createSession(ctx);
+        session.start?.();
+      }
+      session.push(chunk);
+      // The link acknowledges the message (PUBACK) only once its readings are in the outbox.
+      return publisher.committed();
+    },
     state(linkState, linkDetail) {
       if (linkState === 'online' && !session) {
         session = opts.profile.createSession(ctx);

@@ -130,6 +130,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     calibrations,
     publishCalibration,
+    streamLimits: {
+      maxStreams: config.server.max_streams,
+      bufferBytes: config.server.stream_buffer_bytes,
+      stallMs: config.server.stream_stall_s * 1000,
+    },
     ...(opts.training
       ? {
           training: createServerTraining({
