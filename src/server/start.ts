@@ -117,6 +117,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     calibrations,
     publishCalibration,
+    sessionIdleMs: config.accounts.session_idle_min * 60_000,
+    sessionTtlMs: config.accounts.session_max_h * 3_600_000,
+    passwordPolicy: { minLength: config.accounts.password_min_length },
     ...(opts.training
       ? {
           training: createServerTraining({
