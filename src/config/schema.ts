@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CALIBRATION_CONFIG_DEFAULTS, CalibrationConfigSchema } from '../calibration/config.ts';
 import { IdSchema, SourceSchema } from '../core/reading.ts';
 
 /**
@@ -278,6 +279,8 @@ export const ConfigSchema = z
           .default(12),
       })
       .default({ password_min_length: 12, session_idle_min: 30, session_max_h: 12 }),
+    /** Calibration signing key and plausible factor ranges (docs/calibration-trust.md). */
+    calibration: CalibrationConfigSchema.default(CALIBRATION_CONFIG_DEFAULTS),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
