@@ -15,6 +15,7 @@ import { registerAlarmMetrics } from './alarm-metrics.ts';
 import { type AuthContext, installAuth } from './auth/guard.ts';
 import type { PasswordPolicy } from './auth/password-policy.ts';
 import { type AuthStore, openAuthStore } from './auth/store.ts';
+import type { HealthReason } from './health-checks.ts';
 import type { LiveState } from './live-state.ts';
 import { alarmActionRoutes } from './routes/alarm-actions.ts';
 import { alarmReadRoutes } from './routes/alarm-read.ts';
@@ -61,6 +62,8 @@ export interface BuildAppOptions {
   calibrations?: CalibrationStore;
   /** Where a newly recorded calibration goes besides the live state: the retained MQTT calibration topic. */
   publishCalibration?: (record: CalibrationRecord) => void;
+  /** Extra `/healthz` reasons from the data path (the station's ingest spool and writer); default none. */
+  healthChecks?: () => HealthReason[];
   /** Training scenarios and runs (src/training/service.ts); default: lists the shipped scenarios, cannot start them (503). Closed with the app. */
   training?: TrainingService;
   /** Bounds on live streams (count, queued bytes, blocked time); default DEFAULT_STREAM_LIMITS. */
@@ -150,7 +153,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
     auth,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
   };
-  await app.register(healthRoutes, deps);
+  await app.register(healthRoutes, { ...deps, ...(opts.healthChecks ? { healthChecks: opts.healthChecks } : {}) });
   await app.register(apiRoutes, { ...deps, prefix: '/api' });
   await app.register(authRoutes, { auth, prefix: '/api' });
   await app.register(userRoutes, { auth, ...(opts.passwordPolicy ? { policy: opts.passwordPolicy } : {}), prefix: '/api' });
