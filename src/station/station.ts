@@ -13,6 +13,7 @@ import { type IngestHandle, startIngest } from '../ingest/consumer.ts';
 import { createDurableReceipts } from '../ingest/receipts.ts';
 import { ensureDemoUsers } from '../server/auth/provision.ts';
 import type { Role } from '../server/auth/roles.ts';
+import { ingestHealth } from '../server/health-checks.ts';
 import { createDataPathMetrics } from '../server/metrics.ts';
 import { startServer } from '../server/start.ts';
 import { startEmbeddedBroker } from './embedded-broker.ts';
@@ -96,6 +97,8 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       log,
       storage: { enabled: Boolean(influxUrl), detail: storageDetail },
       metrics,
+      // /healthz: degraded while the spool is above its bound or InfluxDB is not taking writes.
+      healthChecks: () => (ingestRef ? ingestHealth(ingestRef.stats(), Date.now()) : []),
       // Trainers' scenarios play into this same broker, through the same agent code path.
       training: { mqttUrl, simulators },
     });
