@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type Agent, startAgent } from '../agent/agent.ts';
 import type { DeviceStats } from '../agent/device-runner.ts';
 import { startSimulatedLinks } from '../agent/simulated-links.ts';
+import { calibrationKeyPath, loadOrCreateCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
@@ -12,6 +13,7 @@ import { type IngestHandle, startIngest } from '../ingest/consumer.ts';
 import { createDurableReceipts } from '../ingest/receipts.ts';
 import { ensureDemoUsers } from '../server/auth/provision.ts';
 import type { Role } from '../server/auth/roles.ts';
+import { ingestHealth } from '../server/health-checks.ts';
 import { createDataPathMetrics } from '../server/metrics.ts';
 import { startServer } from '../server/start.ts';
 import { startEmbeddedBroker } from './embedded-broker.ts';
@@ -60,11 +62,14 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     }
 
     let influxUrl = config.influx.url;
+    // The private influxd runs with auth on; its generated admin account is used by ingest.
+    let influxAuth: { username: string; password: string } | undefined;
     let storageDetail = influxUrl ? `InfluxDB at ${influxUrl}` : '';
     if (!influxUrl && config.influx.managed === 'auto' && hasInfluxd()) {
       const influxd = await startManagedInfluxd(join(config.data_dir, 'influxdb'));
       stack.push({ name: 'influxd', stop: influxd.stop });
       influxUrl = influxd.url;
+      influxAuth = influxd.credentials;
       storageDetail = `private influxd at ${influxUrl} (data in ${join(config.data_dir, 'influxdb')})`;
       log.info({ url: influxUrl, pid: influxd.pid }, 'started a private influxd for this station');
     } else if (!influxUrl) {
@@ -86,12 +91,17 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       ...(influxUrl ? { ingest: () => (ingestRef as IngestHandle).stats() } : {}),
       devices: () => agentRef?.stats() ?? [],
     });
+    // One key for the process: the server signs calibrations with it, the agent verifies them.
+    const calibrationKey = loadOrCreateCalibrationKey(calibrationKeyPath(config));
     const server = await startServer({
       config,
+      calibrationKey,
       mqtt: serverClient,
       log,
       storage: { enabled: Boolean(influxUrl), detail: storageDetail },
       metrics,
+      // /healthz: degraded while the spool is above its bound or InfluxDB is not taking writes.
+      healthChecks: () => (ingestRef ? ingestHealth(ingestRef.stats(), Date.now()) : []),
       // Trainers' scenarios play into this same broker, through the same agent code path.
       training: { mqttUrl, simulators },
     });
@@ -107,7 +117,12 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         ...(receipts ? { receipts } : {}),
         mqttUrl,
         mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
-        influx: { ...config.influx, url: influxUrl, spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite') },
+        influx: {
+          ...config.influx,
+          ...influxAuth,
+          url: influxUrl,
+          spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite'),
+        },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
       });
@@ -143,10 +158,10 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       linkMode = sims.mode;
       if (sims.mode === 'memory')
         log.warn('socat is not installed: simulators run over in-process links, not real serial ptys (apt-get install socat)');
-      agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links, ...(receipts ? { receipts } : {}) });
+      agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links, calibrationKey, ...(receipts ? { receipts } : {}) });
       stack.push({ name: 'agent', stop: agent.stop });
     } else if (config.devices.length > 0) {
-      agent = startAgent({ config, catalogue, mqttUrl, log, ...(receipts ? { receipts } : {}) });
+      agent = startAgent({ config, catalogue, mqttUrl, log, calibrationKey, ...(receipts ? { receipts } : {}) });
       stack.push({ name: 'agent', stop: agent.stop });
     }
     agentRef = agent;
