@@ -21,7 +21,7 @@ import { alarmActionRoutes } from './routes/alarm-actions.ts';
 import { alarmReadRoutes } from './routes/alarm-read.ts';
 import { apiRoutes } from './routes/api.ts';
 import { authRoutes } from './routes/auth.ts';
-import { calibrationRoutes } from './routes/calibrations.ts';
+import { calibrationRoutes, calibrationSettings } from './routes/calibrations.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { ServerDeps } from './routes/deps.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -166,6 +166,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
     store: calibrations,
     catalogue: opts.catalogue ?? defaultCatalogue,
     ...(opts.publishCalibration ? { publishCalibration: opts.publishCalibration } : {}),
+    // Plausible factor ranges come from the full config when there is one (tests may pass only `station`).
+    ...calibrationSettings(opts.config as Partial<Config>),
     prefix: '/api',
   });
   const training = opts.training ?? createTrainingService({});

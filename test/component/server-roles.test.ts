@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
 import { createAlarmEngine } from '../../src/alarms/engine.ts';
 import { type AlarmRule, baseEvidence, numberOf } from '../../src/alarms/rule.ts';
+import { openCalibrationStore } from '../../src/calibration/store.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { buildApp, type RadscreenApp } from '../../src/server/app.ts';
@@ -87,7 +88,26 @@ async function fixture(store: AuthStore) {
   const engine = createAlarmEngine({ now, rules: [latching] });
   const state = createLiveState({ config, catalogue, engine, now });
   const training = fakeTraining();
-  const app = await buildApp({ state, engine, config, auth: store, now, training });
+  const calibrations = openCalibrationStore();
+  const app = await buildApp({ state, engine, config, auth: store, now, training, calibrations });
+  app.addHook('onClose', async () => calibrations.close());
+  const pendingCalibration = () =>
+    calibrations.requests.create(
+      {
+        device: 'geiger-1',
+        profile: 'mightyohm-geiger',
+        kind: 'sensitivity',
+        factor: 300,
+        calibrated_at: t,
+        due: '2099-01-01',
+        reference: { nuclide: 'Cs-137', dose_rate_usvh: 10, certificate: 'cert-1' },
+        technician: 'setup',
+        comment: null,
+        recorded_at: t,
+      },
+      { min: 87, max: 263 },
+      t,
+    ).request_id;
   const feed = (dose: number) => engine.evaluate(reading(dose));
   // Clear first: a still-active alarm would swallow the raise (one active alarm per device and rule).
   const raise = () => {
@@ -96,7 +116,7 @@ async function fixture(store: AuthStore) {
     if (!id) throw new Error('fixture did not raise an alarm');
     return id;
   };
-  return { app, engine, feed, raise, training };
+  return { app, engine, feed, raise, training, pendingCalibration };
 }
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
@@ -113,6 +133,8 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /api/alarms/:id/disposition': ['operator'],
   'POST /api/devices/:id/out-of-service': ['technician'],
   'POST /api/devices/:id/calibrations': ['technician'],
+  'POST /api/calibration-requests/:id/approve': ['technician', 'admin'],
+  'POST /api/calibration-requests/:id/reject': ['technician', 'admin'],
   'POST /api/training/scenarios/:name/start': ['trainer'],
   'POST /api/training/runs/:id/stop': ['trainer'],
   'POST /api/users/:name/disable': ['admin'],
@@ -156,6 +178,9 @@ const CASES: Record<string, (f: Fixture) => { id: string; body: unknown } | Prom
     id: 'geiger-1',
     body: { factor: 171, due: '2099-01-01', reference: { nuclide: 'Cs-137', dose_rate_usvh: 10, certificate: 'cert-1' } },
   }),
+  // A request by someone else, so that each approving role is a second person.
+  'POST /api/calibration-requests/:id/approve': (f) => ({ id: f.pendingCalibration(), body: {} }),
+  'POST /api/calibration-requests/:id/reject': (f) => ({ id: f.pendingCalibration(), body: { comment: 'wrong tube' } }),
   'POST /api/training/scenarios/:name/start': () => ({ id: 'xray-interlock-beam-on', body: { speed: 2 } }),
   'POST /api/training/runs/:id/stop': async (f) => ({
     id: (await f.training.start('geiger-cable-pulled', { user: 'setup' })).run,
