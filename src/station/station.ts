@@ -62,11 +62,14 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     }
 
     let influxUrl = config.influx.url;
+    // The private influxd runs with auth on; its generated admin account is used by ingest.
+    let influxAuth: { username: string; password: string } | undefined;
     let storageDetail = influxUrl ? `InfluxDB at ${influxUrl}` : '';
     if (!influxUrl && config.influx.managed === 'auto' && hasInfluxd()) {
       const influxd = await startManagedInfluxd(join(config.data_dir, 'influxdb'));
       stack.push({ name: 'influxd', stop: influxd.stop });
       influxUrl = influxd.url;
+      influxAuth = influxd.credentials;
       storageDetail = `private influxd at ${influxUrl} (data in ${join(config.data_dir, 'influxdb')})`;
       log.info({ url: influxUrl, pid: influxd.pid }, 'started a private influxd for this station');
     } else if (!influxUrl) {
@@ -114,7 +117,12 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         ...(receipts ? { receipts } : {}),
         mqttUrl,
         mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
-        influx: { ...config.influx, url: influxUrl, spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite') },
+        influx: {
+          ...config.influx,
+          ...influxAuth,
+          url: influxUrl,
+          spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite'),
+        },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
       });
