@@ -7,7 +7,8 @@ import { catalogue } from '../../devices/index.ts';
 import { followCalibration } from '../../src/agent/calibration.ts';
 import { type CalibrationMessage, topics } from '../../src/core/contract.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /** The agent keeps the calibration in force on disk, for restarts when nobody re-sends it. */
@@ -21,8 +22,9 @@ describe('calibration kept by the agent', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function agentClient(broker: EmbeddedBroker): Promise<MqttClient> {
-    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+  async function agentClient(broker: EmbeddedBroker, as: 'agent' | 'server' = 'agent'): Promise<MqttClient> {
+    const login = as === 'server' ? asServer(dir, 's1') : asAgent(dir, 's1', 'g1');
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...login });
     cleanups.push(() => c.endAsync());
     return c;
   }
@@ -38,11 +40,11 @@ describe('calibration kept by the agent', () => {
       calibrated_at: Date.now() - 1000,
       due: '2027-11-29',
     };
-    const first = await startEmbeddedBroker('127.0.0.1', 0);
+    const first = await startTestBroker(dir);
     const follow = (client: MqttClient) =>
       followCalibration({ client, station: 's1', device: 'g1', profile, log: quiet, onInvalid: () => {}, cachePath });
     const current = follow(await agentClient(first));
-    const server = await agentClient(first);
+    const server = await agentClient(first, 'server');
     await server.publishAsync(topics.calibration('s1', 'g1'), JSON.stringify(message), { qos: 1, retain: true });
     await waitFor(() => current()?.calibration_id === message.calibration_id, { timeoutMs: 5000 });
     expect(JSON.parse(readFileSync(cachePath, 'utf8')).calibration_id).toBe(message.calibration_id);
@@ -50,7 +52,7 @@ describe('calibration kept by the agent', () => {
     await first.close();
 
     // A new broker knows nothing retained; the restarted agent still has the calibration.
-    const second = await startEmbeddedBroker('127.0.0.1', 0);
+    const second = await startTestBroker(dir);
     cleanups.push(() => second.close());
     const afterRestart = follow(await agentClient(second));
     expect(afterRestart()).toMatchObject({ calibration_id: message.calibration_id, factor: 160 });
@@ -58,7 +60,7 @@ describe('calibration kept by the agent', () => {
 
   it('ignores a corrupt local copy and waits for the server', async () => {
     rmSync(dir, { recursive: true, force: true });
-    const broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const broker = await startTestBroker(dir);
     cleanups.push(() => broker.close());
     mkdirSync(join(dir, 'calibration'), { recursive: true });
     writeFileSync(cachePath, '{ half a calib');

@@ -14,7 +14,8 @@ import type { Reading } from '../../src/core/reading.ts';
 import { addUser } from '../../src/server/auth/provision.ts';
 import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -38,8 +39,8 @@ describe('calibration through MQTT to the agent (simulated MightyOhm)', () => {
   const deadLetters: DeadLetter[] = [];
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    sub = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    broker = await startTestBroker(dir);
+    sub = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, STATION) });
     sub.on('message', (topic, payload) => {
       if (topic === DEADLETTER_TOPIC) deadLetters.push(JSON.parse(payload.toString()) as DeadLetter);
       else readings.push(...(JSON.parse(payload.toString()) as ReadingsMessage).readings);
@@ -50,7 +51,7 @@ describe('calibration through MQTT to the agent (simulated MightyOhm)', () => {
       `station: { id: ${STATION} }\ndata_dir: ${dir}\nserver: { host: 127.0.0.1, port: 0 }\ndevices:\n  - { id: ${DEVICE}, profile: mightyohm-geiger, simulate: { tick_ms: 100, seed: 4 } }\n`,
       { catalogue, env: {} },
     );
-    serverClient = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    serverClient = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, STATION) });
     auth = openAuthStore();
     await addUser(auth, { name: 'tech', role: 'technician', password: 'tech-password-for-test' });
     server = await startServer({
