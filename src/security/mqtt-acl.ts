@@ -46,8 +46,9 @@ export function aclRules(id: MqttIdentity, deviceTopics: DeviceTopics = () => []
     case 'device':
       return r('write', ...deviceTopics(id.device));
     case 'training':
-      // A run's own client: clears the retained status of its devices and watches the alarms.
-      return [...r('write', `${root}/${TRAINING_LEVEL}/status`), ...r('read', `${root}/alarms`)];
+      // A run's own client: clears the retained status and calibration of its devices when it
+      // ends, and watches the alarms. `training-*` devices only, never the station's own.
+      return [...r('write', `${root}/${TRAINING_LEVEL}/status`, `${root}/${TRAINING_LEVEL}/calibration`), ...r('read', `${root}/alarms`)];
   }
 }
 

@@ -1,4 +1,5 @@
 import { IdSchema } from '../core/reading.ts';
+import { TRAINING_PREFIX } from '../training/training-id.ts';
 
 /**
  * Who an MQTT client is. Every radscreen process connects under one of these; the broker
@@ -19,8 +20,8 @@ export type MqttIdentity =
 
 export type MqttRole = MqttIdentity['role'];
 
-/** Training devices carry this prefix on the wire (src/training/runner.ts). */
-export const TRAINING_DEVICE_PREFIX = 'training-';
+/** Training devices carry this prefix on the wire (src/training/training-id.ts). */
+export const TRAINING_DEVICE_PREFIX = TRAINING_PREFIX;
 
 /**
  * The MQTT user name of an identity. Agent device connections are `{station}/{device}`, so a
