@@ -11,8 +11,8 @@ import type { Reading } from '../../src/core/reading.ts';
 import { openAuthStore } from '../../src/server/auth/store.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
-import { waitFor } from '../support/wait.ts';
 import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * Item 4 of issue 8 through the real server path (MQTT feed → engine → SQLite store → restart):
