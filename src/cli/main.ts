@@ -9,6 +9,7 @@ import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
 import { registerScenarioCommand } from './scenario.ts';
+import { registerUsersCommand } from './users.ts';
 
 // `radscreen decode … | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -39,8 +40,8 @@ program
       `\nradscreen station '${config.station.id}' is running: console ${station.consoleUrl}, MQTT ${station.mqttUrl}, ${storage}.\n` +
         `Simulated devices: ${station.linkMode === 'pty' ? 'on socat ptys' : station.linkMode === 'memory' ? 'in-process (no socat)' : 'none'}. Ctrl-C stops everything.\n\n`,
     );
-    const { formatDemoUsers } = await import('../server/auth/cli.ts');
-    process.stderr.write(formatDemoUsers(station.demoUsers));
+    const { reportOneTimePasswords } = await import('./users.ts');
+    reportOneTimePasswords(config.data_dir, station.demoUsers, `radscreen station '${config.station.id}'`);
   });
 
 program
@@ -132,6 +133,7 @@ program
     };
     const server = await startServer({ config, mqtt: client, log, storage, training: { mqttUrl: config.mqtt.url as string } });
     process.stderr.write(`console: ${server.url}\n`);
+    await (await import('./users.ts')).bootstrapFirstAdmin(server.auth, config.data_dir);
     stopOnSignals(log, async () => {
       await server.close();
       await client.endAsync();
@@ -213,7 +215,9 @@ program
   .option(...configOption)
   .action(async (name: string, opts: { role: string; passwordStdin?: boolean; replace?: boolean; config: string }) => {
     const { runUserAdd } = await import('../server/auth/cli.ts');
-    const out = await runUserAdd({ name, ...opts, dataDir: loadConfigOrExit(opts.config).data_dir }).catch((e: Error) => fail(e.message));
+    const { data_dir: dataDir, accounts } = loadConfigOrExit(opts.config);
+    const policy = { minLength: accounts.password_min_length };
+    const out = await runUserAdd({ name, ...opts, dataDir, policy }).catch((e: Error) => fail(e.message));
     process.stdout.write(out);
   });
 
@@ -234,6 +238,7 @@ program
 registerDecodeCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
+registerUsersCommand(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);

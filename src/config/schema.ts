@@ -296,6 +296,25 @@ export const ConfigSchema = z
         devices: {},
       }),
     devices: z.array(DeviceConfigSchema).default([]),
+    /** Console accounts: password rules and session lifetimes (docs/accounts.md). */
+    accounts: z
+      .strictObject({
+        /** Minimum length of a chosen password; NIST SP 800-63B: at least 8, 15 when the password is the only factor. */
+        password_min_length: z.number().int().min(8).max(64).default(12),
+        /** A session with no authenticated request for this long ends, min (NIST SP 800-63B AAL2: 30). */
+        session_idle_min: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(30),
+        /** A session ends this long after login whatever the activity, h (one shift; AAL2: 12). */
+        session_max_h: z
+          .number()
+          .positive()
+          .max(7 * 24)
+          .default(12),
+      })
+      .default({ password_min_length: 12, session_idle_min: 30, session_max_h: 12 }),
     /** Calibration signing key and plausible factor ranges (docs/calibration-trust.md). */
     calibration: CalibrationConfigSchema.default(CALIBRATION_CONFIG_DEFAULTS),
   })

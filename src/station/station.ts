@@ -16,6 +16,7 @@ import { mqttClientOptions } from '../security/mqtt-client-options.ts';
 import { credentialsPath, loadMqttCredentials } from '../security/mqtt-credentials.ts';
 import { ensureDemoUsers } from '../server/auth/provision.ts';
 import type { Role } from '../server/auth/roles.ts';
+import { ingestHealth } from '../server/health-checks.ts';
 import { createDataPathMetrics } from '../server/metrics.ts';
 import { startServer } from '../server/start.ts';
 import { startEmbeddedBroker } from './embedded-broker.ts';
@@ -73,11 +74,14 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     }
 
     let influxUrl = config.influx.url;
+    // The private influxd runs with auth on; its generated admin account is used by ingest.
+    let influxAuth: { username: string; password: string } | undefined;
     let storageDetail = influxUrl ? `InfluxDB at ${influxUrl}` : '';
     if (!influxUrl && config.influx.managed === 'auto' && hasInfluxd()) {
       const influxd = await startManagedInfluxd(join(config.data_dir, 'influxdb'));
       stack.push({ name: 'influxd', stop: influxd.stop });
       influxUrl = influxd.url;
+      influxAuth = influxd.credentials;
       storageDetail = `private influxd at ${influxUrl} (data in ${join(config.data_dir, 'influxdb')})`;
       log.info({ url: influxUrl, pid: influxd.pid }, 'started a private influxd for this station');
     } else if (!influxUrl) {
@@ -107,6 +111,8 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       log,
       storage: { enabled: Boolean(influxUrl), detail: storageDetail },
       metrics,
+      // /healthz: degraded while the spool is above its bound or InfluxDB is not taking writes.
+      healthChecks: () => (ingestRef ? ingestHealth(ingestRef.stats(), Date.now()) : []),
       // Trainers' scenarios play into this same broker, through the same agent code path.
       training: { mqttUrl, simulators },
     });
@@ -122,7 +128,12 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         ...(receipts ? { receipts } : {}),
         mqttUrl,
         mqttOptions: mqttClientOptions(config, { role: 'ingest', station: config.station.id }),
-        influx: { ...config.influx, url: influxUrl, spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite') },
+        influx: {
+          ...config.influx,
+          ...influxAuth,
+          url: influxUrl,
+          spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite'),
+        },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
       });
