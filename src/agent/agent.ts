@@ -79,6 +79,7 @@ export function startAgent(opts: AgentOptions): Agent {
         backlogRatePerSec: config.agent.backlog_rate_per_s,
       },
       coalesceMs: opts.coalesceMs ?? config.agent.coalesce_ms,
+      timeWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       ...(opts.receipts ? { receipts: opts.receipts } : {}),
       ...(calibrationKey ? { calibrationKey } : {}),
       log: opts.log,

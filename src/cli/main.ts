@@ -8,6 +8,7 @@ import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
+import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
 import { registerUsersCommand } from './users.ts';
 
@@ -48,7 +49,8 @@ program
   .command('agent')
   .description('read the configured devices and publish canonical readings to MQTT (mqtt.url required)')
   .option(...configOption)
-  .action(async (opts: { config: string }) => {
+  .option(...METRICS_PORT_OPTION)
+  .action(async (opts: { config: string; metricsPort?: number }) => {
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen agent needs mqtt.url (or RADSCREEN_MQTT_URL); the embedded broker runs only in `station`');
     const log = createLogger();
@@ -65,7 +67,16 @@ program
       mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
     });
     const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
+    const { createDataPathMetrics } = await import('../server/metrics.ts');
+    const { createAgentMetrics } = await import('../agent/metrics.ts');
+    const metrics = await serveProcessMetrics({
+      endpoint: config.agent.metrics,
+      flagPort: opts.metricsPort,
+      registries: [createDataPathMetrics({ devices: agent.stats }), createAgentMetrics(agent.stats)],
+      log,
+    });
     stopOnSignals(log, async () => {
+      await metrics.close();
       await agent.stop();
       await sims.stop();
     });
@@ -76,7 +87,8 @@ program
   .description('store readings from MQTT in InfluxDB (mqtt.url and influx.url required); run N with --worker 1..N and ingest.share_group')
   .option(...configOption)
   .option('-w, --worker <n>', 'worker number: a stable client id and its own spool file per worker', parseWorker)
-  .action(async (opts: { config: string; worker?: number }) => {
+  .option(...METRICS_PORT_OPTION)
+  .action(async (opts: { config: string; worker?: number; metricsPort?: number }) => {
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url || !config.influx.url)
       fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
@@ -102,7 +114,18 @@ program
       clientId: `radscreen-ingest-${config.station.id}${suffix}`,
       ...(shareGroup ? { shareGroup } : {}),
     });
-    stopOnSignals(log, ingest.stop);
+    const { createDataPathMetrics } = await import('../server/metrics.ts');
+    const metrics = await serveProcessMetrics({
+      endpoint: config.ingest.metrics,
+      flagPort: opts.metricsPort,
+      offset: (opts.worker ?? 1) - 1,
+      registries: [createDataPathMetrics({ ingest: ingest.stats })],
+      log,
+    });
+    stopOnSignals(log, async () => {
+      await metrics.close();
+      await ingest.stop();
+    });
   });
 
 /** `--worker` is a positive integer (it names the client id and spool file). */

@@ -148,15 +148,18 @@ devices:
 
   it('a malformed JSON message on a device topic is a counted reject and the stream goes on', async () => {
     await until(() => agent.stats().find((s) => s.device === 'live1')?.state === 'online', 5000, 'live1 online');
+    // Device time must lie inside the plausibility window (a minute ago is fine; 2024 is not).
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
     const dev = await mqtt.connectAsync(url, { protocolVersion: 4, ...loginAs(dir, { role: 'device', station: 'mq1', device: 'live1' }) });
-    await dev.publishAsync('field/live1/measurements', '{"lnd_7318u": 334, "when_captured": "2024-01-01T00:00:00Z"}', { qos: 1 });
+    await dev.publishAsync('field/live1/measurements', `{"lnd_7318u": 334, "when_captured": "${iso(t0)}"}`, { qos: 1 });
     await dev.publishAsync('field/live1/measurements', '{"lnd_7318u": 3', { qos: 1 });
-    await dev.publishAsync('field/live1/measurements', '{"lnd_7318u": 668, "when_captured": "2024-01-01T00:00:01Z"}', { qos: 1 });
+    await dev.publishAsync('field/live1/measurements', `{"lnd_7318u": 668, "when_captured": "${iso(t0 + 1000)}"}`, { qos: 1 });
     await dev.endAsync();
     await until(() => of('live1').length >= 2, 5000, 'two live readings');
     expect(of('live1').map((r) => [r.values.dose_rate, r.ts, r.source])).toEqual([
-      [1, Date.parse('2024-01-01T00:00:00Z'), 'live'],
-      [2, Date.parse('2024-01-01T00:00:01Z'), 'live'],
+      [1, t0, 'live'],
+      [2, t0 + 1000, 'live'],
     ]);
     expect(agent.stats().find((s) => s.device === 'live1')?.rejected).toEqual({ RS_ERR_PAYLOAD_JSON: 1 });
   });
