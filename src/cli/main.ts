@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { catalogue, profiles } from '../../devices/index.ts';
 import { simulators } from '../../simulators/index.ts';
 import { configJsonSchema } from '../config/load.ts';
+import { securePrivateTreeLogged } from '../core/private-files.ts';
 import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
@@ -54,6 +55,7 @@ program
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen agent needs mqtt.url (or RADSCREEN_MQTT_URL); the embedded broker runs only in `station`');
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { startAgent } = await import('../agent/agent.ts');
     const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
@@ -93,6 +95,7 @@ program
     if (!config.mqtt.url || !config.influx.url)
       fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { startIngest } = await import('../ingest/consumer.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const shareGroup = config.ingest.share_group;

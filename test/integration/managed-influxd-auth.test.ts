@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -98,5 +99,27 @@ devices:
     };
     await waitFor(async () => (await count()) >= 5, { timeoutMs: 20_000, describe: () => station?.deviceStats() });
     expect((await query(url, 'SELECT count(quality) FROM authd..radiation')).status).toBe(401);
+
+    // `radscreen import` with the same data_dir and no influx settings finds the private influxd and its account.
+    const configFile = join(dir, 'import.yaml');
+    writeFileSync(
+      configFile,
+      `station: { id: authd }\ndata_dir: ${dataDir}\ninflux: { database: authd_import, retention: INF, flush_interval_ms: 50 }\n`,
+    );
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RADSCREEN_')));
+    const r = spawnSync(
+      process.execPath,
+      [
+        'bin/radscreen.js',
+        'import',
+        '--profile',
+        'safecast-bgeigie',
+        'devices/safecast-bgeigie/fixtures/bgeigie_with_corruption.log',
+      ].concat(['--config', configFile, '--source', 'replay']),
+      { env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const imported = await query(url, 'SELECT count(quality) FROM authd_import..radiation', basic(credentials));
+    expect(JSON.stringify(await imported.json())).toMatch(/"values":\[\[[^\]]*,7\]\]/);
   });
 });
