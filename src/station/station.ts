@@ -4,6 +4,7 @@ import mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { type Agent, startAgent } from '../agent/agent.ts';
 import type { DeviceStats } from '../agent/device-runner.ts';
+import { createAgentMetrics } from '../agent/metrics.ts';
 import { startSimulatedLinks } from '../agent/simulated-links.ts';
 import { calibrationKeyPath, loadOrCreateCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
@@ -102,6 +103,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       ...(influxUrl ? { ingest: () => (ingestRef as IngestHandle).stats() } : {}),
       devices: () => agentRef?.stats() ?? [],
     });
+    createAgentMetrics(() => agentRef?.stats() ?? [], metrics);
     // One key for the process: the server signs calibrations with it, the agent verifies them.
     const calibrationKey = loadOrCreateCalibrationKey(calibrationKeyPath(config));
     const server = await startServer({
