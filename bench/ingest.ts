@@ -70,7 +70,7 @@ async function measureRaw(): Promise<number> {
     for (let i = 0; i < 5000; i++) {
       const n = b * 5000 + i;
       lines.push(
-        `radiation,device=gen-${n % 100},profile=mightyohm-geiger,source=simulated,station=bench cpm=${n % 1000},dose_rate=${(n % 1000) / 175},quality="good",seq=${n},ts_source="agent" ${t0 + n}`,
+        `radiation,device=gen-${n % 100},profile=mightyohm-geiger,source=simulated,station=bench cpm=${n % 1000},dose_rate=${(n % 1000) / 175},quality="good",seq=${n},ts_source="agent" ${(t0 + n) * 1000}`,
       );
     }
     batches.push(lines.join('\n'));

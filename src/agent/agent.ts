@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { readCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
@@ -18,6 +19,8 @@ export interface AgentOptions {
   coalesceMs?: number;
   /** Station mode: outbox rows stay until ingest confirms them durable (ingest/receipts.ts). */
   receipts?: DurableReceipts;
+  /** The server's calibration key (station mode shares it in-process); default: `calibration.key` or the key file. */
+  calibrationKey?: Buffer;
 }
 
 export interface Agent {
@@ -28,6 +31,7 @@ export interface Agent {
 /** Starts a runner per configured device. The config was validated, so every profile exists. */
 export function startAgent(opts: AgentOptions): Agent {
   const { config } = opts;
+  const calibrationKey = opts.calibrationKey ?? readCalibrationKey(config);
   const runners: DeviceRunner[] = config.devices.map((device) => {
     const profile = opts.catalogue.get(device.profile) as DeviceProfile;
     let link = opts.links?.get(device.id);
@@ -74,6 +78,7 @@ export function startAgent(opts: AgentOptions): Agent {
       },
       coalesceMs: opts.coalesceMs ?? config.agent.coalesce_ms,
       ...(opts.receipts ? { receipts: opts.receipts } : {}),
+      ...(calibrationKey ? { calibrationKey } : {}),
       log: opts.log,
     });
   });

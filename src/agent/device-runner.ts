@@ -32,6 +32,8 @@ export interface DeviceRunnerOptions {
   outbox?: { maxRows?: number; maxAgeMs?: number; backlogRatePerSec?: number };
   log: Logger;
   now?: () => number;
+  /** The server's calibration signing key; without it every calibration is refused (src/agent/calibration.ts). */
+  calibrationKey?: Buffer;
 }
 
 export interface DeviceStats {
@@ -112,6 +114,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
     station: opts.station,
     device: opts.device,
     profile: opts.profile,
+    options: opts.options,
+    key: opts.calibrationKey,
     log,
     onInvalid: (code, reason, payload) => countReject(code, reason, payload),
     ...(opts.dataDir ? { cachePath: join(opts.dataDir, 'calibration', `${opts.device}.json`) } : {}),
@@ -158,7 +162,17 @@ export function runDevice(opts: DeviceRunnerOptions) {
   // Counts change every second; a retained status every 10 s keeps consoles current without flooding.
   const statusTimer = setInterval(publishStatus, 10_000);
   opts.link.open({
-    data: (chunk) => session?.push(chunk),
+    data(chunk) {
+      // A resumed persistent MQTT session delivers its queue right after CONNACK, before the
+      // link reports `online`: that data is the device's too, so start the session for it.
+      if (!session) {
+        session = opts.profile.createSession(ctx);
+        session.start?.();
+      }
+      session.push(chunk);
+      // The link acknowledges the message (PUBACK) only once its readings are in the outbox.
+      return publisher.committed();
+    },
     state(linkState, linkDetail) {
       if (linkState === 'online' && !session) {
         session = opts.profile.createSession(ctx);

@@ -75,13 +75,14 @@ export function openCalibrationStore(path = ':memory:'): CalibrationStore {
   };
 }
 
-/** The retained MQTT message for a record (src/core/contract.ts CalibrationMessageSchema). */
+/** The retained MQTT message for a record, unsigned (src/core/contract.ts CalibrationMessageSchema; signing.ts signs it). */
 export function toCalibrationMessage(station: string, r: CalibrationRecord) {
   return {
     v: 1 as const,
     station,
     device: r.device,
     calibration_id: r.calibration_id,
+    seq: r.seq,
     kind: r.kind,
     factor: r.factor,
     calibrated_at: r.calibrated_at,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CALIBRATION_CONFIG_DEFAULTS, CalibrationConfigSchema } from '../calibration/config.ts';
 import { IdSchema, SourceSchema } from '../core/reading.ts';
 
 /**
@@ -229,8 +230,19 @@ export const ConfigSchema = z
       })
       .default({}),
     server: z
-      .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(8080) })
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: PortSchema.default(8080),
+        /** Open `/api/stream` connections at most; one more gets 503 RS_ERR_SSE_LIMIT (docs/security-web.md). */
+        max_streams: z.number().int().min(1).default(100),
+        /** Bytes one stream may have queued unsent before its client is dropped (RS_ERR_SSE_SLOW_CLIENT). */
+        stream_buffer_bytes: z.number().int().min(4096).default(1_048_576),
+        /** Seconds one stream may stay blocked (socket full, no drain) before its client is dropped. */
+        stream_stall_s: z.number().positive().default(30),
+        /** HTTPS for the console and API: PEM file paths. Unset: plain HTTP (station LAN only). */
+        tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      })
+      .default({ host: '127.0.0.1', port: 8080, max_streams: 100, stream_buffer_bytes: 1_048_576, stream_stall_s: 30 }),
     alarms: z
       .strictObject({
         dose_rate_usvh: z.number().positive().default(1.0),
@@ -259,6 +271,8 @@ export const ConfigSchema = z
         devices: {},
       }),
     devices: z.array(DeviceConfigSchema).default([]),
+    /** Calibration signing key and plausible factor ranges (docs/calibration-trust.md). */
+    calibration: CalibrationConfigSchema.default(CALIBRATION_CONFIG_DEFAULTS),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

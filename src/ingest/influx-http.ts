@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { LINE_PRECISION } from './line-protocol.ts';
 import { classifyNetworkError, classifyWriteResponse, type WriteOutcome } from './write-errors.ts';
 
 /**
@@ -26,7 +27,7 @@ export interface LinePosterOptions {
 }
 
 export interface LinePoster {
-  /** Sends lines joined by `\n` (ms precision); resolves with the classified outcome, never rejects. */
+  /** Sends lines joined by `\n` (µs precision, line-protocol.ts); resolves with the classified outcome, never rejects. */
   post(body: string): Promise<WriteOutcome>;
   /** Frees the keep-alive sockets. */
   destroy(): void;
@@ -36,7 +37,7 @@ export function createLinePoster(opts: LinePosterOptions): LinePoster {
   const base = new URL(opts.url);
   const client = base.protocol === 'https:' ? https : http;
   const agent = new client.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 2 });
-  const query = new URLSearchParams({ db: opts.database, precision: 'ms' });
+  const query = new URLSearchParams({ db: opts.database, precision: LINE_PRECISION });
   if (opts.retentionPolicy) query.set('rp', opts.retentionPolicy);
   const writePath = `${base.pathname.replace(/\/$/, '')}/write?${query}`;
   const auth =

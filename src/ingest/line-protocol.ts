@@ -2,12 +2,21 @@ import { catalogue } from '../../devices/index.ts';
 import type { Reading } from '../core/reading.ts';
 
 /**
- * Reading → InfluxDB 1.x line protocol, millisecond precision. Pure: no clock, no I/O.
+ * Reading → InfluxDB 1.x line protocol, microsecond precision (`precision=u`). Pure: no clock, no I/O.
  *
- * Point identity is measurement + the four tags + `ts`, all taken from the reading, so the same
- * reading always yields the same line and a re-sent batch overwrites its points instead of
- * duplicating them (ARCHITECTURE.md "InfluxDB schema").
+ * Point identity is measurement + the four tags + `ts * 1000 + seq` µs, all taken from the
+ * reading, so the same reading always yields the same line and a re-sent batch overwrites its
+ * points instead of duplicating them, while two readings of one device stamped in the same
+ * millisecond (seq 0 and 1) stay two points (docs/data-integrity.md "Point identity").
  */
+
+/** The `precision` every writer of these lines must post with. */
+export const LINE_PRECISION = 'u';
+
+/** A reading's point time in µs: `ts * 1000 + seq` (seq 0–999, absent = 0); exact below 2^53 (year 2255). */
+export function pointTimeUs(reading: Pick<Reading, 'ts' | 'seq'>): number {
+  return Math.trunc(reading.ts) * 1000 + (reading.seq ?? 0);
+}
 
 /** Field names the ingest adds beside the channel values; a channel with one of these names is shadowed. */
 export const META_FIELDS = ['quality', 'ts_source', 'calibration_id'] as const;
@@ -112,7 +121,7 @@ export function toLineProtocol(reading: Reading): string {
   }
   fields += `quality=${quoteEnum(reading.quality)},ts_source=${quoteEnum(reading.ts_source)}`;
   if (reading.calibration_id !== undefined) fields += `,calibration_id=${quoteString(reading.calibration_id)}`;
-  return `${prefixFor(reading)}${fields} ${Math.trunc(reading.ts)}`;
+  return `${prefixFor(reading)}${fields} ${pointTimeUs(reading)}`;
 }
 
 /** Lines for many readings, in order. */

@@ -71,6 +71,21 @@ export interface Spool {
   stats(): SpoolStats;
 }
 
+/**
+ * Spools written before point identity moved to µs hold ms timestamps, and a ms stamp posted
+ * with `precision=u` would land in 1970. A ms stamp has at most 14 digits until the year 5138, a
+ * µs one at least 15 after 2001, so the last line of a row tells its format (one append wrote
+ * the whole row). Only backlog can be old: rows appended since open are always µs.
+ */
+export function upgradeMsRow(body: string): string {
+  const stamp = body.slice(body.lastIndexOf(' ') + 1);
+  if (stamp.length > 14) return body;
+  return body
+    .split('\n')
+    .map((line) => `${line}000`)
+    .join('\n');
+}
+
 export function openSpool(opts: SpoolOptions): Spool {
   const poster = createLinePoster({ ...opts, maxSockets: opts.maxInflight ?? 2 });
   const dropped: SpoolStats['dropped'] = { bad_data: 0, retention: 0, type_conflict: 0, too_large: 0, rejected: 0, full: 0, expired: 0 };
@@ -130,8 +145,10 @@ export function openSpool(opts: SpoolOptions): Spool {
       return undefined;
     }
     const batch = queue.takeBacklog(allowed);
-    if (batch) limiter.spend(batch.items);
-    else backlogDue = false;
+    if (batch) {
+      limiter.spend(batch.items);
+      batch.bodies = batch.bodies.map(upgradeMsRow);
+    } else backlogDue = false;
     return batch;
   }
 

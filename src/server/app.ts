@@ -26,6 +26,7 @@ import { healthRoutes } from './routes/health.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { trainingRoutes } from './routes/training.ts';
 import type { StorageState } from './schemas.ts';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './sse-client.ts';
 
 /** Inputs of buildApp. */
 export interface BuildAppOptions {
@@ -56,6 +57,8 @@ export interface BuildAppOptions {
   publishCalibration?: (record: CalibrationRecord) => void;
   /** Training scenarios and runs (src/training/service.ts); default: lists the shipped scenarios, cannot start them (503). Closed with the app. */
   training?: TrainingService;
+  /** Bounds on live streams (count, queued bytes, blocked time); default DEFAULT_STREAM_LIMITS. */
+  streamLimits?: StreamLimits;
 }
 
 /** The app plus its auth context (the role-by-route test walks `auth.routes`). */
@@ -153,8 +156,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   const training = opts.training ?? createTrainingService({});
   app.addHook('onClose', async () => training.close());
   await app.register(trainingRoutes, { training, auth, prefix: '/api' });
-  await app.register(streamRoutes, deps);
   const registry = opts.metrics ?? new Registry();
+  await app.register(streamRoutes, { ...deps, registry, limits: opts.streamLimits ?? DEFAULT_STREAM_LIMITS });
   registerAlarmMetrics(registry, opts.engine, opts.state);
   app.get(
     '/metrics',

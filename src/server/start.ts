@@ -6,11 +6,13 @@ import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
 import { type AlarmStore, alarmStorePath, openAlarmStore } from '../alarms/store.ts';
 import type { CalibrationRecord } from '../calibration/schemas.ts';
+import { calibrationKeyPath, loadOrCreateCalibrationKey, signCalibration } from '../calibration/signing.ts';
 import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCalibrationMessage } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
+import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
@@ -39,6 +41,8 @@ export interface StartServerOptions {
   auth?: AuthStore;
   /** Calibration records; default `<data_dir>/calibrations.sqlite`, closed with the server. */
   calibrations?: CalibrationStore;
+  /** Signs calibration messages for the agents; default: `<data_dir>/calibration.key`, created 0600 at first start. */
+  calibrationKey?: Buffer;
   /** Lets trainers run scenarios (POST /api/training/…) into this broker; unset: scenarios are listed, not run. */
   training?: ServerTrainingOptions;
 }
@@ -83,24 +87,33 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const closeCalibrations = () => {
     if (!opts.calibrations) calibrations.close();
   };
-  // Retained, so an agent that starts (or reconnects) later still gets the calibration in force.
+  const calibrationKey = opts.calibrationKey ?? loadOrCreateCalibrationKey(calibrationKeyPath(config));
+  // Retained, so an agent that starts (or reconnects) later still gets the calibration in force;
+  // signed, so the agent can tell it from anyone else's publish (docs/calibration-trust.md).
   const publishCalibration = (r: CalibrationRecord) =>
     opts.mqtt.publish(
       topics.calibration(config.station.id, r.device),
-      JSON.stringify(toCalibrationMessage(config.station.id, r)),
+      JSON.stringify(signCalibration(toCalibrationMessage(config.station.id, r), calibrationKey)),
       { qos: 1, retain: true },
       (err) => {
         if (err) log.warn({ err, device: r.device, calibration_id: r.calibration_id }, 'calibration not published');
       },
     );
   let feedRef: MqttFeed | undefined;
-  const setTrainingSuppression = (devices: string[], on: boolean) => {
-    for (const device of devices) {
-      for (const t of engine.setSuppressed(config.station.id, device, { on, reason: 'training run ended' })) {
-        state.addAlarm(t);
-        feedRef?.publishTransition(t);
-      }
+  // No training run survives a server restart: close what the last one left open (disposition
+  // training) and forget its devices, so no timer rule raises for them. A CLI run still going
+  // re-announces its devices with its retained online status (docs/health-and-training-isolation.md).
+  const leftByTraining = engine.retireDevices({
+    source: 'training',
+    user: 'training',
+    reason: 'no training run survives a server restart',
+  });
+  const retireTraining = (devices: string[]) => {
+    for (const t of engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' })) {
+      state.addAlarm(t);
+      feedRef?.publishTransition(t);
     }
+    for (const d of devices) state.removeDevice(d);
   };
   const app = await buildApp({
     auth,
@@ -117,6 +130,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     calibrations,
     publishCalibration,
+    streamLimits: {
+      maxStreams: config.server.max_streams,
+      bufferBytes: config.server.stream_buffer_bytes,
+      stallMs: config.server.stream_stall_s * 1000,
+    },
     ...(opts.training
       ? {
           training: createServerTraining({
@@ -125,19 +143,17 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
             catalogue,
             log,
             alarms: state,
-            onRunStarting: (devices) => setTrainingSuppression(devices, false),
-            onRunEnded: (devices) => {
-              setTrainingSuppression(devices, true);
-              for (const d of devices) state.removeDevice(d);
-            },
+            onRunEnded: retireTraining,
           }),
         }
       : {}),
   });
   // The embedded broker keeps retained messages only in memory: re-publish what is in force on every start.
-  for (const r of calibrations.latestAll()) publishCalibration(r);
+  // Training devices' calibrations stay with their run: the run clears those topics when it ends.
+  for (const r of calibrations.latestAll()) if (!isTrainingDevice(r.device)) publishCalibration(r);
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
   feedRef = feed;
+  for (const t of leftByTraining) feed.publishTransition(t);
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {
     state.checkStale();

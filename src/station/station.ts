@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type Agent, startAgent } from '../agent/agent.ts';
 import type { DeviceStats } from '../agent/device-runner.ts';
 import { startSimulatedLinks } from '../agent/simulated-links.ts';
+import { calibrationKeyPath, loadOrCreateCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
@@ -86,8 +87,11 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       ...(influxUrl ? { ingest: () => (ingestRef as IngestHandle).stats() } : {}),
       devices: () => agentRef?.stats() ?? [],
     });
+    // One key for the process: the server signs calibrations with it, the agent verifies them.
+    const calibrationKey = loadOrCreateCalibrationKey(calibrationKeyPath(config));
     const server = await startServer({
       config,
+      calibrationKey,
       mqtt: serverClient,
       log,
       storage: { enabled: Boolean(influxUrl), detail: storageDetail },
@@ -143,10 +147,10 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       linkMode = sims.mode;
       if (sims.mode === 'memory')
         log.warn('socat is not installed: simulators run over in-process links, not real serial ptys (apt-get install socat)');
-      agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links, ...(receipts ? { receipts } : {}) });
+      agent = startAgent({ config, catalogue, mqttUrl, log, links: sims.links, calibrationKey, ...(receipts ? { receipts } : {}) });
       stack.push({ name: 'agent', stop: agent.stop });
     } else if (config.devices.length > 0) {
-      agent = startAgent({ config, catalogue, mqttUrl, log, ...(receipts ? { receipts } : {}) });
+      agent = startAgent({ config, catalogue, mqttUrl, log, calibrationKey, ...(receipts ? { receipts } : {}) });
       stack.push({ name: 'agent', stop: agent.stop });
     }
     agentRef = agent;

@@ -119,8 +119,10 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
     rmSync(dataDir, { recursive: true, force: true });
   };
 
-  // The agent leaves a retained offline status per device; a run's devices are gone for good,
-  // so clear those (an empty retained payload deletes it) lest a restarted server lists them.
+  // The agent leaves a retained offline status per device (and the server may have retained a
+  // calibration for one); a run's devices are gone for good, so clear both (an empty retained
+  // payload deletes it) lest a restarted server lists them. The server takes the deleted status
+  // as the run's end: it closes the device's alarms and drops its tile.
   const clearRetainedStatus = async () => {
     const client = await mqtt.connectAsync(opts.mqttUrl, {
       protocolVersion: 4,
@@ -129,8 +131,10 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
       ...(opts.config.mqtt.username ? { username: opts.config.mqtt.username, password: opts.config.mqtt.password } : {}),
     });
     try {
-      for (const device of devices)
+      for (const device of devices) {
+        await client.publishAsync(topics.calibration(opts.config.station.id, device.id), '', { qos: 1, retain: true });
         await client.publishAsync(topics.status(opts.config.station.id, device.id), '', { qos: 1, retain: true });
+      }
     } finally {
       await client.endAsync();
     }

@@ -64,7 +64,7 @@ describe('Grafana dashboard queries', () => {
   it('runs every panel and variable query without an InfluxQL error, with data where it was written', async () => {
     await ensureSchema({ url: influxUrl, database, retention: '30d' });
     const body = toLines(sampleReadings(Date.now())).join('\n');
-    const res = await fetch(`${influxUrl}/write?db=${database}&precision=ms`, { method: 'POST', body });
+    const res = await fetch(`${influxUrl}/write?db=${database}&precision=u`, { method: 'POST', body });
     expect(res.status).toBe(204);
     const results = new Map<string, number>();
     for (const q of queries) {

@@ -34,7 +34,8 @@ describe('InfluxDB schema: retention policies and rollup continuous queries', ()
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     const poster = createLinePoster({ url: services.influxUrl, database: db });
     const lines = [1, 2, 3].map(
-      (v, i) => `radiation,device=d1,profile=mightyohm-geiger,source=simulated,station=s1 cpm=${v * 10},dose_rate=${v} ${base + i * 1000}`,
+      (v, i) =>
+        `radiation,device=d1,profile=mightyohm-geiger,source=simulated,station=s1 cpm=${v * 10},dose_rate=${v} ${(base + i * 1000) * 1000}`,
     );
     expect((await poster.post(lines.join('\n'))).kind).toBe('ok');
     poster.destroy();

@@ -15,10 +15,18 @@ const base: Reading = {
 };
 
 describe('toLineProtocol', () => {
-  it('writes sorted tags, float numbers, quoted meta fields and an integer ms timestamp', () => {
+  it('writes sorted tags, float numbers, quoted meta fields and an integer µs timestamp (ts * 1000 + seq)', () => {
     expect(toLineProtocol(base)).toBe(
-      'radiation,device=geiger.01,profile=mightyohm-geiger,source=live,station=st-1 cpm=21,dose_rate=0.12,quality="good",ts_source="agent" 1795000000123',
+      'radiation,device=geiger.01,profile=mightyohm-geiger,source=live,station=st-1 cpm=21,dose_rate=0.12,quality="good",ts_source="agent" 1795000000123000',
     );
+    expect(toLineProtocol({ ...base, seq: 7 })).toMatch(/ 1795000000123007$/);
+    expect(toLineProtocol({ ...base, seq: 999 })).toMatch(/ 1795000000123999$/);
+  });
+
+  it('gives two readings of one device in the same ms different point identities, and one reading the same twice', () => {
+    const stamp = (line: string) => line.slice(line.lastIndexOf(' ') + 1);
+    expect(stamp(toLineProtocol({ ...base, seq: 0 }))).not.toBe(stamp(toLineProtocol({ ...base, seq: 1 })));
+    expect(toLineProtocol({ ...base, seq: 1 })).toBe(toLineProtocol(structuredClone({ ...base, seq: 1 })));
   });
 
   it('writes booleans bare and strings quoted with " and \\ escaped', () => {
@@ -36,7 +44,7 @@ describe('toLineProtocol', () => {
     // Ids from the schema cannot hold these; a reading built in code still must not break the line.
     const odd = { ...base, station: 'a b,c=d', values: { 'k,e y': 1 } } as unknown as Reading;
     expect(toLineProtocol(odd)).toBe(
-      'radiation,device=geiger.01,profile=mightyohm-geiger,source=live,station=a\\ b\\,c\\=d k\\,e\\ y=1,quality="good",ts_source="agent" 1795000000123',
+      'radiation,device=geiger.01,profile=mightyohm-geiger,source=live,station=a\\ b\\,c\\=d k\\,e\\ y=1,quality="good",ts_source="agent" 1795000000123000',
     );
   });
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSpool, type Spool, type SpoolOptions } from '../../src/ingest/spool.ts';
+import { openSpool, type Spool, type SpoolOptions, upgradeMsRow } from '../../src/ingest/spool.ts';
 
 /** A stand-in for influxd's /write: answers with whatever `reply` says and records stored lines. */
 async function fakeInflux() {
@@ -31,7 +31,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 const lines = (from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => `m,t=a v=${from + i} ${1_700_000_000_000 + from + i}`);
+  Array.from({ length: count }, (_, i) => `m,t=a v=${from + i} ${(1_700_000_000_000 + from + i) * 1000}`);
 
 async function setup(extra: Partial<SpoolOptions> = {}) {
   const influx = await fakeInflux();
@@ -119,5 +119,14 @@ describe('ingest spool', () => {
     expect(await spool.flush(10_000)).toBe(true);
     expect(influx.stored.slice(0, 100)).toEqual(lines(1000, 100));
     expect(new Set(influx.stored.slice(100))).toEqual(new Set(lines(0, 300)));
+  });
+});
+
+describe('upgradeMsRow: spools from before µs point identity', () => {
+  it('turns a row of ms-stamped lines into µs and leaves µs rows alone', () => {
+    const ms = 'radiation,device=d,profile=p,source=live,station=s cpm=1,quality="good",ts_source="agent" 1795000000123';
+    const us = 'radiation,device=d,profile=p,source=live,station=s cpm=1,quality="good",ts_source="agent" 1795000000123004';
+    expect(upgradeMsRow(`${ms}\n${ms}`)).toBe(`${ms}000\n${ms}000`);
+    expect(upgradeMsRow(`${us}\n${us}`)).toBe(`${us}\n${us}`);
   });
 });
