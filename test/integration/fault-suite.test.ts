@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   AGENT_CLOCK,
+  agentOnline,
   DEVICE_CLOCK,
   NumberedPublisher,
   type RadscreenProcess,
@@ -38,7 +39,9 @@ function run(r: Rig, args: string[], logName: string): RadscreenProcess {
   return p;
 }
 
-function publisher(r: Rig): NumberedPublisher {
+/** The devices start publishing once the agent's first sessions exist (see agentOnline). */
+async function publisher(r: Rig): Promise<NumberedPublisher> {
+  await agentOnline(r);
   const p = new NumberedPublisher(r.broker.url, 'fault-devices');
   cleanups.push(() => p.close());
   return p;
@@ -46,10 +49,13 @@ function publisher(r: Rig): NumberedPublisher {
 
 /** Waits until readings of both devices are stored: the pipeline is flowing end to end. */
 async function flowing(r: Rig): Promise<void> {
-  await waitFor(async () => (await storedNumbers(r.influx.url, AGENT_CLOCK)).count > 50 && (await storedNumbers(r.influx.url, DEVICE_CLOCK)).count > 50, {
-    timeoutMs: 30_000,
-    everyMs: 250,
-  });
+  await waitFor(
+    async () => (await storedNumbers(r.influx.url, AGENT_CLOCK)).count > 50 && (await storedNumbers(r.influx.url, DEVICE_CLOCK)).count > 50,
+    {
+      timeoutMs: 30_000,
+      everyMs: 250,
+    },
+  );
 }
 
 /** After the publisher finished: each device's stored readings are exactly 0..acked-1, once each. */
@@ -77,7 +83,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
     const r = await rig('agent-kill');
     run(r, ['ingest'], 'ingest');
     const agent = run(r, ['agent'], 'agent');
-    const pub = publisher(r);
+    const pub = await publisher(r);
     pub.start();
     await flowing(r);
     await agent.sigkill();
@@ -91,7 +97,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
     const r = await rig('ingest-kill');
     const ingest = run(r, ['ingest'], 'ingest');
     run(r, ['agent'], 'agent');
-    const pub = publisher(r);
+    const pub = await publisher(r);
     pub.start();
     await flowing(r);
     await ingest.sigkill();
@@ -105,7 +111,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
     const r = await rig('influx-kill');
     run(r, ['ingest'], 'ingest');
     run(r, ['agent'], 'agent');
-    const pub = publisher(r);
+    const pub = await publisher(r);
     pub.start();
     await flowing(r);
     process.kill(r.influx.pid, 'SIGKILL');
@@ -119,7 +125,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
     const r = await rig('broker-down');
     run(r, ['ingest'], 'ingest');
     run(r, ['agent'], 'agent');
-    const pub = publisher(r);
+    const pub = await publisher(r);
     pub.start();
     await flowing(r);
     await r.broker.stop();
@@ -134,7 +140,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
     const w1 = run(r, ['ingest', '--worker', '1'], 'ingest-w1');
     run(r, ['ingest', '--worker', '2'], 'ingest-w2');
     run(r, ['agent'], 'agent');
-    const pub = publisher(r);
+    const pub = await publisher(r);
     pub.start();
     await flowing(r);
     await w1.sigkill();

@@ -83,7 +83,7 @@ export function startRadscreen(rig: Rig, args: string[], logName: string): Radsc
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args, '--config', rig.configPath], {
     cwd: ROOT, // `--import tsx` resolves from here; the config holds absolute paths
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RADSCREEN_LOG_LEVEL: 'info' },
+    env: { ...process.env, RADSCREEN_LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'info' },
   });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
@@ -172,4 +172,30 @@ export async function storedNumbers(influxUrl: string, device: string): Promise<
   const r = await queryInflux(influxUrl, 'radscreen', q).catch(() => undefined);
   const row = r?.series?.[0]?.values[0];
   return { count: Number(row?.[1] ?? 0), distinct: Number(row?.[2] ?? 0), max: Number(row?.[3] ?? -1) };
+}
+
+/**
+ * Resolves once the agent reports both devices online (their retained status), i.e. its device
+ * subscriptions exist. Before the first one a broker has no session to queue for, so a message
+ * published earlier is acknowledged and then, correctly, delivered to nobody.
+ */
+export async function agentOnline(rig: Rig, timeoutMs = 30_000): Promise<void> {
+  const client = await mqtt.connectAsync(rig.broker.url, { clientId: `fault-watch-${process.pid}` });
+  const online = new Set<string>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent not online within ${timeoutMs} ms: ${[...online]}`)), timeoutMs);
+      client.on('message', (_topic, payload) => {
+        const status = JSON.parse(payload.toString()) as { device: string; state: string };
+        if (status.state === 'online') online.add(status.device);
+        if (online.has(AGENT_CLOCK) && online.has(DEVICE_CLOCK)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      client.subscribe(`radscreen/v1/${STATION}/+/status`, { qos: 1 });
+    });
+  } finally {
+    await client.endAsync(true);
+  }
 }
