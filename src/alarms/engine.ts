@@ -236,7 +236,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     const out: AlarmTransition[] = [];
     for (const rule of rules) {
       if (!rule.tick) continue;
-      for (const dev of s.devices.values()) {
+      const watched = rule.watch?.().filter((d) => !s.devices.has(`${d.station}:${d.device}`)) ?? [];
+      for (const dev of [...s.devices.values(), ...watched]) {
         const key = keyOf(dev, rule.id);
         decide(rule, dev, rule.tick(dev, s.active(dev.station, dev.device, rule.id), ctxFor(dev.station, key, now)), now, out);
       }

@@ -1,4 +1,4 @@
-import type { ChannelValue, DeviceKind, Reading } from '../core/reading.ts';
+import type { ChannelValue, DeviceKind, Reading, Source } from '../core/reading.ts';
 import type { Alarm, AlarmClass, AlarmEvidence, AlarmSeverity, RuleId } from './types.ts';
 
 /**
@@ -54,6 +54,8 @@ export interface AlarmRule {
   evaluate(reading: Reading, active: Alarm | undefined, ctx: RuleContext): RuleDecision;
   /** Called on the engine's timer tick for every device seen; for rules that fire on silence. */
   tick?(device: DeviceSeen, active: Alarm | undefined, ctx: RuleContext): RuleDecision;
+  /** Devices `tick` must also visit though they never sent a reading (device_fault: ports that never opened). */
+  watch?(): (DeviceSeen & { source: Source })[];
 }
 
 /** A number from a channel, or undefined when absent, non-numeric or not finite. */

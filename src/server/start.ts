@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
 import { type AlarmStore, alarmStorePath, openAlarmStore } from '../alarms/store.ts';
@@ -10,11 +11,14 @@ import { calibrationKeyPath, loadOrCreateCalibrationKey, signCalibration } from 
 import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCalibrationMessage } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
+import { securePrivateTreeLogged } from '../core/private-files.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
 import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
+import { followDeviceStatus } from './device-health.ts';
+import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import type { StorageState } from './schemas.ts';
@@ -41,6 +45,8 @@ export interface StartServerOptions {
   auth?: AuthStore;
   /** Calibration records; default `<data_dir>/calibrations.sqlite`, closed with the server. */
   calibrations?: CalibrationStore;
+  /** Extra `/healthz` reasons (the station passes its ingest's spool and writer state); default none. */
+  healthChecks?: () => HealthReason[];
   /** Signs calibration messages for the agents; default: `<data_dir>/calibration.key`, created 0600 at first start. */
   calibrationKey?: Buffer;
   /** Lets trainers run scenarios (POST /api/training/…) into this broker; unset: scenarios are listed, not run. */
@@ -68,17 +74,21 @@ export interface RunningServer {
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
+  // Before any store opens: files an older version left 0644 are tightened (and logged).
+  securePrivateTreeLogged(config.data_dir, log);
   const now = opts.now ?? Date.now;
   const catalogue = opts.catalogue ?? defaultCatalogue;
+  const deviceStatus = new DeviceStatusBoard();
   const engine = createAlarmEngine({
     now,
-    rules: rulesFromConfig(config, catalogue),
+    rules: rulesFromConfig(config, catalogue, deviceStatus),
     store: opts.alarmStore ?? openAlarmStore(alarmStorePath(config.data_dir)),
     silenceMs: config.alarms.silence_s * 1000,
     maxShelveMs: config.alarms.max_shelve_h * 3_600_000,
     flood: { count: config.alarms.flood.count, windowMs: config.alarms.flood.window_min * 60_000 },
   });
   const state = createLiveState({ config, catalogue, engine, now });
+  followDeviceStatus(state, deviceStatus, { config, now });
   const auth = opts.auth ?? openAuthStore(authStorePath(config.data_dir));
   const closeAuth = () => {
     if (!opts.auth) auth.close();
@@ -126,10 +136,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     config,
     log,
     storage: opts.storage,
+    ...(opts.healthChecks ? { healthChecks: opts.healthChecks } : {}),
     now,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     calibrations,
     publishCalibration,
+    sessionIdleMs: config.accounts.session_idle_min * 60_000,
+    sessionTtlMs: config.accounts.session_max_h * 3_600_000,
+    passwordPolicy: { minLength: config.accounts.password_min_length },
     streamLimits: {
       maxStreams: config.server.max_streams,
       bufferBytes: config.server.stream_buffer_bytes,

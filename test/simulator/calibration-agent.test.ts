@@ -90,7 +90,7 @@ describe('calibration through MQTT to the agent (simulated MightyOhm)', () => {
   });
 
   let calibrationId = '';
-  const SENSITIVITY = 40;
+  const SENSITIVITY = 160;
 
   it('applies a calibration recorded on the server: id stamped, dose rate = cpm / sensitivity', async () => {
     const token = auth.createSession('tech', Date.now() + 3_600_000, Date.now());
@@ -174,7 +174,7 @@ describe('calibration through MQTT to the agent (simulated MightyOhm)', () => {
       method: 'POST',
       url: `/api/devices/${DEVICE}/calibrations`,
       headers: { authorization: `Bearer ${token}` },
-      payload: { factor: 42, due: '2099-01-01', reference: { nuclide: 'Cs-137', dose_rate_usvh: 5, certificate: 'c-43' } },
+      payload: { factor: 170, due: '2099-01-01', reference: { nuclide: 'Cs-137', dose_rate_usvh: 5, certificate: 'c-43' } },
     });
     expect(res.statusCode, res.body).toBe(200);
     const secondId: string = res.json().calibration_id;
@@ -224,7 +224,7 @@ describe('calibration through MQTT to the agent (simulated MightyOhm)', () => {
     await waitFor(() => readings.slice(mark).filter(withCounts).length >= 3, { timeoutMs: 10_000, describe: () => 'readings after' });
     for (const r of readings.slice(mark)) {
       expect(r.calibration_id).toBe(secondId);
-      if (withCounts(r)) expect(r.values.dose_rate).toBeCloseTo((r.values.cpm as number) / 42, 9);
+      if (withCounts(r)) expect(r.values.dose_rate).toBeCloseTo((r.values.cpm as number) / 170, 9);
     }
     expect(agent.stats()[0]?.rejected).toMatchObject({ RS_ERR_CALIBRATION_UNTRUSTED: 5, RS_ERR_CALIBRATION_IMPLAUSIBLE: 1 });
     // What the agent kept on disk for a restart is still the genuine one.
