@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, topics } from '../core/contract.ts';
+import { catalogue } from '../../devices/index.ts';
+import { DEADLETTER_TOPIC, type DeadLetter, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { Reading } from '../core/reading.ts';
+import type { TimestampWindow } from '../core/time-window.ts';
+import { createAdmission, type KnownDevices } from './admission.ts';
 import { toLines } from './line-protocol.ts';
 import type { IngestLogger } from './logger.ts';
 import { confirmReadings, waitForConnect } from './mqtt-session.ts';
@@ -70,14 +73,24 @@ export interface IngestOptions {
   shareGroup?: string;
   /** Station mode: tell the in-process agent which readings are committed to the spool (receipts.ts). */
   receipts?: DurableReceipts;
+  /**
+   * The station's devices (from its config): readings of other devices are dead-lettered with
+   * RS_ERR_DEVICE_UNKNOWN (rules: admission.ts), and only this station's topics are subscribed.
+   * Unset (tools, tests): every station and device; the reading contract applies all the same.
+   */
+  known?: KnownDevices;
+  /** Plausibility window for reading timestamps; default DEFAULT_TIMESTAMP_WINDOW. */
+  timestampWindow?: TimestampWindow;
 }
 
 /** Counters since start. */
 export interface IngestStats {
   messages: number;
   readings: number;
-  /** Dead-lettered payloads and batches by error code. */
+  /** Dead-letter records published, by error code (one per refused payload, per code per message, per refused batch). */
   deadLettered: Partial<Record<ErrorCode, number>>;
+  /** Readings refused before the spool, by error code (a whole refused payload counts its readings when it could count them, else 1). */
+  refused: Partial<Record<ErrorCode, number>>;
   /** The spool and its writer: depth (`buffered`), written, retries, drops by reason. */
   writer: SpoolStats;
   /** Service alarms raised since start, by kind. */
@@ -100,6 +113,12 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   await ensureSchema(influx, log);
 
   const deadLettered: IngestStats['deadLettered'] = {};
+  const refusedByCode: IngestStats['refused'] = {};
+  const admit = createAdmission({
+    catalogue,
+    ...(opts.known ? { known: opts.known } : {}),
+    ...(opts.timestampWindow ? { window: opts.timestampWindow } : {}),
+  });
   let messages = 0;
   let readings = 0;
   let client: MqttClient | undefined;
@@ -211,20 +230,36 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
         internals._sendPacket?.({ cmd: 'puback', messageId: h.messageId, ...(v5 ? { reasonCode: 0 } : {}) }, () => {});
   }
 
-  /** Validates and converts one message; undefined when it was dead-lettered. */
+  /** Admits and converts one message; what it refuses is dead-lettered here. Undefined when nothing is left to store. */
   function prepare(topic: string, payload: Buffer): { lines: string[]; readings: Reading[] } | undefined {
     messages++;
-    const parsed = parseReadingsMessage(payload);
-    if (!parsed.ok) {
+    const admission = admit(topic, payload);
+    if (!admission.ok) {
+      refusedByCode[admission.code] = (refusedByCode[admission.code] ?? 0) + 1;
       log.debug(
-        { topic, code: parsed.code, reason: parsed.reason, hex: payload.subarray(0, 64).toString('hex') },
+        { topic, code: admission.code, reason: admission.reason, bytes: payload.length, hex: payload.subarray(0, 64).toString('hex') },
         'invalid readings payload',
       );
-      publishDeadLetter(parsed.code, parsed.reason, topic, payload);
+      // An oversized payload is not echoed whole: the dead letter keeps its first 4 KiB.
+      publishDeadLetter(
+        admission.code,
+        admission.reason,
+        topic,
+        admission.code === 'RS_ERR_PAYLOAD_TOO_LARGE' ? payload.subarray(0, 4096) : payload,
+      );
       return undefined;
     }
-    readings += parsed.message.readings.length;
-    return { lines: toLines(parsed.message.readings), readings: parsed.message.readings };
+    readings += admission.received;
+    for (const g of admission.refused) {
+      refusedByCode[g.code] = (refusedByCode[g.code] ?? 0) + g.items.length;
+      log.debug({ topic, code: g.code, reason: g.reason, readings: g.items.length }, 'readings refused');
+      const reason = g.items.length > 1 ? `${g.reason} (and ${g.items.length - 1} more readings with this code)` : g.reason;
+      publishDeadLetter(g.code, reason, topic, Buffer.from(JSON.stringify({ v: 1, readings: g.items })));
+      // A refused reading is settled (it is in the dead letter): the agent need not keep it.
+      if (opts.receipts && g.parsed.length > 0) confirmReadings(opts.receipts, g.parsed, g.parsed.length);
+    }
+    if (admission.accepted.length === 0) return undefined;
+    return { lines: toLines(admission.accepted), readings: admission.accepted };
   }
 
   /** Commits the messages' lines in one transaction. @throws when the spool is closed. */
@@ -246,7 +281,8 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     }
   }
 
-  const filter = opts.shareGroup ? `$share/${opts.shareGroup}/${topics.allReadings()}` : topics.allReadings();
+  const readingsFilter = topics.allReadings(opts.known?.station ?? '+');
+  const filter = opts.shareGroup ? `$share/${opts.shareGroup}/${readingsFilter}` : readingsFilter;
   c.on('error', (err) => log.warn({ err: err.message }, 'ingest MQTT error'));
   try {
     await waitForConnect(c, opts.mqttUrl, opts.connectTimeoutMs ?? 15_000);
@@ -287,6 +323,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       messages,
       readings,
       deadLettered: { ...deadLettered },
+      refused: { ...refusedByCode },
       writer: writer.stats(),
       alarms: { ...alarms },
       connected: c.connected,

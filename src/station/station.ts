@@ -110,6 +110,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         influx: { ...config.influx, url: influxUrl, spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite') },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
+        known: { station: config.station.id, devices: config.devices },
       });
       stack.push({
         name: 'ingest',
