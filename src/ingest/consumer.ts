@@ -3,7 +3,6 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { catalogue } from '../../devices/index.ts';
 import { DEADLETTER_TOPIC, type DeadLetter, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import type { Reading } from '../core/reading.ts';
 import type { TimestampWindow } from '../core/time-window.ts';
 import { createAdmission, type KnownDevices } from './admission.ts';
 import { toLines } from './line-protocol.ts';
@@ -11,7 +10,8 @@ import type { IngestLogger } from './logger.ts';
 import { confirmReadings, waitForConnect } from './mqtt-session.ts';
 import type { DurableReceipts } from './receipts.ts';
 import { ensureSchema } from './schema.ts';
-import { openSpool, type SpoolStats } from './spool.ts';
+import type { SpoolStats } from './spool.ts';
+import { type IngestInfluxOptions, openIngestStorage, type PreparedMessage } from './storage.ts';
 
 /**
  * The ingest: MQTT readings → validation → SQLite spool → batched InfluxDB writes.
@@ -37,24 +37,7 @@ export interface ServiceAlarm {
   ts: number;
 }
 
-/** InfluxDB settings, as in the config's `influx` section. Durations in ms; retention like `30d`. */
-export interface IngestInfluxOptions {
-  url: string;
-  database: string;
-  username?: string;
-  password?: string;
-  retention: string;
-  /** How long the 1-minute rollups are kept (default `52w`). */
-  rollup_retention?: string;
-  batch_size: number;
-  flush_interval_ms: number;
-  /** Spool file; unset: in memory (not durable: say so in the log). */
-  spool_path?: string;
-  /** Spool bounds (defaults 5 000 000 points, 168 h) and backlog drain rate (default 50 000 points/s). */
-  spool_max_rows?: number;
-  spool_max_age_h?: number;
-  backlog_rate_per_s?: number;
-}
+export type { IngestInfluxOptions } from './storage.ts';
 
 export interface IngestOptions {
   mqttUrl: string;
@@ -91,8 +74,10 @@ export interface IngestStats {
   deadLettered: Partial<Record<ErrorCode, number>>;
   /** Readings refused before the spool, by error code (a whole refused payload counts its readings when it could count them, else 1). */
   refused: Partial<Record<ErrorCode, number>>;
-  /** The spool and its writer: depth (`buffered`), written, retries, drops by reason. */
+  /** The `raw` spool and its writer: depth (`buffered`), written, retries, drops by reason. */
   writer: SpoolStats;
+  /** The same for the `import` spool (replayed history, storage.ts). */
+  importWriter?: SpoolStats;
   /** Service alarms raised since start, by kind. */
   alarms: Partial<Record<ServiceAlarm['kind'], number>>;
   connected: boolean;
@@ -139,35 +124,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     const alarm: ServiceAlarm = { v: 1, source: clientId, kind, active, code, message, ts: Date.now() };
     client?.publish(serviceAlarmTopic(clientId), JSON.stringify(alarm), { qos: 1, retain: true }, () => {});
   };
-  if (!influx.spool_path) log.warn({}, 'ingest spool is in memory: set influx.spool_path so a crash loses nothing');
-  const writer = openSpool({
-    path: influx.spool_path ?? ':memory:',
-    url: influx.url,
-    database: influx.database,
-    ...(influx.username !== undefined ? { username: influx.username } : {}),
-    ...(influx.password !== undefined ? { password: influx.password } : {}),
-    batchSize: influx.batch_size,
-    flushIntervalMs: influx.flush_interval_ms,
-    maxRows: influx.spool_max_rows ?? 5_000_000,
-    maxAgeMs: (influx.spool_max_age_h ?? 168) * 3_600_000,
-    backlogRatePerSec: influx.backlog_rate_per_s ?? 50_000,
-    onDrop: (lines, info) => {
-      log.warn({ code: info.code, reason: info.reason, points: lines.length, err: info.message }, 'influxdb refused points');
-      publishDeadLetter(info.code, `${info.reason}: ${info.message}`, `influx:${influx.database}`, Buffer.from(lines.join('\n')));
-    },
-    onFault: (fault) =>
-      fault
-        ? raiseAlarm('influx_fault', true, fault.code, `influxdb service fault, points kept: ${fault.message}`)
-        : raiseAlarm('influx_fault', false, 'RS_ERR_INFLUX_AUTH', 'influxdb service fault cleared'),
-    onHighWater: (high, depth, maxRows) =>
-      raiseAlarm(
-        'spool_high_water',
-        high,
-        'RS_ERR_QUEUE_FULL',
-        `ingest spool ${high ? 'above' : 'back below'} 80 %: ${depth}/${maxRows} points`,
-      ),
-    onSpoolDrop: (reason, count) => raiseAlarm('spool_drop', true, 'RS_ERR_QUEUE_FULL', `ingest spool dropped ${count} points (${reason})`),
-  });
+  const storage = openIngestStorage(influx, log, { deadLetter: publishDeadLetter, alarm: raiseAlarm }, opts.receipts);
 
   const persistent = opts.clientId !== undefined;
   const v5 = opts.mqttOptions?.protocolVersion === 5;
@@ -192,7 +149,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   const internals = c as unknown as { _sendPacket?: SendPacket; stream?: unknown };
   const canDefer = typeof internals._sendPacket === 'function';
   const DEFERRED = new Error('PUBACK deferred until the spool commit');
-  const held: { messageId: number; stream: unknown; lines: string[]; readings: Reading[]; topic: string }[] = [];
+  const held: ({ messageId: number; stream: unknown } & PreparedMessage)[] = [];
   let commitTimer: NodeJS.Immediate | undefined;
   let accepting = true;
   c.handleMessage = (packet, done) => {
@@ -201,7 +158,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     const prepared = prepare(packet.topic, payload);
     if (packet.qos === 0 || packet.messageId === undefined || !canDefer) {
       try {
-        if (prepared) store([{ ...prepared, topic: packet.topic }]);
+        if (prepared) storage.store([prepared]);
         done();
       } catch (err) {
         // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
@@ -210,7 +167,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       return;
     }
     // A dead-lettered payload is held too (with nothing to store), so PUBACKs keep arrival order.
-    held.push({ messageId: packet.messageId, stream: internals.stream, topic: packet.topic, lines: [], readings: [], ...prepared });
+    held.push({ messageId: packet.messageId, stream: internals.stream, ...(prepared ?? nothingToStore(packet.topic)) });
     commitTimer ??= setImmediate(commitHeld);
     done(DEFERRED);
   };
@@ -220,7 +177,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     const group = held.splice(0);
     if (group.length === 0) return;
     try {
-      store(group);
+      storage.store(group);
     } catch (err) {
       log.warn({ messages: group.length, err: (err as Error).message }, 'readings not accepted; the broker will redeliver');
       return;
@@ -231,7 +188,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   }
 
   /** Admits and converts one message; what it refuses is dead-lettered here. Undefined when nothing is left to store. */
-  function prepare(topic: string, payload: Buffer): { lines: string[]; readings: Reading[] } | undefined {
+  function prepare(topic: string, payload: Buffer): PreparedMessage | undefined {
     messages++;
     const admission = admit(topic, payload);
     if (!admission.ok) {
@@ -259,26 +216,10 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       if (opts.receipts && g.parsed.length > 0) confirmReadings(opts.receipts, g.parsed, g.parsed.length);
     }
     if (admission.accepted.length === 0) return undefined;
-    return { lines: toLines(admission.accepted), readings: admission.accepted };
-  }
-
-  /** Commits the messages' lines in one transaction. @throws when the spool is closed. */
-  function store(group: readonly { lines: string[]; readings: Reading[]; topic: string }[]): void {
-    const all = group.length === 1 ? (group[0]?.lines ?? []) : group.flatMap((g) => g.lines);
-    let kept = writer.append(all);
-    for (const g of group) {
-      const k = Math.min(kept, g.lines.length);
-      kept -= k;
-      if (opts.receipts && k > 0) confirmReadings(opts.receipts, g.readings, k);
-      // A full spool keeps nothing silently: what it refused goes to the dead-letter topic, counted.
-      if (k < g.lines.length)
-        publishDeadLetter(
-          'RS_ERR_QUEUE_FULL',
-          `ingest spool full: ${g.lines.length - k} points refused`,
-          g.topic,
-          Buffer.from(g.lines.slice(k).join('\n')),
-        );
-    }
+    // Replayed history goes to its own retention policy (storage.ts); everything else to `raw`.
+    const live = admission.accepted.filter((r) => r.source !== 'replay');
+    const replayed = live.length === admission.accepted.length ? [] : admission.accepted.filter((r) => r.source === 'replay');
+    return { topic, lines: toLines(live), readings: live, importLines: toLines(replayed), importReadings: replayed };
   }
 
   const readingsFilter = topics.allReadings(opts.known?.station ?? '+');
@@ -290,7 +231,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     await c.subscribeAsync(filter, { qos: 1 });
   } catch (err) {
     c.end(true);
-    await writer.close(0);
+    await storage.close(0);
     throw err;
   }
   log.info({ url: opts.mqttUrl, clientId, filter }, 'ingest subscribed');
@@ -309,8 +250,8 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       commitHeld();
       // A persistent session keeps its subscription so the broker queues for us while we are down.
       if (opts.clientId === undefined) await c.unsubscribeAsync(filter).catch(() => undefined);
-      const unwritten = await writer.close();
-      if (unwritten > 0)
+      const unwritten = await storage.close();
+      if (unwritten.raw + unwritten.import > 0)
         log.warn({ points: unwritten, spool: influx.spool_path ?? ':memory:' }, 'ingest stopped with points still spooled');
       await c.endAsync();
     })();
@@ -319,14 +260,23 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
 
   return {
     stop,
-    stats: () => ({
-      messages,
-      readings,
-      deadLettered: { ...deadLettered },
-      refused: { ...refusedByCode },
-      writer: writer.stats(),
-      alarms: { ...alarms },
-      connected: c.connected,
-    }),
+    stats: () => {
+      const spools = storage.stats();
+      return {
+        messages,
+        readings,
+        deadLettered: { ...deadLettered },
+        refused: { ...refusedByCode },
+        writer: spools.raw,
+        importWriter: spools.import,
+        alarms: { ...alarms },
+        connected: c.connected,
+      };
+    },
   };
+}
+
+/** A message with nothing to store (all of it dead-lettered), held only to keep PUBACKs in order. */
+function nothingToStore(topic: string): PreparedMessage {
+  return { topic, lines: [], readings: [], importLines: [], importReadings: [] };
 }
