@@ -3,7 +3,7 @@
 import { formatDoseRate, formatTime } from './format.js';
 
 const RANK = { emergency: 3, high: 2, medium: 1, low: 0 };
-const RULE_NAMES = { dose_rate_high: 'High dose rate' };
+const RULE_NAMES = { dose_rate_high: 'High dose rate', device_fault: 'Device fault' };
 
 /** Sources that are not the live station: shown in their own list, never mixed with live alarms. */
 export function isTraining(a) {
@@ -103,6 +103,9 @@ function renderItem(a, devicesById, firstOut, on, now) {
   const times =
     a.state === 'active' ? `raised ${formatTime(a.raised_at)}` : `raised ${formatTime(a.raised_at)} · cleared ${formatTime(a.cleared_at)}`;
   li.append(head, badges, div('alarm-rule', RULE_NAMES[a.rule] ?? a.rule.replaceAll('_', ' ')), value, facts, div('alarm-time', times));
+  // A device fault says why the device is not reading (the agent's reason and code).
+  const why = a.evidence.params?.reason;
+  if (typeof why === 'string') li.append(div('alarm-reason', `${why} (${a.evidence.params.code ?? 'unknown'})`, 'alarm-reason'));
   const status = statusLine(a, now);
   if (status) li.append(div('alarm-status', status, 'alarm-status'));
   const actions = div('alarm-actions');

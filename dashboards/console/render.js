@@ -13,6 +13,25 @@ export function calibrationDue(device, now) {
   return Boolean(device.calibration_due) && Date.parse(`${device.calibration_due}T00:00:00`) <= now;
 }
 
+const NOT_READING = new Set(['error', 'offline', 'connecting']);
+const textOf = (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+
+/**
+ * Why a device is not reading, from its agent's status detail (`reason`, else `error`/`message`,
+ * with `code`); '' while it reads. A device its agent never reported says so.
+ */
+export function statusReason(device) {
+  if (!NOT_READING.has(device.status)) return '';
+  const d = device.status_detail ?? {};
+  const reason =
+    textOf(d.reason) ??
+    textOf(d.error) ??
+    textOf(d.message) ??
+    (device.reported_status ? 'the agent gave no reason' : 'no status from its agent yet');
+  const code = textOf(d.code);
+  return code ? `${reason} (${code})` : reason;
+}
+
 /** Creates or updates the tile of one device inside `grid`; `trend` is its recent dose rates, oldest first. */
 export function renderTile(grid, device, activeAlarm, now, trend = []) {
   let tile = grid.querySelector(`[data-device="${CSS.escape(device.id)}"]`);
@@ -58,6 +77,9 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   quality.hidden = !words;
   quality.textContent = words;
   quality.dataset.quality = reading?.quality ?? '';
+  const why = q(tile, 'status-reason');
+  why.textContent = statusReason(device);
+  why.hidden = why.textContent === '';
   return tile;
 }
 

@@ -3,6 +3,7 @@ import { createIdleWaiters } from '../core/idle-waiters.ts';
 import type { Reading } from '../core/reading.ts';
 import { createRateLimiter, type DurableQueue, type QueueBatch } from './outbox.ts';
 import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
+import { createSeqStamper } from './point-identity.ts';
 import { createReceiptTracker, type ReceiptOptions } from './receipt-tracker.ts';
 
 export interface PublisherOptions {
@@ -57,6 +58,8 @@ export function createPublisher(opts: PublisherOptions) {
   const rowItems = Math.max(maxPerMessage, 1000);
   const limiter = createRateLimiter(opts.backlogRatePerSec ?? 5000);
   const pending: string[] = [];
+  // Callers waiting for the readings they handed over to be committed (the MQTT link's PUBACK).
+  let commitWaiters: { resolve(): void; reject(err: Error): void }[] = [];
   const ackedRows: number[] = [];
   // Messages cut from rows already taken, not yet sent (bounded by one take).
   let queue: OutboxMessage[] = [];
@@ -70,13 +73,24 @@ export function createPublisher(opts: PublisherOptions) {
   let blocked = false;
   let backlogDue = outbox.depth() > 0;
   const stats = { published: 0, messages: 0, refused: 0 };
+  const identity = createSeqStamper();
   const idle = createIdleWaiters();
   const confirm = opts.receipts ? createReceiptTracker(opts.receipts, settle, fail) : undefined;
 
   function commit(): void {
-    if (pending.length === 0) return;
-    outbox.append(pending.splice(0), rowItems);
-    if (!coalesceTimer && !closed) coalesceTimer = setTimeout(flushLive, opts.coalesceMs);
+    const waiters = commitWaiters;
+    commitWaiters = [];
+    if (pending.length > 0) {
+      try {
+        outbox.append(pending.splice(0), rowItems);
+      } catch (err) {
+        // Not committed: whoever waits must not acknowledge the source (the broker re-sends).
+        for (const w of waiters) w.reject(err as Error);
+        throw err;
+      }
+      if (!coalesceTimer && !closed) coalesceTimer = setTimeout(flushLive, opts.coalesceMs);
+    }
+    for (const w of waiters) w.resolve();
   }
 
   function flushLive(): void {
@@ -184,6 +198,7 @@ export function createPublisher(opts: PublisherOptions) {
   return {
     /**
      * Takes a reading for the outbox; it is committed at the end of this event-loop turn.
+     * An agent-stamped reading gets its `seq` here (point-identity.ts), kept in the row for re-sends.
      * False when the outbox is full (the caller counts RS_ERR_QUEUE_FULL; the outbox counts `full`).
      */
     publish(reading: Reading): boolean {
@@ -192,8 +207,17 @@ export function createPublisher(opts: PublisherOptions) {
         return false;
       }
       if (pending.length === 0) queueMicrotask(commit);
-      pending.push(JSON.stringify(reading));
+      pending.push(JSON.stringify(identity.stamp(reading)));
       return true;
+    },
+    /**
+     * Resolves once every reading handed to `publish()` so far is committed to the outbox (at
+     * the end of this event-loop turn; at once when none is pending). Rejects when the commit
+     * failed. The MQTT device link sends its PUBACK only after this (docs/agent.md).
+     */
+    committed(): Promise<void> {
+      if (pending.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => commitWaiters.push({ resolve, reject }));
     },
     /** Resolves once everything in the outbox has been acknowledged by the broker. */
     async drain(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Source } from '../core/reading.ts';
 import type { EngineState } from './engine-state.ts';
 import { AlarmActionError, type LifecycleEvent } from './lifecycle.ts';
 import type { Alarm, AlarmTransition, Disposition } from './types.ts';
@@ -29,6 +30,18 @@ export interface EngineActions {
   setOutOfService(station: string, device: string, by: { user: string; on: boolean; comment?: string; rule?: string }): AlarmTransition[];
   /** Suppression by design (maintenance mode, beam off, trainer mode): like out-of-service but set by the system. */
   setSuppressed(station: string, device: string, opts: { on: boolean; reason: string; rule?: string }): AlarmTransition[];
+  /**
+   * Retires the devices of a finished training (or replay) run: every open occurrence of a device
+   * of `source` (only `devices` when given) gets disposition `training` and is cleared,
+   * acknowledged and reset by `user` until it is closed, and the engine forgets the device (its
+   * readings, rule memory and overlays), so no timer rule raises for it again.
+   */
+  retireDevices(opts: {
+    source: Exclude<Source, 'live' | 'simulated'>;
+    devices?: readonly string[];
+    user: string;
+    reason: string;
+  }): AlarmTransition[];
 }
 
 interface ActionDeps {
@@ -71,7 +84,29 @@ export function createEngineActions(d: ActionDeps): EngineActions {
     return out;
   }
 
+  function retireDevices(o: Parameters<EngineActions['retireDevices']>[0]): AlarmTransition[] {
+    const wanted = (device: string) => !o.devices || o.devices.includes(device);
+    const out: AlarmTransition[] = [];
+    const now = d.now();
+    for (const open of [...s.open.values()]) {
+      if (open.source !== o.source || !wanted(open.device)) continue;
+      let a = d.apply(open, { type: 'disposition', user: o.user, value: 'training', comment: o.reason }, now, out);
+      if (a.state === 'active') a = d.apply(a, { type: 'clear', evidence: a.evidence, message: `${a.message} (${o.reason})` }, now, out);
+      if (a.closed_at === undefined && !a.acknowledged) a = d.apply(a, { type: 'acknowledge', user: o.user, comment: o.reason }, now, out);
+      if (a.closed_at === undefined && a.needs_reset) d.apply(a, { type: 'reset', user: o.user, comment: o.reason }, now, out);
+    }
+    for (const [key, dev] of [...s.devices]) {
+      if (dev.source !== o.source || !wanted(dev.device)) continue;
+      s.devices.delete(key);
+      s.recent.delete(key);
+      for (const k of [...s.ruleState.keys()]) if (k.startsWith(`${key}:`)) s.ruleState.delete(k);
+      for (const k of [...s.overlays.keys()]) if (k === key || k.startsWith(`${key}:`)) s.overlays.delete(k);
+    }
+    return out;
+  }
+
   return {
+    retireDevices,
     acknowledge: (id, by) => run(id, { type: 'acknowledge', ...by }),
     silence: (id, by) => run(id, { type: 'silence', user: by.user, until: by.until ?? d.now() + d.silenceMs }),
     shelve(id, by) {

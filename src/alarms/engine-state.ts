@@ -13,6 +13,8 @@ import type { Alarm, ReadingSample } from './types.ts';
 export interface DeviceRecord extends DeviceSeen {
   source: Reading['source'];
   values: Reading['values'];
+  /** `seq` of the last reading evaluated (absent = 0): with `last_ts`, its identity. */
+  last_seq?: number;
 }
 
 /** Overlays on a point: key `${station}:${device}` (device-wide) or `${station}:${device}:${rule}`. */
@@ -92,10 +94,20 @@ export class EngineState {
     ];
   }
 
-  restoreMemory(mem: Map<string, unknown>): void {
-    for (const d of (mem.get('devices') as DeviceRecord[] | undefined) ?? []) this.devices.set(`${d.station}:${d.device}`, d);
-    for (const [k, v] of (mem.get('rule_state') as [string, unknown][] | undefined) ?? []) this.ruleState.set(k, v);
+  /**
+   * Loads memory rows. A device `trust` refuses is forgotten with its rule state (re-learnt from its
+   * next readings); returns how many were dropped.
+   */
+  restoreMemory(mem: Map<string, unknown>, trust: (d: DeviceRecord) => boolean = () => true): number {
+    const dropped = new Set<string>();
+    for (const d of (mem.get('devices') as DeviceRecord[] | undefined) ?? []) {
+      if (trust(d)) this.devices.set(`${d.station}:${d.device}`, d);
+      else dropped.add(`${d.station}:${d.device}:`);
+    }
+    for (const [k, v] of (mem.get('rule_state') as [string, unknown][] | undefined) ?? [])
+      if (![...dropped].some((prefix) => k.startsWith(prefix))) this.ruleState.set(k, v);
     for (const [k, v] of (mem.get('overlays') as [string, PointOverlay][] | undefined) ?? []) this.overlays.set(k, v);
     for (const [k, v] of (mem.get('raises') as [string, number[]][] | undefined) ?? []) this.raises.set(k, v);
+    return dropped.size;
   }
 }

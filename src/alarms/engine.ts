@@ -1,9 +1,12 @@
+import type { ErrorCode } from '../core/errors.ts';
 import type { Reading, Source } from '../core/reading.ts';
+import { DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import { createDoseRateRule, type DoseRateThresholds } from './dose-rate-rule.ts';
 import { createEngineActions, type EngineActions } from './engine-actions.ts';
 import { EngineState, toSample } from './engine-state.ts';
-import { type AlarmKpis, computeKpis, type FloodStatus, updateFlood } from './kpis.ts';
+import { type AlarmKpis, computeKpis, type FloodStatus, isLiveSource, updateFlood } from './kpis.ts';
 import { applyEvent, deriveIsaState, type LifecycleEvent, shouldAnnunciate } from './lifecycle.ts';
+import { admitReading, plausibleMemory } from './reading-admission.ts';
 import type { AlarmRule, DeviceSeen, RuleContext, RuleDecision } from './rule.ts';
 import { type AlarmStore, openAlarmStore } from './store.ts';
 import { type Alarm, type AlarmTransition, severityRank, type TransitionKind } from './types.ts';
@@ -31,6 +34,11 @@ export interface AlarmEngineOptions {
   flood?: { count: number; windowMs: number };
   /** Kept for compatibility; history now lives in the store, unbounded. */
   historyLimit?: number;
+  /**
+   * Plausibility window for reading timestamps around `now()` (config `time_window`); readings
+   * outside it are rejected and counted (`rejected()`). Default DEFAULT_TIMESTAMP_WINDOW.
+   */
+  timestampWindow?: TimestampWindow;
 }
 
 /** List filters; `state` filters the condition (active / cleared), `source` keeps training apart. */
@@ -49,10 +57,16 @@ export interface ListOptions {
 export interface AlarmEngine extends EngineActions {
   /**
    * Runs every rule on one reading and returns the transitions it caused (often none).
-   * A reading older than the last one evaluated for the same device is ignored, so a
-   * redelivered or reordered backlog cannot flip an alarm back and forth.
+   * A reading stamped outside the plausibility window around the engine clock is rejected and
+   * counted by code (`rejected()`); one older than the device's watermark, or the last one
+   * delivered again, is skipped and counted (`late()`), so a redelivered or reordered backlog
+   * cannot flip an alarm back and forth (reading-admission.ts).
    */
   evaluate(reading: Reading): AlarmTransition[];
+  /** Readings rejected for their timestamp since start, by code (RS_ERR_TS_FUTURE / RS_ERR_TS_PAST). */
+  rejected(): Partial<Record<ErrorCode, number>>;
+  /** Readings skipped since start as late or repeated (not errors: redelivery is normal). */
+  late(): number;
   /** Timer work: staleness rules, silence and shelve expiry, persisting rule memory. Call every ~1 s. */
   tick(now?: number): AlarmTransition[];
   /** Active alarms (newest raised first), then cleared ones (newest cleared first, open then closed); copies. */
@@ -81,11 +95,17 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   const after = opts.readingsAfter ?? 10;
   const flood = opts.flood ?? { count: 10, windowMs: 600_000 };
   const persistEvery = opts.persistEveryMs ?? 10_000;
+  const window = opts.timestampWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+  const rejectedByCode: Partial<Record<ErrorCode, number>> = {};
+  let lateCount = 0;
   const s = new EngineState();
-  s.restoreMemory(store.loadMemory());
+  s.restoreMemory(store.loadMemory(), (d) => plausibleMemory(d, opts.now(), window));
   for (const a of store.loadOpen()) s.add(a);
   const usedIds = new Set<string>();
-  let lastPersist = opts.now();
+  const startedAt = opts.now();
+  /** Devices this engine instance has evaluated a reading of (see RuleContext.firstSinceStart). */
+  const seenSinceStart = new Set<string>();
+  let lastPersist = startedAt;
 
   function makeId(base: string, raisedAt: number): string {
     let id = `${base}:${raisedAt}`;
@@ -114,11 +134,13 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     return r.alarm;
   }
 
-  function ctxFor(station: string, ruleKey: string, now: number): RuleContext {
+  function ctxFor(station: string, ruleKey: string, now: number, firstSinceStart = false): RuleContext {
     return {
       now,
       state: s.ruleState.get(ruleKey),
       lookup: (device, channel) => s.devices.get(`${station}:${device}`)?.values[channel],
+      startedAt,
+      firstSinceStart,
     };
   }
 
@@ -152,7 +174,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
       s.add(alarm);
       if (after > 0) s.collecting.set(alarm.id, after);
       out.push(record('raised', alarm, now));
-      updateFlood(s, dev.station, now, flood);
+      // Training and replay raises never count towards the station's flood (kpis.ts isLiveSource).
+      if (isLiveSource(dev.source)) updateFlood(s, dev.station, now, flood);
     } else if (d.action === 'hold' && current) {
       if (d.severity && severityRank(d.severity) > severityRank(current.severity)) {
         apply(current, { type: 'escalate', severity: d.severity, evidence: d.evidence }, now, out);
@@ -168,8 +191,12 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   function evaluate(reading: Reading): AlarmTransition[] {
     const now = opts.now();
     const devKey = `${reading.station}:${reading.device}`;
-    const prev = s.devices.get(devKey);
-    if (prev && reading.ts < prev.last_ts) return [];
+    const admitted = admitReading(reading, now, s.devices.get(devKey), window);
+    if (!admitted.ok) {
+      if (admitted.code === 'late') lateCount++;
+      else rejectedByCode[admitted.code] = (rejectedByCode[admitted.code] ?? 0) + 1;
+      return [];
+    }
     const dev = {
       station: reading.station,
       device: reading.device,
@@ -177,17 +204,20 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
       kind: reading.kind,
       last_at: now,
       last_ts: reading.ts,
+      ...(reading.seq ? { last_seq: reading.seq } : {}),
       source: reading.source,
       values: reading.values,
     };
     s.devices.set(devKey, dev);
+    const first = !seenSinceStart.has(devKey);
+    seenSinceStart.add(devKey);
     const out: AlarmTransition[] = [];
     for (const rule of rules) {
       const key = keyOf(reading, rule.id);
       decide(
         rule,
         dev,
-        rule.evaluate(reading, s.active(reading.station, reading.device, rule.id), ctxFor(reading.station, key, now)),
+        rule.evaluate(reading, s.active(reading.station, reading.device, rule.id), ctxFor(reading.station, key, now, first)),
         now,
         out,
       );
@@ -213,7 +243,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     const out: AlarmTransition[] = [];
     for (const rule of rules) {
       if (!rule.tick) continue;
-      for (const dev of s.devices.values()) {
+      const watched = rule.watch?.().filter((d) => !s.devices.has(`${d.station}:${d.device}`)) ?? [];
+      for (const dev of [...s.devices.values(), ...watched]) {
         const key = keyOf(dev, rule.id);
         decide(rule, dev, rule.tick(dev, s.active(dev.station, dev.device, rule.id), ctxFor(dev.station, key, now)), now, out);
       }
@@ -257,6 +288,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   return {
     ...actions,
     evaluate,
+    rejected: () => ({ ...rejectedByCode }),
+    late: () => lateCount,
     tick,
     list,
     get: (id) => structuredClone(s.open.get(id) ?? store.get(id)),

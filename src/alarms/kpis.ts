@@ -1,3 +1,4 @@
+import type { Source } from '../core/reading.ts';
 import type { EngineState } from './engine-state.ts';
 import type { Alarm, AlarmSeverity, AlarmTransition } from './types.ts';
 
@@ -39,6 +40,14 @@ export interface AlarmKpis {
 
 const STALE_MS = 24 * 3_600_000;
 
+/**
+ * Whether alarms of this source belong to the station's live picture (KPIs, flood, header).
+ * Training and replay alarms are kept, listed apart, and never counted (docs/health-and-training-isolation.md).
+ */
+export function isLiveSource(source: Source): boolean {
+  return source !== 'training' && source !== 'replay';
+}
+
 /** Records one raise for `station` and moves its flood state (engine-internal). */
 export function updateFlood(s: EngineState, station: string, now: number, cfg: { count: number; windowMs: number }): void {
   const times = (s.raises.get(station) ?? []).filter((t) => now - t < cfg.windowMs);
@@ -61,8 +70,19 @@ function quantile(sorted: number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
 }
 
-/** Computes KPIs from stored transitions plus the open occurrences (pure apart from its inputs). */
-export function computeKpis(transitions: AlarmTransition[], open: Alarm[], now: number, windowMs: number, s?: EngineState): AlarmKpis {
+/**
+ * Computes KPIs from stored transitions plus the open occurrences (pure apart from its inputs).
+ * Only live-station alarms count (isLiveSource): a training run never moves a KPI.
+ */
+export function computeKpis(
+  allTransitions: AlarmTransition[],
+  allOpen: Alarm[],
+  now: number,
+  windowMs: number,
+  s?: EngineState,
+): AlarmKpis {
+  const transitions = allTransitions.filter((t) => isLiveSource(t.alarm.source));
+  const open = allOpen.filter((a) => isLiveSource(a.source));
   const raised = transitions.filter((t) => t.kind === 'raised');
   const bySeverity: Record<AlarmSeverity, number> = { low: 0, medium: 0, high: 0, emergency: 0 };
   for (const t of raised) bySeverity[t.alarm.severity]++;

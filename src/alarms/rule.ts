@@ -1,4 +1,4 @@
-import type { ChannelValue, DeviceKind, Reading } from '../core/reading.ts';
+import type { ChannelValue, DeviceKind, Reading, Source } from '../core/reading.ts';
 import type { Alarm, AlarmClass, AlarmEvidence, AlarmSeverity, RuleId } from './types.ts';
 
 /**
@@ -24,6 +24,14 @@ export interface RuleContext {
   state: unknown;
   /** Latest value of another device's channel on the same station (occupancy inputs). */
   lookup(device: string, channel: string): ChannelValue | undefined;
+  /** Engine clock when this engine instance started (after a restart: the restart), ms. */
+  startedAt: number;
+  /**
+   * True for the first reading of the device this engine instance evaluates. Across a restart the
+   * device's data stream may itself have restarted (a sliding window refilling), so a rule must not
+   * join this reading to its persisted window of readings (docs/alarm-engine.md, "Restart").
+   */
+  firstSinceStart: boolean;
 }
 
 /** What the engine knows of a device, for rules that fire without a reading (staleness). */
@@ -54,6 +62,8 @@ export interface AlarmRule {
   evaluate(reading: Reading, active: Alarm | undefined, ctx: RuleContext): RuleDecision;
   /** Called on the engine's timer tick for every device seen; for rules that fire on silence. */
   tick?(device: DeviceSeen, active: Alarm | undefined, ctx: RuleContext): RuleDecision;
+  /** Devices `tick` must also visit though they never sent a reading (device_fault: ports that never opened). */
+  watch?(): (DeviceSeen & { source: Source })[];
 }
 
 /** A number from a channel, or undefined when absent, non-numeric or not finite. */

@@ -2,6 +2,7 @@ import type { AlarmOverrides, Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { Reading } from '../core/reading.ts';
 import { type BackgroundSettings, createBackgroundRule, DEFAULT_BACKGROUND } from './background-rule.ts';
+import { createDeviceFaultRule, type DeviceStatusBoard } from './device-fault-rule.ts';
 import { createHealthRules, createRiseRule, createStaleRule, type DeviceHealthSettings } from './device-rules.ts';
 import { createDoseRateRule, thresholdsFromConfig } from './dose-rate-rule.ts';
 import type { AlarmRule } from './rule.ts';
@@ -105,6 +106,8 @@ const FALLBACK_STALE_MS = 30_000;
 export function rulesFromConfig(
   config: { alarms: AlarmsConfig; devices: Config['devices'] },
   catalogue: ReadonlyMap<string, DeviceProfile>,
+  /** Device statuses from the server's live state; with it, `device_fault` is in the set. */
+  deviceStatus?: DeviceStatusBoard,
 ): AlarmRule[] {
   const cache = new Map<string, ResolvedAlarmSettings>();
   const settings = (profile: string, device: string): ResolvedAlarmSettings => {
@@ -135,5 +138,6 @@ export function rulesFromConfig(
         class: ch.startsWith('battery') ? 'equipment' : 'radiological',
       }),
     ),
+    ...(deviceStatus ? [createDeviceFaultRule(deviceStatus)] : []),
   ];
 }

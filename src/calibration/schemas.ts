@@ -49,6 +49,8 @@ export const CalibrationRecordSchema = z.object({
   comment: z.string().nullable(),
   /** Server clock when it was recorded, ms. */
   recorded_at: z.number().int(),
+  /** Who approved a factor outside the plausible range (a second person); absent when none was needed. */
+  approved_by: z.string().optional(),
 });
 export type CalibrationRecord = z.infer<typeof CalibrationRecordSchema>;
 

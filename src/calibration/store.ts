@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateFile } from '../core/private-files.ts';
+import { type CalibrationRequests, openCalibrationRequests } from './requests.ts';
 import { type CalibrationRecord, CalibrationRecordSchema, isoDay } from './schemas.ts';
 
 /**
@@ -13,12 +14,16 @@ import { type CalibrationRecord, CalibrationRecordSchema, isoDay } from './schem
 export interface CalibrationStore {
   /** Appends a record, assigning `seq` and a new `calibration_id`. */
   append(record: Omit<CalibrationRecord, 'seq' | 'calibration_id'>): CalibrationRecord;
+  /** Appends the record an approved request proposed and marks the request approved, in one transaction; undefined when it was no longer pending. */
+  approve(requestId: string, by: string, at: number, comment?: string): CalibrationRecord | undefined;
   /** A device's records, newest first. */
   history(device: string, limit?: number): CalibrationRecord[];
   /** The record in force for a device, or undefined. */
   latest(device: string): CalibrationRecord | undefined;
   /** The record in force for every device that has one. */
   latestAll(): CalibrationRecord[];
+  /** Calibrations waiting for a second person's approval (same file). */
+  requests: CalibrationRequests;
   close(): void;
 }
 
@@ -34,7 +39,7 @@ function newCalibrationId(calibratedAt: number): string {
 
 /** Opens (creating) the calibration store at `path`; `:memory:` for tests. */
 export function openCalibrationStore(path = ':memory:'): CalibrationStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  preparePrivateFile(path);
   const db = new Database(path);
   if (path !== ':memory:') db.pragma('journal_mode = WAL');
   db.exec(`
@@ -56,32 +61,53 @@ export function openCalibrationStore(path = ':memory:'): CalibrationStore {
   const toRecord = (row: { seq: number; doc: string }): CalibrationRecord =>
     CalibrationRecordSchema.parse({ ...JSON.parse(row.doc), seq: row.seq });
 
+  const requests = openCalibrationRequests(db);
+  const append = (record: Omit<CalibrationRecord, 'seq' | 'calibration_id'>): CalibrationRecord => {
+    const calibration_id = newCalibrationId(record.calibrated_at);
+    const doc = JSON.stringify({ ...record, calibration_id });
+    const info = insert.run(calibration_id, record.device, record.calibrated_at, doc);
+    return CalibrationRecordSchema.parse({ ...record, calibration_id, seq: Number(info.lastInsertRowid) });
+  };
+  // One transaction: a request is approved exactly when its record exists.
+  const approve = db.transaction((requestId: string, by: string, at: number, comment?: string): CalibrationRecord | undefined => {
+    const request = requests.get(requestId);
+    if (request?.state !== 'pending') return undefined;
+    const record = append({ ...request.proposal, recorded_at: at, approved_by: by });
+    const decided = requests.decide(requestId, {
+      state: 'approved',
+      by,
+      at,
+      calibration_id: record.calibration_id,
+      ...(comment ? { comment } : {}),
+    });
+    if (!decided) throw new Error(`calibration request ${requestId} changed during approval`);
+    return record;
+  });
+
   return {
-    append(record) {
-      const calibration_id = newCalibrationId(record.calibrated_at);
-      const doc = JSON.stringify({ ...record, calibration_id });
-      const info = insert.run(calibration_id, record.device, record.calibrated_at, doc);
-      return CalibrationRecordSchema.parse({ ...record, calibration_id, seq: Number(info.lastInsertRowid) });
-    },
+    append,
+    approve: (requestId, by, at, comment) => approve(requestId, by, at, comment),
     history: (device, limit = 100) => (selectHistory.all(device, limit) as { seq: number; doc: string }[]).map(toRecord),
     latest(device) {
       const row = selectHistory.get(device, 1) as { seq: number; doc: string } | undefined;
       return row ? toRecord(row) : undefined;
     },
     latestAll: () => (selectLatestAll.all() as { seq: number; doc: string }[]).map(toRecord),
+    requests,
     close() {
       if (db.open) db.close();
     },
   };
 }
 
-/** The retained MQTT message for a record (src/core/contract.ts CalibrationMessageSchema). */
+/** The retained MQTT message for a record, unsigned (src/core/contract.ts CalibrationMessageSchema; signing.ts signs it). */
 export function toCalibrationMessage(station: string, r: CalibrationRecord) {
   return {
     v: 1 as const,
     station,
     device: r.device,
     calibration_id: r.calibration_id,
+    seq: r.seq,
     kind: r.kind,
     factor: r.factor,
     calibrated_at: r.calibrated_at,

@@ -17,6 +17,7 @@ export const ENV_OVERRIDES: Record<string, string[]> = {
   RADSCREEN_SERVER_HOST: ['server', 'host'],
   RADSCREEN_SERVER_PORT: ['server', 'port'],
   RADSCREEN_MQTT_EMBEDDED_PORT: ['mqtt', 'embedded', 'port'],
+  RADSCREEN_CALIBRATION_KEY: ['calibration', 'key'],
 };
 const NUMERIC_ENV = new Set(['RADSCREEN_SERVER_PORT', 'RADSCREEN_MQTT_EMBEDDED_PORT']);
 

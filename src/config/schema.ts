@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CALIBRATION_CONFIG_DEFAULTS, CalibrationConfigSchema } from '../calibration/config.ts';
 import { IdSchema, SourceSchema } from '../core/reading.ts';
 
 /**
@@ -144,6 +145,15 @@ export const AlarmOverridesSchema = z.strictObject({
 });
 export type AlarmOverrides = z.infer<typeof AlarmOverridesSchema>;
 
+/**
+ * Where a process serves Prometheus `/metrics` (docs/agent.md "Metrics"). Port 0: the OS picks a
+ * free port (logged). The server and the station serve /metrics on `server.port` instead.
+ */
+export const MetricsEndpointSchema = z.strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema });
+export const AGENT_METRICS_DEFAULT = { host: '127.0.0.1', port: 9471 };
+/** `radscreen ingest --worker n` adds n − 1, so workers on one host do not collide. */
+export const INGEST_METRICS_DEFAULT = { host: '127.0.0.1', port: 9472 };
+
 export const ConfigSchema = z
   .strictObject({
     station: z.strictObject({
@@ -158,14 +168,39 @@ export const ConfigSchema = z
         username: z.string().optional(),
         password: z.string().optional(),
         embedded: z
-          .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(1883) })
+          .strictObject({
+            host: z.string().default('127.0.0.1'),
+            port: PortSchema.default(1883),
+            /** An extra MQTT-over-TLS listener (mqtts://); PEM files. docs/security-mqtt.md. */
+            tls: z
+              .strictObject({
+                host: z.string().optional(),
+                port: PortSchema.default(8883),
+                cert_file: z.string().min(1),
+                key_file: z.string().min(1),
+              })
+              .optional(),
+          })
           .default({ host: '127.0.0.1', port: 1883 }),
+        /** Identity secret shared by every radscreen process of the station; default `<data_dir>/mqtt-credentials.json` (created 0600 at first start). */
+        credentials_file: z.string().min(1).optional(),
+        /** Largest MQTT packet, bytes: the embedded broker closes a connection sending more; v5 clients announce it (docs/security-mqtt.md). */
+        max_packet_bytes: z.number().int().min(1024).max(268_435_455).default(262_144),
+        /** TLS for `mqtts://` brokers: CA to trust (PEM), and a client certificate/key if the broker asks for one. */
+        tls: z
+          .strictObject({
+            ca_file: z.string().min(1).optional(),
+            cert_file: z.string().min(1).optional(),
+            key_file: z.string().min(1).optional(),
+            reject_unauthorized: z.boolean().default(true),
+          })
+          .optional(),
         /** Most QoS 1 publishes awaiting PUBACK; mqtt.js silently loses callbacks past 65,535. */
         max_inflight: z.number().int().min(1).max(60_000).default(1000),
         /** MQTT protocol of `radscreen ingest` (4 = 3.1.1, 5); default 5 with `ingest.share_group`, else 4. The embedded aedes speaks 4 only. */
         protocol_version: z.union([z.literal(4), z.literal(5)]).optional(),
       })
-      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000 }),
+      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000, max_packet_bytes: 262_144 }),
     influx: z
       .strictObject({
         url: z.url().optional(),
@@ -222,8 +257,16 @@ export const ConfigSchema = z
         outbox_max_age_h: z.number().positive().default(168),
         /** Backlog left by a restart or an outage is published at most this fast, readings/s. */
         backlog_rate_per_s: z.number().int().min(10).default(5000),
+        /** `radscreen agent` serves /metrics here (also `--metrics-port`). */
+        metrics: MetricsEndpointSchema.default(AGENT_METRICS_DEFAULT),
       })
-      .default({ coalesce_ms: 50, outbox_max_rows: 1_000_000, outbox_max_age_h: 168, backlog_rate_per_s: 5000 }),
+      .default({
+        coalesce_ms: 50,
+        outbox_max_rows: 1_000_000,
+        outbox_max_age_h: 168,
+        backlog_rate_per_s: 5000,
+        metrics: AGENT_METRICS_DEFAULT,
+      }),
     /** `radscreen ingest` as N workers (README "Scaling ingest"). */
     ingest: z
       .strictObject({
@@ -235,11 +278,31 @@ export const ConfigSchema = z
           .string()
           .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
           .optional(),
+        /** `radscreen ingest` serves /metrics here (also `--metrics-port`). */
+        metrics: MetricsEndpointSchema.default(INGEST_METRICS_DEFAULT),
       })
-      .default({}),
+      .default({ metrics: INGEST_METRICS_DEFAULT }),
+    /**
+     * Plausibility window for device timestamps, s (src/core/time-window.ts): a reading stamped
+     * further ahead of or behind the receiving clock is rejected (RS_ERR_TS_FUTURE / _PAST).
+     */
+    time_window: z
+      .strictObject({ future_s: z.number().positive().default(300), past_s: z.number().positive().default(2_592_000) })
+      .default({ future_s: 300, past_s: 2_592_000 }),
     server: z
-      .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(8080) })
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: PortSchema.default(8080),
+        /** Open `/api/stream` connections at most; one more gets 503 RS_ERR_SSE_LIMIT (docs/security-web.md). */
+        max_streams: z.number().int().min(1).default(100),
+        /** Bytes one stream may have queued unsent before its client is dropped (RS_ERR_SSE_SLOW_CLIENT). */
+        stream_buffer_bytes: z.number().int().min(4096).default(1_048_576),
+        /** Seconds one stream may stay blocked (socket full, no drain) before its client is dropped. */
+        stream_stall_s: z.number().positive().default(30),
+        /** HTTPS for the console and API: PEM file paths. Unset: plain HTTP (station LAN only). */
+        tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      })
+      .default({ host: '127.0.0.1', port: 8080, max_streams: 100, stream_buffer_bytes: 1_048_576, stream_stall_s: 30 }),
     alarms: z
       .strictObject({
         dose_rate_usvh: z.number().positive().default(1.0),
@@ -268,6 +331,27 @@ export const ConfigSchema = z
         devices: {},
       }),
     devices: z.array(DeviceConfigSchema).default([]),
+    /** Console accounts: password rules and session lifetimes (docs/accounts.md). */
+    accounts: z
+      .strictObject({
+        /** Minimum length of a chosen password; NIST SP 800-63B: at least 8, 15 when the password is the only factor. */
+        password_min_length: z.number().int().min(8).max(64).default(12),
+        /** A session with no authenticated request for this long ends, min (NIST SP 800-63B AAL2: 30). */
+        session_idle_min: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(30),
+        /** A session ends this long after login whatever the activity, h (one shift; AAL2: 12). */
+        session_max_h: z
+          .number()
+          .positive()
+          .max(7 * 24)
+          .default(12),
+      })
+      .default({ password_min_length: 12, session_idle_min: 30, session_max_h: 12 }),
+    /** Calibration signing key and plausible factor ranges (docs/calibration-trust.md). */
+    calibration: CalibrationConfigSchema.default(CALIBRATION_CONFIG_DEFAULTS),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();

@@ -145,5 +145,11 @@ export const CalibrationMessageSchema = z.object({
   calibrated_at: z.number().int().nonnegative(),
   /** YYYY-MM-DD: the next calibration is due on this day. */
   due: z.iso.date(),
+  /** The server's record number; the agent refuses one older than the calibration in force (a replay). */
+  seq: z.number().int().positive().optional(),
+  /** Which server key signed it (first 8 hex of its SHA-256); diagnostics only. */
+  key_id: z.string().max(16).optional(),
+  /** HMAC-SHA256 of the canonical form, hex (src/calibration/signing.ts); the agent applies only verified ones. */
+  sig: z.string().max(128).optional(),
 });
 export type CalibrationMessage = z.infer<typeof CalibrationMessageSchema>;

@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   RS_ERR_SESSION_EXPIRED: 'the session expired after being idle; log in again',
   RS_ERR_RETENTION: 'data is older than the retention policy it would be written to keeps',
   RS_ERR_SERVICE_DEGRADED: 'a part of the station is down or above its bound (see /healthz reasons)',
+  RS_ERR_PASSWORD_CHANGE_REQUIRED: 'the account has a one-time password: change it (POST /api/me/password) before anything else',
+  RS_ERR_AGENT_DOWN: 'the agent serving the device stopped or lost its broker connection',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -73,7 +73,7 @@ export interface IngestStats {
   /** Dead-letter records published, by error code (one per refused payload, per code per message, per refused batch). */
   deadLettered: Partial<Record<ErrorCode, number>>;
   /** Readings refused before the spool, by error code (a whole refused payload counts its readings when it could count them, else 1). */
-  refused: Partial<Record<ErrorCode, number>>;
+  refused?: Partial<Record<ErrorCode, number>>;
   /** The `raw` spool and its writer: depth (`buffered`), written, retries, drops by reason. */
   writer: SpoolStats;
   /** The same for the `import` spool (replayed history, storage.ts). */
@@ -98,7 +98,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   await ensureSchema(influx, log);
 
   const deadLettered: IngestStats['deadLettered'] = {};
-  const refusedByCode: IngestStats['refused'] = {};
+  const refusedByCode: Partial<Record<ErrorCode, number>> = {};
   const admit = createAdmission({
     catalogue,
     ...(opts.known ? { known: opts.known } : {}),

@@ -63,6 +63,22 @@ export function registerAlarmMetrics(registry: Registry, engine: AlarmEngine, st
     g.set({ station }, engine.flood(station).active ? 1 : 0),
   );
 
+  // The engine keeps totals; mirror them into a counter at scrape time (counters only go up via inc()).
+  const seen = new Map<string, number>();
+  new Counter({
+    name: 'radscreen_alarm_readings_skipped_total',
+    help: 'Readings the alarm engine did not evaluate: timestamp outside the plausibility window (by code) or late/repeated',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const [reason, total] of [...Object.entries(engine.rejected()), ['late', engine.late()] as const]) {
+        const delta = (total ?? 0) - (seen.get(reason) ?? 0);
+        if (delta > 0) this.inc({ reason }, delta);
+        seen.set(reason, total ?? 0);
+      }
+    },
+  });
+
   const transitions = new Counter({
     name: 'radscreen_alarm_transitions_total',
     help: 'Alarm lifecycle transitions since start, by kind',

@@ -13,19 +13,23 @@ import type { DeviceProfile } from '../core/profile.ts';
 import { createTrainingService, type TrainingService } from '../training/service.ts';
 import { registerAlarmMetrics } from './alarm-metrics.ts';
 import { type AuthContext, installAuth } from './auth/guard.ts';
+import type { PasswordPolicy } from './auth/password-policy.ts';
 import { type AuthStore, openAuthStore } from './auth/store.ts';
+import type { HealthReason } from './health-checks.ts';
 import type { LiveState } from './live-state.ts';
 import { alarmActionRoutes } from './routes/alarm-actions.ts';
 import { alarmReadRoutes } from './routes/alarm-read.ts';
 import { apiRoutes } from './routes/api.ts';
 import { authRoutes } from './routes/auth.ts';
-import { calibrationRoutes } from './routes/calibrations.ts';
+import { calibrationRoutes, calibrationSettings } from './routes/calibrations.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { ServerDeps } from './routes/deps.ts';
 import { healthRoutes } from './routes/health.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { trainingRoutes } from './routes/training.ts';
+import { userRoutes } from './routes/users.ts';
 import type { StorageState } from './schemas.ts';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './sse-client.ts';
 
 /** Inputs of buildApp. */
 export interface BuildAppOptions {
@@ -50,12 +54,20 @@ export interface BuildAppOptions {
   metrics?: Registry;
   /** Session lifetime, ms; default 12 h (one shift). */
   sessionTtlMs?: number;
+  /** Session idle timeout, ms; default 30 min (docs/accounts.md). */
+  sessionIdleMs?: number;
+  /** Rules for chosen passwords; default 12 characters and the common-password list. */
+  passwordPolicy?: PasswordPolicy;
   /** Calibration records; none means a private in-memory store (tests), closed with the app. */
   calibrations?: CalibrationStore;
   /** Where a newly recorded calibration goes besides the live state: the retained MQTT calibration topic. */
   publishCalibration?: (record: CalibrationRecord) => void;
+  /** Extra `/healthz` reasons from the data path (the station's ingest spool and writer); default none. */
+  healthChecks?: () => HealthReason[];
   /** Training scenarios and runs (src/training/service.ts); default: lists the shipped scenarios, cannot start them (503). Closed with the app. */
   training?: TrainingService;
+  /** Bounds on live streams (count, queued bytes, blocked time); default DEFAULT_STREAM_LIMITS. */
+  streamLimits?: StreamLimits;
 }
 
 /** The app plus its auth context (the role-by-route test walks `auth.routes`). */
@@ -105,7 +117,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   const ownStore = opts.auth ? undefined : openAuthStore(':memory:');
   const store = opts.auth ?? (ownStore as AuthStore);
   if (ownStore) app.addHook('onClose', async () => ownStore.close());
-  const auth = installAuth(app, { store, now, ...(opts.sessionTtlMs ? { sessionTtlMs: opts.sessionTtlMs } : {}) });
+  const auth = installAuth(app, {
+    store,
+    now,
+    ...(opts.sessionTtlMs ? { sessionTtlMs: opts.sessionTtlMs } : {}),
+    ...(opts.sessionIdleMs ? { sessionIdleMs: opts.sessionIdleMs } : {}),
+  });
   app.decorate('radscreenAuth', auth);
 
   await app.register(fastifySwagger, {
@@ -136,9 +153,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
     auth,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
   };
-  await app.register(healthRoutes, deps);
+  await app.register(healthRoutes, { ...deps, ...(opts.healthChecks ? { healthChecks: opts.healthChecks } : {}) });
   await app.register(apiRoutes, { ...deps, prefix: '/api' });
   await app.register(authRoutes, { auth, prefix: '/api' });
+  await app.register(userRoutes, { auth, ...(opts.passwordPolicy ? { policy: opts.passwordPolicy } : {}), prefix: '/api' });
   await app.register(alarmReadRoutes, { ...deps, catalogue: opts.catalogue ?? defaultCatalogue, prefix: '/api' });
   await app.register(alarmActionRoutes, { ...deps, prefix: '/api' });
   const calibrations = opts.calibrations ?? openCalibrationStore(':memory:');
@@ -148,13 +166,15 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
     store: calibrations,
     catalogue: opts.catalogue ?? defaultCatalogue,
     ...(opts.publishCalibration ? { publishCalibration: opts.publishCalibration } : {}),
+    // Plausible factor ranges come from the full config when there is one (tests may pass only `station`).
+    ...calibrationSettings(opts.config as Partial<Config>),
     prefix: '/api',
   });
   const training = opts.training ?? createTrainingService({});
   app.addHook('onClose', async () => training.close());
   await app.register(trainingRoutes, { training, auth, prefix: '/api' });
-  await app.register(streamRoutes, deps);
   const registry = opts.metrics ?? new Registry();
+  await app.register(streamRoutes, { ...deps, registry, limits: opts.streamLimits ?? DEFAULT_STREAM_LIMITS });
   registerAlarmMetrics(registry, opts.engine, opts.state);
   app.get(
     '/metrics',

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.ts';
 import type { DeviceState, StatusMessage } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DeviceKind, Reading } from '../core/reading.ts';
+import { isTrainingDevice } from '../training/training-id.ts';
 
 /** Used for devices whose profile is not in the catalogue (another station's newer agent). */
 const FALLBACK_STALE_AFTER_MS = 30_000;
@@ -100,7 +101,11 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
   applyStatus(msg: StatusMessage): void {
     // A forgotten device's last words (the offline status its agent sends on stopping) must not
     // bring its tile back; it returns with its next reading or a fresh online status.
-    if (this.#forgotten.has(msg.device) && msg.state !== 'online' && msg.state !== 'connecting') return;
+    const announcesRun = msg.state === 'online' || msg.state === 'connecting';
+    if (this.#forgotten.has(msg.device) && !announcesRun) return;
+    // Likewise a training device's retained offline status (its run was killed) at server start:
+    // training devices enter the picture only while their run's agent says it is running.
+    if (isTrainingDevice(msg.device) && !this.#entries.has(msg.device) && !announcesRun) return;
     this.#forgotten.delete(msg.device);
     const entry = this.#ensure(msg.device, msg.profile);
     entry.view.reported_status = msg.state;
@@ -128,13 +133,18 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
     this.emit('alarm', transition);
   }
 
-  /** Re-evaluates staleness of every device; emits `status` for each that changed and returns their ids. */
   /** Forgets a device (a training run's device after the run); listeners get `removed`. */
   removeDevice(id: string): void {
     this.#forgotten.add(id);
     if (this.#entries.delete(id)) this.emit('removed', id);
   }
 
+  /** Whether the device is in the picture (configured, or a training device of a running run). */
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  /** Re-evaluates staleness of every device; emits `status` for each that changed and returns their ids. */
   checkStale(): string[] {
     const changed: string[] = [];
     for (const entry of this.#entries.values()) if (this.#refresh(entry, entry.view.status)) changed.push(entry.view.id);

@@ -5,6 +5,7 @@ import type { AlarmTransition } from '../alarms/types.ts';
 import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, parseTopic, StatusMessageSchema, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { Reading } from '../core/reading.ts';
+import { isTrainingDevice } from '../training/training-id.ts';
 import type { LiveState } from './live-state.ts';
 
 /** The slice of a pino logger the feed uses. */
@@ -78,6 +79,15 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
     }
   }
 
+  /** Closes a finished run's alarms (disposition training), forgets the device in engine and live state. */
+  function endTrainingDevice(device: string): void {
+    for (const t of engine.retireDevices({ source: 'training', devices: [device], user: 'training', reason: 'training run ended' })) {
+      state.addAlarm(t);
+      publishAlarm(t);
+    }
+    state.removeDevice(device);
+  }
+
   function handleReadings(topic: string, device: string, payload: Buffer): void {
     const parsed = parseReadingsMessage(payload);
     if (!parsed.ok) {
@@ -94,8 +104,12 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
   }
 
   function handleStatus(topic: string, device: string, payload: Buffer): void {
-    // An empty retained payload is MQTT's way of deleting a retained status, not an error.
-    if (payload.length === 0) return;
+    // An empty retained payload is MQTT's way of deleting a retained status, not an error. A
+    // training run deletes its devices' statuses when it ends: that is the run's end for us too.
+    if (payload.length === 0) {
+      if (isTrainingDevice(device)) endTrainingDevice(device);
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(payload.toString('utf8'));

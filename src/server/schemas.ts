@@ -17,7 +17,26 @@ export const StorageStateSchema = z.object({
 export type StorageState = z.infer<typeof StorageStateSchema>;
 
 export const HealthSchema = z.object({
+  /** True only when `status` is `ok`. */
   ok: z.boolean(),
+  status: z.enum(['ok', 'degraded']),
+  /** RS_ERR_SERVICE_DEGRADED when degraded. */
+  code: z.literal('RS_ERR_SERVICE_DEGRADED').optional(),
+  /** Why the station is degraded (empty when ok): docs/health-and-training-isolation.md. */
+  reasons: z.array(
+    z.object({
+      code: z.enum([
+        'storage_off',
+        'storage_not_writing',
+        'ingest_disconnected',
+        'spool_above_bound',
+        'outbox_above_bound',
+        'no_device_online',
+      ]),
+      message: z.string(),
+      device: z.string().optional(),
+    }),
+  ),
   station: StationSchema,
   storage: StorageStateSchema,
   devices: z.partialRecord(DeviceStateSchema, z.number().int()),

@@ -2,17 +2,23 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
 import { type AlarmStore, alarmStorePath, openAlarmStore } from '../alarms/store.ts';
 import type { CalibrationRecord } from '../calibration/schemas.ts';
+import { calibrationKeyPath, loadOrCreateCalibrationKey, signCalibration } from '../calibration/signing.ts';
 import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCalibrationMessage } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
+import { securePrivateTreeLogged } from '../core/private-files.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
+import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
+import { followDeviceStatus } from './device-health.ts';
+import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import type { StorageState } from './schemas.ts';
@@ -39,6 +45,10 @@ export interface StartServerOptions {
   auth?: AuthStore;
   /** Calibration records; default `<data_dir>/calibrations.sqlite`, closed with the server. */
   calibrations?: CalibrationStore;
+  /** Extra `/healthz` reasons (the station passes its ingest's spool and writer state); default none. */
+  healthChecks?: () => HealthReason[];
+  /** Signs calibration messages for the agents; default: `<data_dir>/calibration.key`, created 0600 at first start. */
+  calibrationKey?: Buffer;
   /** Lets trainers run scenarios (POST /api/training/…) into this broker; unset: scenarios are listed, not run. */
   training?: ServerTrainingOptions;
 }
@@ -64,17 +74,21 @@ export interface RunningServer {
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
+  // Before any store opens: files an older version left 0644 are tightened (and logged).
+  securePrivateTreeLogged(config.data_dir, log);
   const now = opts.now ?? Date.now;
   const catalogue = opts.catalogue ?? defaultCatalogue;
+  const deviceStatus = new DeviceStatusBoard();
   const engine = createAlarmEngine({
     now,
-    rules: rulesFromConfig(config, catalogue),
+    rules: rulesFromConfig(config, catalogue, deviceStatus),
     store: opts.alarmStore ?? openAlarmStore(alarmStorePath(config.data_dir)),
     silenceMs: config.alarms.silence_s * 1000,
     maxShelveMs: config.alarms.max_shelve_h * 3_600_000,
     flood: { count: config.alarms.flood.count, windowMs: config.alarms.flood.window_min * 60_000 },
   });
   const state = createLiveState({ config, catalogue, engine, now });
+  followDeviceStatus(state, deviceStatus, { config, now });
   const auth = opts.auth ?? openAuthStore(authStorePath(config.data_dir));
   const closeAuth = () => {
     if (!opts.auth) auth.close();
@@ -83,24 +97,33 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const closeCalibrations = () => {
     if (!opts.calibrations) calibrations.close();
   };
-  // Retained, so an agent that starts (or reconnects) later still gets the calibration in force.
+  const calibrationKey = opts.calibrationKey ?? loadOrCreateCalibrationKey(calibrationKeyPath(config));
+  // Retained, so an agent that starts (or reconnects) later still gets the calibration in force;
+  // signed, so the agent can tell it from anyone else's publish (docs/calibration-trust.md).
   const publishCalibration = (r: CalibrationRecord) =>
     opts.mqtt.publish(
       topics.calibration(config.station.id, r.device),
-      JSON.stringify(toCalibrationMessage(config.station.id, r)),
+      JSON.stringify(signCalibration(toCalibrationMessage(config.station.id, r), calibrationKey)),
       { qos: 1, retain: true },
       (err) => {
         if (err) log.warn({ err, device: r.device, calibration_id: r.calibration_id }, 'calibration not published');
       },
     );
   let feedRef: MqttFeed | undefined;
-  const setTrainingSuppression = (devices: string[], on: boolean) => {
-    for (const device of devices) {
-      for (const t of engine.setSuppressed(config.station.id, device, { on, reason: 'training run ended' })) {
-        state.addAlarm(t);
-        feedRef?.publishTransition(t);
-      }
+  // No training run survives a server restart: close what the last one left open (disposition
+  // training) and forget its devices, so no timer rule raises for them. A CLI run still going
+  // re-announces its devices with its retained online status (docs/health-and-training-isolation.md).
+  const leftByTraining = engine.retireDevices({
+    source: 'training',
+    user: 'training',
+    reason: 'no training run survives a server restart',
+  });
+  const retireTraining = (devices: string[]) => {
+    for (const t of engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' })) {
+      state.addAlarm(t);
+      feedRef?.publishTransition(t);
     }
+    for (const d of devices) state.removeDevice(d);
   };
   const app = await buildApp({
     auth,
@@ -113,10 +136,19 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     config,
     log,
     storage: opts.storage,
+    ...(opts.healthChecks ? { healthChecks: opts.healthChecks } : {}),
     now,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     calibrations,
     publishCalibration,
+    sessionIdleMs: config.accounts.session_idle_min * 60_000,
+    sessionTtlMs: config.accounts.session_max_h * 3_600_000,
+    passwordPolicy: { minLength: config.accounts.password_min_length },
+    streamLimits: {
+      maxStreams: config.server.max_streams,
+      bufferBytes: config.server.stream_buffer_bytes,
+      stallMs: config.server.stream_stall_s * 1000,
+    },
     ...(opts.training
       ? {
           training: createServerTraining({
@@ -125,19 +157,17 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
             catalogue,
             log,
             alarms: state,
-            onRunStarting: (devices) => setTrainingSuppression(devices, false),
-            onRunEnded: (devices) => {
-              setTrainingSuppression(devices, true);
-              for (const d of devices) state.removeDevice(d);
-            },
+            onRunEnded: retireTraining,
           }),
         }
       : {}),
   });
   // The embedded broker keeps retained messages only in memory: re-publish what is in force on every start.
-  for (const r of calibrations.latestAll()) publishCalibration(r);
+  // Training devices' calibrations stay with their run: the run clears those topics when it ends.
+  for (const r of calibrations.latestAll()) if (!isTrainingDevice(r.device)) publishCalibration(r);
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
   feedRef = feed;
+  for (const t of leftByTraining) feed.publishTransition(t);
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {
     state.checkStale();

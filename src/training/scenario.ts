@@ -12,6 +12,7 @@ import type { DeviceProfile } from '../core/profile.ts';
 import { IdSchema } from '../core/reading.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { CONTROL_APIS, controlMethodsOf } from './controls.ts';
+import { TRAINING_PREFIX } from './training-id.ts';
 
 /**
  * A training scenario (`simulators/scenarios/<name>.yaml`): simulated devices with their physics
@@ -19,8 +20,8 @@ import { CONTROL_APIS, controlMethodsOf } from './controls.ts';
  * the live pipeline by src/training/runner.ts. This is the one schema for scenario files.
  */
 
-/** Prefix of every scenario device id on the wire, so training devices never collide with the station's own. */
-export const TRAINING_PREFIX = 'training-';
+/** Re-exported: the prefix lives in training-id.ts so the live path can use it without scenarios. */
+export { TRAINING_PREFIX };
 
 /** Where the shipped scenarios live. */
 export const SCENARIO_DIR = fileURLToPath(new URL('../../simulators/scenarios/', import.meta.url));

@@ -2,8 +2,13 @@
 export type LinkState = 'connecting' | 'online' | 'error' | 'offline';
 
 export interface LinkHandlers {
-  /** Bytes from the device, in whatever chunks the OS delivers them. */
-  data(chunk: Buffer): void;
+  /**
+   * Bytes from the device, in whatever chunks the OS delivers them. May return a promise that
+   * settles once what the chunk carried is committed (the agent's outbox): a link that can
+   * acknowledge its messages (MQTT QoS 1) acknowledges only after it resolves, so a crash before
+   * the commit leaves the message with the broker. Byte links ignore it.
+   */
+  data(chunk: Buffer): void | Promise<void>;
   /** Every state change, with details for the technician (path, attempt, error, next retry). */
   state(state: LinkState, detail: Record<string, unknown>): void;
 }

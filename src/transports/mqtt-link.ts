@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { DeviceLink, LinkHandlers } from './link.ts';
 import { nextBackoff } from './link.ts';
 
@@ -11,6 +11,8 @@ export interface MqttLinkOptions {
   commandTopic?: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** Identity, TLS and limits from src/security/mqtt-client-options.ts (they win over username/password). */
+  mqttOptions?: Partial<IClientOptions>;
   /** Defaults to `radscreen-link-<topic>-<pid>`; brokers drop an older client with the same id. */
   clientId?: string;
   /**
@@ -43,8 +45,19 @@ export function publishTopicFor(filter: string, deviceId: string): string {
  * one `data(chunk)` call**, never split or merged: JSON sessions (src/agent/message-session.ts)
  * rely on message boundaries being frames, so they need no delimiter and a payload may contain
  * newlines. The broker connection is the link: `online` once subscribed, `offline` when the
- * connection drops (mqtt.js reconnects, with our ×1.5 backoff), `error` for refused connections
- * or a refused subscription. Clean session: messages sent while the agent is away are not kept.
+ * connection drops, `error` for refused connections or a refused subscription.
+ *
+ * Acknowledgement (docs/agent.md "When the PUBACK goes out"): a QoS 1 message is PUBACKed only
+ * after the promise `data()` returned has resolved, i.e. after its readings are committed to the
+ * outbox. A crash before that leaves the message with the broker, which re-sends it to the
+ * persistent session. Messages a resumed session receives right after CONNACK, before our SUBACK,
+ * are delivered like any other.
+ *
+ * Reconnects are scheduled here, not by mqtt.js: its `reconnectPeriod` is read once when its
+ * interval timer is armed, so a backed-off value set in a `close` handler both failed to grow
+ * during an outage and stayed in force after the next successful connection. We run mqtt.js
+ * with `reconnectPeriod: 0` and call `reconnect()` after our own ×1.5 delay, reset to
+ * `initialMs` once a connection is back online.
  */
 export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
   const backoffOpts = opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
@@ -54,11 +67,27 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
   let backoff = 0;
   let attempt = 0;
   let online = false;
+  let retryTimer: NodeJS.Timeout | undefined;
   // Passwords never go into a status detail: it is published retained for everyone to read.
   const detail = (extra: Record<string, unknown> = {}) => ({ link: 'mqtt', url: opts.url, topic: opts.topic, attempt, ...extra });
 
   function report(state: 'connecting' | 'online' | 'offline' | 'error', extra?: Record<string, unknown>): void {
     if (!closed) handlers?.state(state, detail(extra));
+  }
+
+  /** Arms the next attempt (once per lost connection or failed attempt) and says how long it waits. */
+  function scheduleRetry(c: MqttClient): number {
+    if (retryTimer) return backoff;
+    backoff = nextBackoff(backoff, backoffOpts);
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      if (closed) return;
+      attempt += 1;
+      report('connecting');
+      // Keep the stores: a command published but not yet acknowledged is re-sent, not dropped.
+      c.reconnect({ incomingStore: c.incomingStore, outgoingStore: c.outgoingStore });
+    }, backoff);
+    return backoff;
   }
 
   function connect(h: LinkHandlers): void {
@@ -69,43 +98,68 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       protocolVersion: 4,
       clean: !opts.persistent,
       clientId: opts.clientId ?? `radscreen-link-${opts.topic.replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`.slice(0, 64),
-      reconnectPeriod: backoffOpts.initialMs,
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...opts.mqttOptions,
     });
     client = c;
     c.on('connect', () => {
       c.subscribe(opts.topic, { qos: 1 }, (err, granted) => {
         if (closed) return;
         const refused = granted?.some((g) => g.qos === 128);
-        if (err || refused) return report('error', { code: 'RS_ERR_PORT_OPEN', error: err?.message ?? 'broker refused the subscription' });
+        if (err || refused) {
+          const error = err?.message ?? 'broker refused the subscription';
+          return report('error', {
+            code: 'RS_ERR_MQTT_FORBIDDEN',
+            error,
+            reason: `broker ${opts.url} refused the subscription to ${opts.topic}: ${error}`,
+          });
+        }
         online = true;
         backoff = 0;
         report('online');
       });
     });
-    c.on('message', (_topic, payload) => {
-      // A resumed persistent session delivers its queued messages right after CONNACK, before
-      // our SUBACK: they are the device's too, so take them whether or not 'online' was reported.
-      if (!closed) handlers?.data(payload);
-    });
-    c.on('reconnect', () => {
-      attempt += 1;
-      report('connecting');
-    });
+    // mqtt.js sends the PUBACK when `done` is called (handlers/publish.ts) and handles the next
+    // packet only after that, so messages are taken one at a time, each after the last committed.
+    c.handleMessage = (packet, done) => {
+      // Closing: no PUBACK, the broker keeps the message for the next session.
+      if (closed || !handlers) return;
+      let committed: void | Promise<void>;
+      try {
+        committed = handlers.data(packet.payload as Buffer);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (!committed) return done();
+      committed.then(
+        () => done(),
+        // Not committed: no PUBACK. mqtt.js moves on; the broker re-sends on the next session.
+        (err: Error) => done(err),
+      );
+    };
     c.on('close', () => {
       if (closed) return;
-      // mqtt.js reads reconnectPeriod when it arms the next attempt, so this sets our backoff.
-      backoff = nextBackoff(backoff, backoffOpts);
-      c.options.reconnectPeriod = backoff;
+      const wait = scheduleRetry(c);
       const was = online;
       online = false;
-      if (was) report('offline', { code: 'RS_ERR_PORT_LOST', error: 'broker connection closed', retry_in_ms: backoff });
+      if (was)
+        report('offline', {
+          code: 'RS_ERR_PORT_LOST',
+          error: 'broker connection closed',
+          reason: `lost the connection to MQTT broker ${opts.url} (topic ${opts.topic}); reconnecting in ${wait} ms`,
+          retry_in_ms: wait,
+        });
     });
     c.on('error', (err) => {
       online = false;
-      report('error', { code: 'RS_ERR_PORT_OPEN', error: err.message, retry_in_ms: backoff || backoffOpts.initialMs });
+      // mqtt.js names a CONNACK refusal in the message ("Connection refused: Not authorized").
+      const code = /not authori[sz]ed|bad user ?name or password/i.test(err.message) ? 'RS_ERR_MQTT_AUTH' : 'RS_ERR_PORT_OPEN';
+      const retry = backoff || backoffOpts.initialMs;
+      const reason = `could not connect to MQTT broker ${opts.url} for topic ${opts.topic}: ${err.message}; retrying`;
+      report('error', { code, error: err.message, reason, retry_in_ms: retry });
     });
   }
 
@@ -124,10 +178,11 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       if (closed) return;
       closed = true;
       online = false;
+      clearTimeout(retryTimer);
       const c = client;
       client = undefined;
       await c?.endAsync().catch(() => {});
-      handlers?.state('offline', detail());
+      handlers?.state('offline', detail({ code: 'RS_ERR_AGENT_DOWN', reason: `the agent closed its subscription to ${opts.topic}` }));
     },
   };
 }

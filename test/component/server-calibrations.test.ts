@@ -165,6 +165,98 @@ describe('calibration API', () => {
     await again.close();
   });
 
+  // mightyohm-geiger: reference 10000/57 = 175.4 CPM per µSv/h; plausible ±50 % = 87.7…263.2; ceiling 17.5…1754.
+  const REF = 10_000 / 57;
+  const approve = (id: string, role: string, payload: object = {}) =>
+    app.inject({ method: 'POST', url: `/api/calibration-requests/${id}/approve`, payload, headers: as(role) });
+
+  it.each([
+    ['1e12', 1e12],
+    ['1e9', 1e9],
+    ['10.5x the reference', REF * 10.5],
+    ['a tenth less than a tenth', REF / 10.5],
+  ])('refuses a factor of %s outright (RS_ERR_CALIBRATION_IMPLAUSIBLE), audited', async (_what, factor) => {
+    const before = store.history('geiger-1').length;
+    const res = await post('geiger-1', { ...body, factor }, as('technician'));
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'RS_ERR_CALIBRATION_IMPLAUSIBLE', message: expect.stringMatching(/not a calibration/) });
+    expect(store.history('geiger-1').length).toBe(before);
+    expect(store.requests.list().some((r) => r.proposal.factor === factor)).toBe(false);
+    const audit = auth.listAudit({ target: 'geiger-1', action: 'device.calibrate' })[0];
+    expect(audit).toMatchObject({ ok: false, user: 'technician', detail: { code: 'RS_ERR_CALIBRATION_IMPLAUSIBLE', factor } });
+  });
+
+  it('holds +60 % for a second person: pending (202), not in force, then approved by another technician', async () => {
+    await addUser(auth, { name: 'technician2', role: 'technician', password: 'technician2-password' });
+    const inForce = store.latest('geiger-1');
+    const sent = published.length;
+    const factor = REF * 1.6;
+    const res = await post('geiger-1', { ...body, factor }, as('technician'));
+    expect(res.statusCode, res.body).toBe(202);
+    const pending = res.json();
+    expect(pending).toMatchObject({ code: 'RS_ERR_CALIBRATION_APPROVAL', request: { state: 'pending', requested_by: 'technician' } });
+    expect(pending.request.plausible.max).toBeCloseTo(REF * 1.5, 6);
+    const id: string = pending.request.request_id;
+    expect(store.latest('geiger-1')).toEqual(inForce);
+    expect(published.length).toBe(sent);
+    const list = (await app.inject({ method: 'GET', url: '/api/calibration-requests?state=pending' })).json().requests;
+    expect(list.map((r: { request_id: string }) => r.request_id)).toContain(id);
+    expect(auth.listAudit({ target: 'geiger-1', action: 'device.calibrate.request' })[0]).toMatchObject({
+      ok: true,
+      user: 'technician',
+      detail: { request_id: id, factor },
+    });
+
+    // The requester cannot approve their own; an operator may not approve at all.
+    const own = await approve(id, 'technician');
+    expect(own.statusCode, own.body).toBe(403);
+    expect(own.json().code).toBe('RS_ERR_CALIBRATION_APPROVAL');
+    expect((await approve(id, 'operator')).statusCode).toBe(403);
+    expect(store.requests.get(id)?.state).toBe('pending');
+    expect(auth.listAudit({ target: 'geiger-1', action: 'calibration.approve' })[0]).toMatchObject({ ok: false, user: 'technician' });
+
+    const ok = await approve(id, 'technician2', { comment: 'second tube type fitted, checked' });
+    expect(ok.statusCode, ok.body).toBe(200);
+    const record = ok.json() as CalibrationRecord;
+    expect(record).toMatchObject({ factor, technician: 'technician', approved_by: 'technician2' });
+    expect(store.latest('geiger-1')?.calibration_id).toBe(record.calibration_id);
+    expect(published.at(-1)?.calibration_id).toBe(record.calibration_id);
+    expect(store.requests.get(id)).toMatchObject({ state: 'approved', decided_by: 'technician2', calibration_id: record.calibration_id });
+    expect(auth.listAudit({ target: 'geiger-1', action: 'calibration.approve' })[0]).toMatchObject({
+      ok: true,
+      user: 'technician2',
+      detail: { request_id: id, requested_by: 'technician', calibration_id: record.calibration_id },
+    });
+    // Decided is final.
+    const again = await approve(id, 'admin');
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('holds -60 % too; an admin may approve; a withdrawn request cannot be approved', async () => {
+    const low = await post('geiger-1', { ...body, factor: REF * 0.4 }, as('technician2'));
+    expect(low.statusCode, low.body).toBe(202);
+    const approved = await approve(low.json().request.request_id, 'admin');
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json()).toMatchObject({ approved_by: 'admin', technician: 'technician2' });
+
+    const withdrawn = await post('radpro-1', { ...body, factor: 2.5 }, as('technician'));
+    expect(withdrawn.statusCode, withdrawn.body).toBe(202);
+    const id = withdrawn.json().request.request_id;
+    const reject = await app.inject({
+      method: 'POST',
+      url: `/api/calibration-requests/${id}/reject`,
+      payload: {},
+      headers: as('technician'),
+    });
+    expect(reject.json()).toMatchObject({ state: 'rejected', decided_by: 'technician' });
+    expect((await approve(id, 'technician2')).statusCode).toBe(409);
+    expect(auth.listAudit({ target: 'radpro-1', action: 'calibration.reject' })[0]).toMatchObject({ ok: true, user: 'technician' });
+    // A correction: 0.5…2 plausible, beyond 0.1…10 never.
+    expect((await post('radpro-1', { ...body, factor: 1.9 }, as('technician'))).statusCode).toBe(200);
+    expect((await post('radpro-1', { ...body, factor: 0.05 }, as('technician'))).json().code).toBe('RS_ERR_CALIBRATION_IMPLAUSIBLE');
+    expect((await approve('calreq-00000000', 'technician2')).statusCode).toBe(404);
+  });
+
   it('is in the OpenAPI document', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     expect(Object.keys(doc.paths)).toContain('/api/devices/{id}/calibrations');

@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
 import { createAlarmEngine } from '../../src/alarms/engine.ts';
 import { type AlarmRule, baseEvidence, numberOf } from '../../src/alarms/rule.ts';
+import { openCalibrationStore } from '../../src/calibration/store.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { buildApp, type RadscreenApp } from '../../src/server/app.ts';
+import { hashPassword } from '../../src/server/auth/passwords.ts';
 import { addUser } from '../../src/server/auth/provision.ts';
 import { PERMISSIONS, type Role, RoleSchema } from '../../src/server/auth/roles.ts';
 import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
@@ -86,7 +88,26 @@ async function fixture(store: AuthStore) {
   const engine = createAlarmEngine({ now, rules: [latching] });
   const state = createLiveState({ config, catalogue, engine, now });
   const training = fakeTraining();
-  const app = await buildApp({ state, engine, config, auth: store, now, training });
+  const calibrations = openCalibrationStore();
+  const app = await buildApp({ state, engine, config, auth: store, now, training, calibrations });
+  app.addHook('onClose', async () => calibrations.close());
+  const pendingCalibration = () =>
+    calibrations.requests.create(
+      {
+        device: 'geiger-1',
+        profile: 'mightyohm-geiger',
+        kind: 'sensitivity',
+        factor: 300,
+        calibrated_at: t,
+        due: '2099-01-01',
+        reference: { nuclide: 'Cs-137', dose_rate_usvh: 10, certificate: 'cert-1' },
+        technician: 'setup',
+        comment: null,
+        recorded_at: t,
+      },
+      { min: 87, max: 263 },
+      t,
+    ).request_id;
   const feed = (dose: number) => engine.evaluate(reading(dose));
   // Clear first: a still-active alarm would swallow the raise (one active alarm per device and rule).
   const raise = () => {
@@ -95,7 +116,7 @@ async function fixture(store: AuthStore) {
     if (!id) throw new Error('fixture did not raise an alarm');
     return id;
   };
-  return { app, engine, feed, raise, training };
+  return { app, engine, feed, raise, training, pendingCalibration };
 }
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
@@ -112,9 +133,27 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /api/alarms/:id/disposition': ['operator'],
   'POST /api/devices/:id/out-of-service': ['technician'],
   'POST /api/devices/:id/calibrations': ['technician'],
+  'POST /api/calibration-requests/:id/approve': ['technician', 'admin'],
+  'POST /api/calibration-requests/:id/reject': ['technician', 'admin'],
   'POST /api/training/scenarios/:name/start': ['trainer'],
   'POST /api/training/runs/:id/stop': ['trainer'],
+  'POST /api/users/:name/disable': ['admin'],
+  'POST /api/users/:name/enable': ['admin'],
+  'DELETE /api/users/:name': ['admin'],
+  'POST /api/me/password': ALL,
 };
+
+/** A user to disable, enable or delete, made in the app's own store. */
+async function victim(f: Fixture, disabled = false): Promise<string> {
+  const name = `victim${t++}`;
+  await addUser(f.app.radscreenAuth.store, { name, role: 'trainer' });
+  if (disabled) f.app.radscreenAuth.store.setUserDisabled(name, true);
+  return name;
+}
+
+/** Every role gets the same current password, so one request body fits whichever role sends it. */
+const SHARED_CURRENT = 'shared-current-pass-for-roles';
+let sharedHash: string | undefined;
 
 /** How to prepare a target and a valid request for each guarded route; `url` fills in `:id` (or `:name`). */
 const CASES: Record<string, (f: Fixture) => { id: string; body: unknown } | Promise<{ id: string; body: unknown }>> = {
@@ -139,11 +178,22 @@ const CASES: Record<string, (f: Fixture) => { id: string; body: unknown } | Prom
     id: 'geiger-1',
     body: { factor: 171, due: '2099-01-01', reference: { nuclide: 'Cs-137', dose_rate_usvh: 10, certificate: 'cert-1' } },
   }),
+  // A request by someone else, so that each approving role is a second person.
+  'POST /api/calibration-requests/:id/approve': (f) => ({ id: f.pendingCalibration(), body: {} }),
+  'POST /api/calibration-requests/:id/reject': (f) => ({ id: f.pendingCalibration(), body: { comment: 'wrong tube' } }),
   'POST /api/training/scenarios/:name/start': () => ({ id: 'xray-interlock-beam-on', body: { speed: 2 } }),
   'POST /api/training/runs/:id/stop': async (f) => ({
     id: (await f.training.start('geiger-cable-pulled', { user: 'setup' })).run,
     body: {},
   }),
+  'POST /api/users/:name/disable': async (f) => ({ id: await victim(f), body: {} }),
+  'POST /api/users/:name/enable': async (f) => ({ id: await victim(f, true), body: {} }),
+  'DELETE /api/users/:name': async (f) => ({ id: await victim(f), body: undefined }),
+  'POST /api/me/password': async (f) => {
+    sharedHash ??= await hashPassword(SHARED_CURRENT);
+    for (const role of RoleSchema.options) f.app.radscreenAuth.store.setPassword(role, sharedHash);
+    return { id: '', body: { current_password: SHARED_CURRENT, new_password: 'a-brand-new-pass-phrase' } };
+  },
 };
 
 describe('role by route', () => {
@@ -184,9 +234,10 @@ describe('role by route', () => {
         const { id, body } = await prepare(f);
         const url = key.slice(key.indexOf(' ') + 1).replace(/:(id|name)\b/, encodeURIComponent(id));
         const before = id && key.includes('/alarms/') ? f.engine.history(id).length : 0;
+        const method = key.slice(0, key.indexOf(' ')) as 'POST' | 'DELETE';
         const send = (role?: Role) =>
           f.app.inject({
-            method: 'POST',
+            method,
             url,
             payload: body as object,
             headers: role ? { authorization: `Bearer ${sessionOf(role)}` } : {},
@@ -196,7 +247,7 @@ describe('role by route', () => {
         expect(anon.statusCode).toBe(401);
         expect(anon.json().code).toBe('RS_ERR_AUTH_REQUIRED');
         // A cookie with a made-up token is no better than none.
-        const forged = await f.app.inject({ method: 'POST', url, payload: body as object, headers: { cookie: 'rs_session=forged' } });
+        const forged = await f.app.inject({ method, url, payload: body as object, headers: { cookie: 'rs_session=forged' } });
         expect(forged.statusCode).toBe(401);
 
         for (const role of RoleSchema.options.filter((r) => !allowed.includes(r))) {
@@ -216,7 +267,7 @@ describe('role by route', () => {
                   return { id: p.id, url: key.slice(key.indexOf(' ') + 1).replace(/:(id|name)\b/, encodeURIComponent(p.id)) };
                 })();
           const res = await f.app.inject({
-            method: 'POST',
+            method,
             url: target.url,
             payload: body as object,
             headers: { authorization: `Bearer ${sessionOf(role)}` },
@@ -242,7 +293,6 @@ describe('role by route', () => {
     const id = f.raise();
     for (const url of [
       '/',
-      '/healthz',
       '/api/devices',
       '/api/alarms',
       '/api/alarms/kpis',
@@ -253,6 +303,8 @@ describe('role by route', () => {
       '/docs/json',
     ])
       expect((await f.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    // /healthz answers 503 while the fixture stores nothing; what matters here is that it needs no login.
+    expect((await f.app.inject({ method: 'GET', url: '/healthz' })).json()).toHaveProperty('status');
     expect((await f.app.inject({ method: 'GET', url: '/api/audit' })).statusCode).toBe(401);
     expect((await f.app.inject({ method: 'GET', url: '/api/users' })).statusCode).toBe(401);
     const as = (role: Role, url: string) => f.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${sessionOf(role)}` } });

@@ -71,11 +71,18 @@ describe('buildApp (inject)', () => {
     await app?.close();
   });
 
-  it('GET /healthz reports ok and that readings are not stored', async () => {
+  it('GET /healthz reports degraded (503) because readings are not stored', async () => {
     const res = await app.inject({ method: 'GET', url: '/healthz' });
-    expect(res.statusCode).toBe(200);
+    expect(res.statusCode).toBe(503);
     const body = res.json();
-    expect(body).toMatchObject({ ok: true, station: { id: 'st1', name: 'Test Station' }, storage: { enabled: false }, alarms_active: 1 });
+    expect(body).toMatchObject({
+      ok: false,
+      status: 'degraded',
+      station: { id: 'st1', name: 'Test Station' },
+      storage: { enabled: false },
+      alarms_active: 1,
+    });
+    expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(['storage_off']);
     expect(body.devices).toEqual({ online: 2 });
   });
 

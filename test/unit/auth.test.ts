@@ -69,17 +69,19 @@ describe('auth store', () => {
     const store = openAuthStore();
     const added = await addUser(store, { name: 'alice', role: 'operator' });
     expect(added.generatedPassword).toMatch(/^.{24}$/);
-    expect(store.listUsers()).toEqual([{ name: 'alice', role: 'operator', created_at: expect.any(Number) }]);
+    expect(store.listUsers()).toEqual([
+      { name: 'alice', role: 'operator', created_at: expect.any(Number), disabled: false, must_change_password: false },
+    ]);
     expect(await verifyPassword(added.generatedPassword as string, store.getUser('alice')?.password_hash as string)).toBe(true);
-    await expect(addUser(store, { name: 'alice', role: 'admin', password: 'longenough' })).rejects.toThrow(/already exists/);
+    await expect(addUser(store, { name: 'alice', role: 'admin', password: 'long-enough-pass' })).rejects.toThrow(/already exists/);
     await expect(addUser(store, { name: 'bad name', role: 'admin' })).rejects.toThrow(/user name/);
-    await expect(addUser(store, { name: 'bob', role: 'admin', password: 'short' })).rejects.toThrow(/8 characters/);
+    await expect(addUser(store, { name: 'bob', role: 'admin', password: 'short' })).rejects.toThrow(/12 characters/);
     store.close();
   });
 
   it('sessions: token works until expiry, logout ends it, replacing a user ends its sessions', async () => {
     const store = openAuthStore();
-    await addUser(store, { name: 'op', role: 'operator', password: 'password-1' });
+    await addUser(store, { name: 'op', role: 'operator', password: 'first-pass-phrase' });
     const token = store.createSession('op', 2000, 1000);
     expect(store.sessionUser(token, 1500)?.name).toBe('op');
     expect(store.sessionUser(token, 2000)).toBeUndefined();
@@ -88,7 +90,7 @@ describe('auth store', () => {
     store.deleteSession(t2);
     expect(store.sessionUser(t2, 1500)).toBeUndefined();
     const t3 = store.createSession('op', 10_000, 1000);
-    await addUser(store, { name: 'op', role: 'admin', password: 'password-2', replace: true });
+    await addUser(store, { name: 'op', role: 'admin', password: 'second-pass-phrase', replace: true });
     expect(store.sessionUser(t3, 1500)).toBeUndefined();
     expect(store.getUser('op')?.role).toBe('admin');
     store.close();
@@ -159,13 +161,13 @@ describe('demo users and the CLI', () => {
       role: 'admin',
       dataDir: dir,
       passwordStdin: true,
-      stdin: Readable.from(['s3cret pass\n']),
+      stdin: Readable.from(['s3cret pass phrase\n']),
     });
     expect(viaStdin).not.toMatch(/password/);
     await expect(runUserAdd({ name: 'eve', role: 'root', dataDir: dir })).rejects.toThrow(/--role must be one of/);
     const store = openAuthStore(authStorePath(dir));
     expect(await verifyPassword(generated as string, store.getUser('carol')?.password_hash as string)).toBe(true);
-    expect(await verifyPassword('s3cret pass', store.getUser('dave')?.password_hash as string)).toBe(true);
+    expect(await verifyPassword('s3cret pass phrase', store.getUser('dave')?.password_hash as string)).toBe(true);
     store.close();
   });
 });

@@ -1,4 +1,5 @@
 import { text } from 'node:stream/consumers';
+import type { PasswordPolicy } from './password-policy.ts';
 import { addUser } from './provision.ts';
 import { RoleSchema } from './roles.ts';
 import { authStorePath, openAuthStore } from './store.ts';
@@ -16,6 +17,8 @@ export async function runUserAdd(opts: {
   replace?: boolean;
   dataDir: string;
   stdin?: NodeJS.ReadableStream;
+  /** Rules for a password given on stdin; default 12 characters and the common-password list. */
+  policy?: PasswordPolicy;
 }): Promise<string> {
   const role = RoleSchema.safeParse(opts.role);
   if (!role.success) throw new Error(`--role must be one of ${RoleSchema.options.join(', ')}`);
@@ -28,6 +31,7 @@ export async function runUserAdd(opts: {
       role: role.data,
       replace: opts.replace ?? false,
       ...(password !== undefined ? { password } : {}),
+      ...(opts.policy ? { policy: opts.policy } : {}),
     });
     const verb = opts.replace ? 'updated' : 'added';
     return added.generatedPassword
@@ -36,14 +40,4 @@ export async function runUserAdd(opts: {
   } finally {
     store.close();
   }
-}
-
-/** The demo station's accounts as printed once at start; existing accounts say where their password went. */
-export function formatDemoUsers(users: { name: string; role: string; password?: string }[]): string {
-  const lines = users.map((u) =>
-    u.password
-      ? `  ${u.name.padEnd(11)} role ${u.role.padEnd(11)} password ${u.password}`
-      : `  ${u.name.padEnd(11)} role ${u.role.padEnd(11)} (exists; its password was printed when it was created)`,
-  );
-  return `Console users (passwords are shown only now; set your own with \`radscreen user add <name> --role <role> --replace --password-stdin\`):\n${lines.join('\n')}\n\n`;
 }

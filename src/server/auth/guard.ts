@@ -38,6 +38,8 @@ export interface AuthContext {
   now: () => number;
   /** Session lifetime, ms. */
   sessionTtlMs: number;
+  /** A session with no authenticated request for this long ends (RS_ERR_SESSION_EXPIRED), ms. */
+  sessionIdleMs: number;
   /** Every mutating route registered so far (filled by an onRoute hook). */
   routes: GuardedRoute[];
   audit(req: FastifyRequest, e: Pick<AuditEntry, 'action' | 'target' | 'ok'> & { detail?: Record<string, unknown> }): AuditEntry;
@@ -58,8 +60,12 @@ export function readToken(req: FastifyRequest): string | null {
   return null;
 }
 
-function refuse(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
-  const code = status === 401 ? 'RS_ERR_AUTH_REQUIRED' : 'RS_ERR_FORBIDDEN';
+function refuse(
+  reply: FastifyReply,
+  status: 401 | 403,
+  message: string,
+  code = status === 401 ? 'RS_ERR_AUTH_REQUIRED' : 'RS_ERR_FORBIDDEN',
+): FastifyReply {
   return reply.code(status).send({ statusCode: status, code, error: status === 401 ? 'Unauthorized' : 'Forbidden', message });
 }
 
@@ -70,11 +76,15 @@ function refuse(reply: FastifyReply, status: 401 | 403, message: string): Fastif
  * that declares neither `permission` nor `public` throws at start-up, so no action can slip in
  * unguarded. Refusals are written to the audit log too.
  */
-export function installAuth(app: FastifyInstance, opts: { store: AuthStore; now: () => number; sessionTtlMs?: number }): AuthContext {
+export function installAuth(
+  app: FastifyInstance,
+  opts: { store: AuthStore; now: () => number; sessionTtlMs?: number; sessionIdleMs?: number },
+): AuthContext {
   const ctx: AuthContext = {
     store: opts.store,
     now: opts.now,
     sessionTtlMs: opts.sessionTtlMs ?? 12 * 3600_000,
+    sessionIdleMs: opts.sessionIdleMs ?? 30 * 60_000,
     routes: [],
     audit(req, e) {
       return opts.store.appendAudit({
@@ -105,19 +115,36 @@ export function installAuth(app: FastifyInstance, opts: { store: AuthStore; now:
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    const token = readToken(req);
-    if (token) {
-      req.user = opts.store.sessionUser(token, opts.now()) ?? null;
-      req.sessionToken = req.user ? token : null;
-    }
     const access: RouteAccess = req.routeOptions.config ?? {};
     const permission = access.permission;
+    const token = readToken(req);
+    // Only requests that need a login count as activity: the console's anonymous polling and
+    // live stream carry the cookie too and must not keep an unattended session alive.
+    const session = token
+      ? opts.store.checkSession(token, opts.now(), { idleMs: ctx.sessionIdleMs, touch: Boolean(permission) })
+      : undefined;
+    if (token) {
+      req.user = session?.user ?? null;
+      req.sessionToken = req.user ? token : null;
+    }
     if (!permission) return;
     const target = (req.params as Record<string, string> | undefined)?.id ?? null;
     const action = access.action ?? permission;
     if (!req.user) {
-      ctx.audit(req, { action, target, ok: false, detail: { refused: 'not logged in' } });
+      const ended = session?.ended;
+      ctx.audit(req, {
+        action,
+        target,
+        ok: false,
+        detail: { refused: ended && ended !== 'unknown' ? `session ${ended}` : 'not logged in' },
+      });
+      if (ended === 'idle' || ended === 'expired') return refuse(reply, 401, 'the session expired; log in again', 'RS_ERR_SESSION_EXPIRED');
+      if (ended === 'disabled') return refuse(reply, 401, 'the user is disabled', 'RS_ERR_USER_DISABLED');
       return refuse(reply, 401, 'log in first (POST /api/login)');
+    }
+    if (req.user.must_change_password && permission !== 'authenticated') {
+      ctx.audit(req, { action, target, ok: false, detail: { refused: 'one-time password not changed yet' } });
+      return refuse(reply, 403, 'change your one-time password first (POST /api/me/password)', 'RS_ERR_PASSWORD_CHANGE_REQUIRED');
     }
     if (permission !== 'authenticated' && !roleAllows(req.user.role, permission)) {
       ctx.audit(req, { action, target, ok: false, detail: { refused: `role ${req.user.role} lacks ${permission}` } });

@@ -1,3 +1,4 @@
+import { assertPasswordAcceptable, type PasswordPolicy } from './password-policy.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
 import { type Role, RoleSchema } from './roles.ts';
 import type { AuthStore, User } from './store.ts';
@@ -11,23 +12,40 @@ export interface AddedUser {
 /**
  * Creates a user (or, with `replace`, sets a new password and role and ends its sessions).
  * Without a password it generates a random one and returns it. Names are 1–64 characters of
- * letters, digits, `.`, `_`, `-`; passwords at least 8 characters. Throws on bad input or when
- * the user exists and `replace` is not set.
+ * letters, digits, `.`, `_`, `-`; a chosen password must pass the password policy
+ * (password-policy.ts: AccountError RS_ERR_PASSWORD_WEAK). `mustChange` makes the password
+ * one-time: the user must change it before doing anything else (first-admin bootstrap).
+ * Throws on bad input or when the user exists and `replace` is not set.
  */
 export async function addUser(
   store: AuthStore,
-  opts: { name: string; role: Role; password?: string; replace?: boolean; now?: number; audit?: boolean },
+  opts: {
+    name: string;
+    role: Role;
+    password?: string;
+    replace?: boolean;
+    now?: number;
+    audit?: boolean;
+    policy?: PasswordPolicy;
+    mustChange?: boolean;
+  },
 ): Promise<AddedUser> {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.name)) throw new Error(`user name '${opts.name}' must be 1–64 of A-Z a-z 0-9 . _ -`);
   const role = RoleSchema.parse(opts.role);
-  if (opts.password !== undefined && opts.password.length < 8) throw new Error('a password needs at least 8 characters');
+  if (opts.password !== undefined)
+    assertPasswordAcceptable(opts.password, { userName: opts.name, ...(opts.policy ? { policy: opts.policy } : {}) });
   if (!opts.replace && store.getUser(opts.name))
     throw new Error(`user '${opts.name}' already exists (use --replace to set a new password)`);
   const password = opts.password ?? generatePassword();
-  const user = store.putUser(opts.name, role, await hashPassword(password), {
+  const hash = await hashPassword(password);
+  let user = store.putUser(opts.name, role, hash, {
     replace: opts.replace ?? false,
     ...(opts.now !== undefined ? { now: opts.now } : {}),
   });
+  if (opts.mustChange) {
+    store.setPassword(opts.name, hash, { mustChange: true });
+    user = { ...user, must_change_password: true };
+  }
   // The HTTP route audits with the acting admin itself; the CLI and the station have no session.
   if (opts.audit !== false)
     store.appendAudit({
@@ -60,4 +78,20 @@ export async function ensureDemoUsers(store: AuthStore): Promise<{ name: string;
     out.push({ name: role, role, ...(added.generatedPassword ? { password: added.generatedPassword } : {}) });
   }
   return out;
+}
+
+/**
+ * First-user bootstrap for `radscreen server`: on a store without any user, creates `admin`
+ * with a generated one-time password that must be changed at first login (every other action
+ * is refused until then). Returns the password to write to the 0600 file, or undefined when
+ * users exist already (nothing is changed then).
+ */
+export async function ensureFirstAdmin(store: AuthStore, opts: { name?: string; now?: number } = {}): Promise<AddedUser | undefined> {
+  if (store.listUsers().length > 0) return undefined;
+  return addUser(store, {
+    name: opts.name ?? 'admin',
+    role: 'admin',
+    mustChange: true,
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
+  });
 }

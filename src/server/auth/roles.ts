@@ -15,6 +15,8 @@ export const PERMISSIONS = {
   'alarm.operate': ['operator'],
   /** Take a device (its alarms) out of service and return it; calibration records. */
   'device.maintain': ['technician'],
+  /** Approve or reject a calibration outside the plausible range: a second person, never the requester (routes/calibration-approvals.ts). */
+  'calibration.approve': ['technician', 'admin'],
   /** Start and stop training scenarios. */
   'training.run': ['trainer'],
   /** Create users, change config. */

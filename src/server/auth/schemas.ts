@@ -3,7 +3,14 @@ import { RoleSchema } from './roles.ts';
 
 /** HTTP schemas of the auth routes (login, me, users, audit). */
 
-export const UserSchema = z.object({ name: z.string(), role: RoleSchema, created_at: z.number().int() });
+export const UserSchema = z.object({
+  name: z.string(),
+  role: RoleSchema,
+  created_at: z.number().int(),
+  disabled: z.boolean(),
+  /** A one-time password is in force: only `POST /api/me/password` and logout are allowed. */
+  must_change_password: z.boolean(),
+});
 
 export const LoginBodySchema = z.object({
   username: z.string().min(1).max(64),
@@ -25,12 +32,20 @@ export const MeResponseSchema = z.object({ user: UserSchema.nullable() });
 export const AddUserBodySchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   role: RoleSchema,
-  /** Omit to have one generated and returned once. */
-  password: z.string().min(8).max(1024).optional(),
+  /** Omit to have one generated and returned once; checked against the password policy (RS_ERR_PASSWORD_WEAK). */
+  password: z.string().min(1).max(1024).optional(),
   replace: z.boolean().default(false),
 });
 export const AddUserResponseSchema = z.object({ user: UserSchema, generated_password: z.string().optional() });
-export const UsersResponseSchema = z.object({ users: z.array(UserSchema) });
+export const UsersResponseSchema = z.object({
+  users: z.array(UserSchema.extend({ sessions: z.number().int().describe('live sessions') })),
+});
+export const UserParamsSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/) });
+export const UserResponseSchema = z.object({ user: UserSchema });
+export const ChangePasswordBodySchema = z.object({
+  current_password: z.string().min(1).max(1024),
+  new_password: z.string().min(1).max(1024),
+});
 
 export const AuditEntrySchema = z.object({
   seq: z.number().int(),

@@ -2,17 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { type AuthContext, SESSION_COOKIE } from '../auth/guard.ts';
 import { hashPassword, verifyPassword } from '../auth/passwords.ts';
-import { addUser } from '../auth/provision.ts';
 import {
-  AddUserBodySchema,
-  AddUserResponseSchema,
   AuditQuerySchema,
   AuditResponseSchema,
   LoginBodySchema,
   LoginResponseSchema,
   MeResponseSchema,
   OkResponseSchema,
-  UsersResponseSchema,
 } from '../auth/schemas.ts';
 import { ErrorResponseSchema } from '../schemas.ts';
 
@@ -31,8 +27,8 @@ function sendError(reply: FastifyReply, status: number, code: string, error: str
 }
 
 /**
- * `POST /api/login`, `POST /api/logout`, `GET /api/me`, `GET|POST /api/users` (admin),
- * `GET /api/audit` (admin, operator). Sessions are an HttpOnly SameSite=Strict cookie
+ * `POST /api/login`, `POST /api/logout`, `GET /api/me`, `GET /api/audit` (admin, operator);
+ * user management is in users.ts. Sessions are an HttpOnly SameSite=Strict cookie
  * (`rs_session`) or, for scripts that ask for it, the same token as a bearer header.
  */
 export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext }> = async (app, { auth }) => {
@@ -47,7 +43,13 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext }> = async (a
       schema: {
         description: 'Log in; sets the session cookie. With `bearer: true` the token is also returned for scripts.',
         body: LoginBodySchema,
-        response: { 200: LoginResponseSchema, 400: ErrorResponseSchema, 401: ErrorResponseSchema, 429: ErrorResponseSchema },
+        response: {
+          200: LoginResponseSchema,
+          400: ErrorResponseSchema,
+          401: ErrorResponseSchema,
+          403: ErrorResponseSchema,
+          429: ErrorResponseSchema,
+        },
       },
     },
     async (req, reply) => {
@@ -66,9 +68,14 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext }> = async (a
         return sendError(reply, 401, 'RS_ERR_AUTH_FAILED', 'Unauthorized', 'bad user name or password');
       }
       failures.delete(req.ip);
+      // Only after the password matched, so a guesser cannot learn which accounts are disabled.
+      if (stored.disabled) {
+        auth.audit(req, { action: 'login', target: stored.name, ok: false, detail: { refused: 'user disabled' } });
+        return sendError(reply, 403, 'RS_ERR_USER_DISABLED', 'Forbidden', `user '${stored.name}' is disabled`);
+      }
       const expiresAt = now + auth.sessionTtlMs;
       const token = auth.store.createSession(stored.name, expiresAt, now);
-      const user = { name: stored.name, role: stored.role, created_at: stored.created_at };
+      const { password_hash: _hash, ...user } = stored;
       req.user = user;
       auth.audit(req, { action: 'login', target: user.name, ok: true });
       reply.header('set-cookie', sessionCookie(req, token, Math.floor(auth.sessionTtlMs / 1000)));
@@ -93,41 +100,6 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext }> = async (a
   app.get('/me', { schema: { description: 'Who is logged in (null when nobody).', response: { 200: MeResponseSchema } } }, async (req) => ({
     user: req.user,
   }));
-
-  app.get(
-    '/users',
-    {
-      config: { permission: 'users.manage', action: 'user.list' },
-      schema: { response: { 200: UsersResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema } },
-    },
-    async () => ({ users: auth.store.listUsers() }),
-  );
-
-  app.post(
-    '/users',
-    {
-      config: { permission: 'users.manage', action: 'user.add' },
-      schema: {
-        description: 'Create a user (admin). Without a password one is generated and returned once.',
-        body: AddUserBodySchema,
-        response: {
-          200: AddUserResponseSchema,
-          400: ErrorResponseSchema,
-          401: ErrorResponseSchema,
-          403: ErrorResponseSchema,
-          409: ErrorResponseSchema,
-        },
-      },
-    },
-    async (req, reply) => {
-      const { name, role, password, replace } = req.body;
-      if (!replace && auth.store.getUser(name))
-        return sendError(reply, 409, 'RS_ERR_CONFLICT', 'Conflict', `user '${name}' already exists`);
-      const added = await addUser(auth.store, { name, role, replace, now: auth.now(), audit: false, ...(password ? { password } : {}) });
-      auth.audit(req, { action: 'user.add', target: name, ok: true, detail: { role, replace } });
-      return { user: added.user, ...(added.generatedPassword ? { generated_password: added.generatedPassword } : {}) };
-    },
-  );
 
   app.get(
     '/audit',

@@ -1,11 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { CalibrationConfig } from '../../calibration/config.ts';
+import { calibrationKindOf, judgeFactor } from '../../calibration/plausibility.ts';
+import { CalibrationRequestSchema } from '../../calibration/requests.ts';
 import { CalibrationInputSchema, type CalibrationRecord, CalibrationRecordSchema, isoDay } from '../../calibration/schemas.ts';
 import type { CalibrationStore } from '../../calibration/store.ts';
+import type { Config } from '../../config/schema.ts';
 import { type CalibrationKind, CalibrationKindSchema } from '../../core/contract.ts';
 import type { DeviceProfile } from '../../core/profile.ts';
 import { DeviceIdParamsSchema, ErrorResponseSchema } from '../schemas.ts';
+import { calibrationApprovalRoutes } from './calibration-approvals.ts';
 import type { ServerDeps } from './deps.ts';
 
 /** What the calibration routes need besides the common deps. */
@@ -14,6 +19,26 @@ export interface CalibrationRouteDeps extends ServerDeps {
   catalogue: ReadonlyMap<string, DeviceProfile>;
   /** Hands a newly recorded calibration to the agent (retained MQTT message); none in tests without a broker. */
   publishCalibration?: (record: CalibrationRecord) => void;
+  /** Plausible ranges (config `calibration:`); default ±50 % of the reference sensitivity, 0.5–2 for a correction. */
+  calibrationConfig?: CalibrationConfig;
+  /** Configured devices: a device's `options.sensitivity` is the reference its factor is judged against. */
+  devices?: readonly { id: string; options: Record<string, unknown> }[];
+}
+
+/** The parts of a full config the calibration routes use; none from a partial (test) config. */
+export function calibrationSettings(
+  config: Partial<Pick<Config, 'calibration' | 'devices'>>,
+): Pick<CalibrationRouteDeps, 'calibrationConfig' | 'devices'> {
+  return {
+    ...(config.calibration ? { calibrationConfig: config.calibration } : {}),
+    ...(config.devices ? { devices: config.devices } : {}),
+  };
+}
+
+/** Where `factor` falls for a device in this server's config (src/calibration/plausibility.ts). */
+export function judgeDeviceFactor(deps: CalibrationRouteDeps, view: { id: string; profile: string }, factor: number) {
+  const options = deps.devices?.find((d) => d.id === view.id)?.options ?? {};
+  return judgeFactor(factor, { id: view.id, profile: view.profile, options }, deps.catalogue.get(view.profile), deps.calibrationConfig);
 }
 
 const HistoryResponseSchema = z.object({
@@ -25,6 +50,8 @@ const HistoryResponseSchema = z.object({
   calibrations: z.array(CalibrationRecordSchema),
 });
 const HistoryQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+/** 202: the factor is outside the plausible range; the calibration waits for a second person. */
+const PendingResponseSchema = ErrorResponseSchema.extend({ request: CalibrationRequestSchema });
 const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema };
 /** A clock a few minutes apart is not a future calibration; anything further is a typo. */
 const FUTURE_SLACK_MS = 5 * 60_000;
@@ -38,8 +65,7 @@ const FUTURE_SLACK_MS = 5 * 60_000;
  */
 export const calibrationRoutes: FastifyPluginAsyncZod<CalibrationRouteDeps> = async (app, deps) => {
   const { state, store, catalogue, auth, now } = deps;
-  const kindOf = (profileId: string): CalibrationKind =>
-    catalogue.get(profileId)?.defaultSensitivity !== undefined ? 'sensitivity' : 'correction';
+  const kindOf = (profileId: string): CalibrationKind => calibrationKindOf(catalogue.get(profileId));
   // Records made before a restart are in force again at once.
   for (const r of store.latestAll()) state.applyCalibration(r);
 
@@ -76,7 +102,7 @@ export const calibrationRoutes: FastifyPluginAsyncZod<CalibrationRouteDeps> = as
           'Record a calibration (technicians). `factor` > 0 is CPM per µSv/h for GM devices, a dose-rate multiplier otherwise; `due` must fall after the calibration day. The new record is in force at once.',
         params: DeviceIdParamsSchema,
         body: CalibrationInputSchema,
-        response: { 200: CalibrationRecordSchema, ...errors },
+        response: { 200: CalibrationRecordSchema, 202: PendingResponseSchema, ...errors },
       },
     },
     async (req, reply) => {
@@ -89,7 +115,7 @@ export const calibrationRoutes: FastifyPluginAsyncZod<CalibrationRouteDeps> = as
       if (calibratedAt > t + FUTURE_SLACK_MS) return refuse(req, reply, 400, device, 'body.calibrated_at: lies in the future');
       if (body.due <= isoDay(calibratedAt))
         return refuse(req, reply, 400, device, `body.due: ${body.due} must be after the calibration date ${isoDay(calibratedAt)}`);
-      const record = store.append({
+      const proposal = {
         device,
         profile: view.profile,
         kind: kindOf(view.profile),
@@ -100,7 +126,35 @@ export const calibrationRoutes: FastifyPluginAsyncZod<CalibrationRouteDeps> = as
         technician: (req.user as { name: string }).name,
         comment: body.comment || null,
         recorded_at: t,
-      });
+      };
+      const judged = judgeDeviceFactor(deps, view, body.factor);
+      if (judged.verdict === 'refused') {
+        const message = `factor ${body.factor} lies beyond ${judged.ceiling.min}…${judged.ceiling.max} (10× the device's reference either way): not a calibration`;
+        auth.audit(req, {
+          action: 'device.calibrate',
+          target: device,
+          ok: false,
+          detail: { refused: message, code: 'RS_ERR_CALIBRATION_IMPLAUSIBLE', factor: body.factor, ceiling: judged.ceiling },
+        });
+        return reply.code(400).send({ statusCode: 400, code: 'RS_ERR_CALIBRATION_IMPLAUSIBLE', error: 'Bad Request', message });
+      }
+      if (judged.verdict === 'needs_approval') {
+        const request = store.requests.create(proposal, judged.range, t);
+        auth.audit(req, {
+          action: 'device.calibrate.request',
+          target: device,
+          ok: true,
+          detail: { request_id: request.request_id, factor: body.factor, plausible: judged.range },
+        });
+        return reply.code(202).send({
+          statusCode: 202,
+          code: 'RS_ERR_CALIBRATION_APPROVAL',
+          error: 'Accepted',
+          message: `factor ${body.factor} lies outside the plausible ${judged.range.min}…${judged.range.max}: pending until another technician or an admin approves ${request.request_id}`,
+          request,
+        });
+      }
+      const record = store.append(proposal);
       state.applyCalibration(record);
       deps.publishCalibration?.(record);
       auth.audit(req, {
@@ -112,4 +166,7 @@ export const calibrationRoutes: FastifyPluginAsyncZod<CalibrationRouteDeps> = as
       return record;
     },
   );
+
+  // Inherits this plugin's `/api` prefix; its own options must not add it a second time.
+  await app.register(calibrationApprovalRoutes, { ...deps, prefix: '' });
 };
