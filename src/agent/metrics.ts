@@ -6,9 +6,9 @@ import type { DeviceStats } from './device-runner.ts';
  * the hot path): readings accepted and published, rejects by code, dead letters sent and held
  * back by the rate limit, and whether the device is online. The outbox depth is in
  * src/server/metrics.ts (`radscreen_agent_outbox_depth_readings`), shared with the station.
+ * Registers on `registry` (the station passes the server's) or a new one.
  */
-export function createAgentMetrics(devices: () => DeviceStats[]): Registry {
-  const registry = new Registry();
+export function createAgentMetrics(devices: () => DeviceStats[], registry: Registry = new Registry()): Registry {
   // Counters only go up through inc(): mirror each total by the difference since the last scrape.
   const mirrorer = () => {
     const seen = new Map<string, number>();

@@ -146,9 +146,10 @@ function createProgress(size: number | undefined) {
 async function openMqttSink(config: Config, station: string, device: string): Promise<ReadingSink> {
   const { default: mqtt } = await import('mqtt');
   const { topics } = await import('../core/contract.ts');
+  const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
   const url = config.mqtt.url as string;
   const client = await mqtt
-    .connectAsync(url, { protocolVersion: 4, username: config.mqtt.username, password: config.mqtt.password, reconnectPeriod: 1000 })
+    .connectAsync(url, { protocolVersion: 4, reconnectPeriod: 1000, ...mqttClientOptions(config, { role: 'agent', station, device }) })
     .catch((e: Error) => usage(`cannot connect to MQTT broker ${url}: ${e.message}`));
   const topic = topics.readings(station, device);
   const maxInflight = Math.min(config.mqtt.max_inflight, 1000);

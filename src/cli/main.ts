@@ -58,7 +58,7 @@ program
     securePrivateTreeLogged(config.data_dir, log);
     const { startAgent } = await import('../agent/agent.ts');
     const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
-    const mqttAuth = { username: config.mqtt.username, password: config.mqtt.password };
+    const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const sims = await startSimulatedLinks({
       devices: config.devices,
       catalogue,
@@ -66,7 +66,7 @@ program
       dataDir: config.data_dir,
       log,
       mqttUrl: config.mqtt.url,
-      mqttAuth,
+      mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
     });
     const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
     const { createDataPathMetrics } = await import('../server/metrics.ts');
@@ -97,7 +97,9 @@ program
     const log = createLogger();
     securePrivateTreeLogged(config.data_dir, log);
     const { startIngest } = await import('../ingest/consumer.ts');
+    const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const shareGroup = config.ingest.share_group;
+    const protocolVersion = config.mqtt.protocol_version ?? (shareGroup ? 5 : 4);
     // A fixed client id per worker keeps its persistent session (the broker queues for it while it
     // is down); each worker has its own spool file, since two processes must not share one queue.
     const suffix = opts.worker !== undefined ? `-w${opts.worker}` : '';
@@ -107,9 +109,8 @@ program
     const ingest = await startIngest({
       mqttUrl: config.mqtt.url as string,
       mqttOptions: {
-        username: config.mqtt.username,
-        password: config.mqtt.password,
-        protocolVersion: config.mqtt.protocol_version ?? (shareGroup ? 5 : 4),
+        ...mqttClientOptions(config, { role: 'ingest', station: config.station.id }, protocolVersion),
+        protocolVersion,
       },
       influx: { ...config.influx, url: config.influx.url as string, spool_path: spool },
       log,
@@ -147,10 +148,10 @@ program
     const log = createLogger();
     const { default: mqtt } = await import('mqtt');
     const { startServer } = await import('../server/start.ts');
+    const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const client = mqtt.connect(config.mqtt.url as string, {
       protocolVersion: 4,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
+      ...mqttClientOptions(config, { role: 'server', station: config.station.id }),
     });
     const storage = {
       enabled: Boolean(config.influx.url),

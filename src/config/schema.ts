@@ -168,14 +168,39 @@ export const ConfigSchema = z
         username: z.string().optional(),
         password: z.string().optional(),
         embedded: z
-          .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(1883) })
+          .strictObject({
+            host: z.string().default('127.0.0.1'),
+            port: PortSchema.default(1883),
+            /** An extra MQTT-over-TLS listener (mqtts://); PEM files. docs/security-mqtt.md. */
+            tls: z
+              .strictObject({
+                host: z.string().optional(),
+                port: PortSchema.default(8883),
+                cert_file: z.string().min(1),
+                key_file: z.string().min(1),
+              })
+              .optional(),
+          })
           .default({ host: '127.0.0.1', port: 1883 }),
+        /** Identity secret shared by every radscreen process of the station; default `<data_dir>/mqtt-credentials.json` (created 0600 at first start). */
+        credentials_file: z.string().min(1).optional(),
+        /** Largest MQTT packet, bytes: the embedded broker closes a connection sending more; v5 clients announce it (docs/security-mqtt.md). */
+        max_packet_bytes: z.number().int().min(1024).max(268_435_455).default(262_144),
+        /** TLS for `mqtts://` brokers: CA to trust (PEM), and a client certificate/key if the broker asks for one. */
+        tls: z
+          .strictObject({
+            ca_file: z.string().min(1).optional(),
+            cert_file: z.string().min(1).optional(),
+            key_file: z.string().min(1).optional(),
+            reject_unauthorized: z.boolean().default(true),
+          })
+          .optional(),
         /** Most QoS 1 publishes awaiting PUBACK; mqtt.js silently loses callbacks past 65,535. */
         max_inflight: z.number().int().min(1).max(60_000).default(1000),
         /** MQTT protocol of `radscreen ingest` (4 = 3.1.1, 5); default 5 with `ingest.share_group`, else 4. The embedded aedes speaks 4 only. */
         protocol_version: z.union([z.literal(4), z.literal(5)]).optional(),
       })
-      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000 }),
+      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000, max_packet_bytes: 262_144 }),
     influx: z
       .strictObject({
         url: z.url().optional(),

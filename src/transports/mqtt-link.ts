@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { DeviceLink, LinkHandlers } from './link.ts';
 import { nextBackoff } from './link.ts';
 
@@ -11,6 +11,8 @@ export interface MqttLinkOptions {
   commandTopic?: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** Identity, TLS and limits from src/security/mqtt-client-options.ts (they win over username/password). */
+  mqttOptions?: Partial<IClientOptions>;
   /** Defaults to `radscreen-link-<topic>-<pid>`; brokers drop an older client with the same id. */
   clientId?: string;
   /**
@@ -100,6 +102,7 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       connectTimeout: 10_000,
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...opts.mqttOptions,
     });
     client = c;
     c.on('connect', () => {
