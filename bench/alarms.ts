@@ -23,7 +23,7 @@ import { topics } from '../src/core/contract.ts';
 import type { Reading } from '../src/core/reading.ts';
 import { openAuthStore } from '../src/server/auth/store.ts';
 import { startServer } from '../src/server/start.ts';
-import { startEmbeddedBroker } from '../src/station/embedded-broker.ts';
+import { asAgent, asServer, startTestBroker } from '../test/support/mqtt-identities.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -39,12 +39,12 @@ const PROBE = 'probe-geiger';
 const say = (s: string) => !json && process.stderr.write(`${s}\n`);
 
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-alarms-'));
-const broker = await startEmbeddedBroker('127.0.0.1', 0);
+const broker = await startTestBroker(dir);
 const config = parseConfig(
   `station: { id: ${STATION} }\ndata_dir: ${dir}\nserver: { host: 127.0.0.1, port: 0 }\nalarms: { dose_rate_usvh: 1.0, deadband_usvh: 0.2 }\n`,
   { catalogue, env: {} },
 );
-const serverClient = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-server' });
+const serverClient = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-server', ...asServer(dir, STATION) });
 const auth = openAuthStore();
 const server = await startServer({
   config,
@@ -83,9 +83,11 @@ await new Promise<void>((resolve, reject) => {
 const load = new Worker(
   `const { workerData, parentPort } = require('node:worker_threads');
    const mqtt = require('mqtt');
-   const { url, station, rate } = workerData;
+   const { url, station, rate, logins } = workerData;
    const DEVICES = 50, PER_MSG = 2;
-   const client = mqtt.connect(url, { protocolVersion: 4, clientId: 'bench-load' });
+   // The broker lets each device connection publish only its own readings: one client per device.
+   const clients = logins.map((login, i) => mqtt.connect(url, { protocolVersion: 4, clientId: 'bench-load-' + i, ...login }));
+   const client = clients[0];
    let sent = 0, n = 0, start = 0;
    client.on('connect', () => {
      parentPort.postMessage('ready');
@@ -99,18 +101,26 @@ const load = new Worker(
          const readings = [];
          for (let k = 0; k < PER_MSG; k++) readings.push({ station, device, profile: 'mightyohm-geiger', kind: 'dosimeter', ts: ts + k,
            ts_source: 'agent', values: { cps: 0, cpm: 21, dose_rate: 0.12 }, quality: 'good', source: 'simulated' });
-         client.publish('radscreen/v1/' + station + '/' + device + '/readings', JSON.stringify({ v: 1, readings }), { qos: 1 });
+         clients[(n - 1) % DEVICES].publish('radscreen/v1/' + station + '/' + device + '/readings', JSON.stringify({ v: 1, readings }), { qos: 1 });
          sent += PER_MSG;
        }
      }, 20);
      setInterval(() => parentPort.postMessage({ sent }), 1000);
    });
-   parentPort.on('message', (m) => { if (m === 'stop') client.end(false, () => process.exit(0)); });`,
-  { eval: true, workerData: { url: broker.url, station: STATION, rate: RATE } },
+   parentPort.on('message', (m) => { if (m === 'stop') Promise.all(clients.map((c) => c.endAsync())).then(() => process.exit(0)); });`,
+  {
+    eval: true,
+    workerData: {
+      url: broker.url,
+      station: STATION,
+      rate: RATE,
+      logins: Array.from({ length: 50 }, (_, i) => asAgent(dir, STATION, `load-${String(i).padStart(2, '0')}`)),
+    },
+  },
 );
 await new Promise<void>((resolve) => load.once('message', () => resolve()));
 
-const probe = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-probe' });
+const probe = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-probe', ...asAgent(dir, STATION, PROBE) });
 let high = true;
 function probeReading(): Reading {
   const dose = high ? 2.0 : 0.1;

@@ -3,6 +3,7 @@ import { readCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
+import { mqttClientOptions } from '../security/mqtt-client-options.ts';
 import type { DeviceLink } from '../transports/link.ts';
 import { createMqttLink, resolveDeviceTopic } from '../transports/mqtt-link.ts';
 import { listPorts, type PortMatch, pickPort } from '../transports/port-finder.ts';
@@ -35,14 +36,15 @@ export function startAgent(opts: AgentOptions): Agent {
   const runners: DeviceRunner[] = config.devices.map((device) => {
     const profile = opts.catalogue.get(device.profile) as DeviceProfile;
     let link = opts.links?.get(device.id);
+    // Each device connection is its own identity: it may publish only this device's topics.
+    const mqttOptions = mqttClientOptions(config, { role: 'agent', station: config.station.id, device: device.id });
     if (!link && profile.link.type === 'mqtt') {
       // The device publishes on a broker itself: the station's unless its entry names another.
       const own = device.mqtt ?? {};
       link = createMqttLink({
         url: own.url ?? opts.mqttUrl,
         topic: own.topic ?? resolveDeviceTopic(profile.link.topic, device.id),
-        username: own.url ? own.username : (own.username ?? config.mqtt.username),
-        password: own.url ? own.password : (own.password ?? config.mqtt.password),
+        ...(own.url ? { username: own.username, password: own.password } : { mqttOptions }),
         // Stable id and a persistent session: what the device sends while the agent restarts is queued.
         clientId: `radscreen-link-${config.station.id}-${device.id}`,
         persistent: true,
@@ -68,7 +70,7 @@ export function startAgent(opts: AgentOptions): Agent {
       options: device.options,
       link,
       mqttUrl: opts.mqttUrl,
-      mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
+      mqttOptions,
       maxInflight: config.mqtt.max_inflight,
       dataDir: config.data_dir,
       outbox: {
@@ -77,6 +79,7 @@ export function startAgent(opts: AgentOptions): Agent {
         backlogRatePerSec: config.agent.backlog_rate_per_s,
       },
       coalesceMs: opts.coalesceMs ?? config.agent.coalesce_ms,
+      timeWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       ...(opts.receipts ? { receipts: opts.receipts } : {}),
       ...(calibrationKey ? { calibrationKey } : {}),
       log: opts.log,

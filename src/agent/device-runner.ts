@@ -4,10 +4,13 @@ import type { Logger } from 'pino';
 import { type DeviceState, type StatusMessage, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profile.ts';
-import type { Source } from '../core/reading.ts';
+import type { DecodedReading, Source } from '../core/reading.ts';
+import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { followCalibration } from './calibration.ts';
+import { createDeadLetters } from './deadletter.ts';
+import { statusDetail } from './device-status.ts';
 import { normaliseReading } from './normalise.ts';
 import { openDurableQueue } from './outbox.ts';
 import { createPublisher } from './publisher.ts';
@@ -30,6 +33,8 @@ export interface DeviceRunnerOptions {
   dataDir?: string;
   /** Outbox bounds and backlog drain rate (defaults: 1 000 000 rows, 7 days, 5000 readings/s). */
   outbox?: { maxRows?: number; maxAgeMs?: number; backlogRatePerSec?: number };
+  /** Device timestamps outside this window around `now()` are rejected (default: core's 5 min / 30 d). */
+  timeWindow?: TimestampWindow;
   log: Logger;
   now?: () => number;
   /** The server's calibration signing key; without it every calibration is refused (src/agent/calibration.ts). */
@@ -41,6 +46,8 @@ export interface DeviceStats {
   state: DeviceState;
   accepted: number;
   rejected: Partial<Record<ErrorCode, number>>;
+  /** Rejects published on the dead-letter topic, and those held back by its rate limit. */
+  deadLetters: { sent: number; suppressed: number };
   published: number;
   queued: number;
 }
@@ -71,7 +78,11 @@ export function runDevice(opts: DeviceRunnerOptions) {
     reconnectPeriod: 1000,
     will: {
       topic: statusTopic,
-      payload: Buffer.from(JSON.stringify(status('offline', { reason: 'agent connection lost' }))),
+      payload: Buffer.from(
+        JSON.stringify(
+          status('offline', { code: 'RS_ERR_AGENT_DOWN', reason: 'the agent lost its broker connection (process ended or network down)' }),
+        ),
+      ),
       qos: 1,
       retain: true,
     },
@@ -126,6 +137,15 @@ export function runDevice(opts: DeviceRunnerOptions) {
     log.debug({ code, reason: message, hex: raw?.toString('hex') }, 'reject');
   }
 
+  const deadLetters = createDeadLetters({ client, topic: topics.readings(opts.station, opts.device) });
+  /** A payload or reading refused after decode: counted per code and dead-lettered (docs/agent.md). */
+  function refuse(code: ErrorCode, message: string, payload: Buffer): void {
+    countReject(code, message, payload);
+    deadLetters.send(code, message, payload);
+  }
+  const asPayload = (decoded: DecodedReading) => Buffer.from(JSON.stringify({ station: opts.station, device: opts.device, ...decoded }));
+  const timeWindow = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+
   function publishStatus(): void {
     const o = outbox.stats();
     const message = status(state, {
@@ -150,11 +170,14 @@ export function runDevice(opts: DeviceRunnerOptions) {
         profile: opts.profile,
         ...(cal ? { calibration: cal } : {}),
       });
-      if ('reject' in result) return countReject(result.reject.code, result.reject.message);
+      if ('reject' in result) return refuse(result.reject.code, result.reject.message, asPayload(decoded));
+      // Device time is data, not authority: outside the window it is refused, never stored.
+      const late = checkTimestamp(result.reading.ts, now(), timeWindow);
+      if (late) return refuse(late.code, late.message, asPayload(decoded));
       if (!publisher.publish(result.reading)) return countReject('RS_ERR_QUEUE_FULL', 'publish queue full');
       accepted += 1;
     },
-    reject: (r) => countReject(r.code, r.message, r.raw),
+    reject: (r) => refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
     options: opts.options,
     log,
   };
@@ -182,8 +205,12 @@ export function runDevice(opts: DeviceRunnerOptions) {
         session = undefined;
       }
       state = STATE_FOR_LINK[linkState];
-      detail = linkDetail;
-      log.info({ state, ...linkDetail }, `device ${state}`);
+      // error/offline always carry a code and a one-sentence reason (docs/agent.md "Device status").
+      detail = statusDetail(state, linkDetail, opts.link.description);
+      // A device that will not open or went away is a fault a technician must see: never at info.
+      if (state === 'error') log.error({ state, ...detail }, `device ${state}: ${String(detail.reason)}`);
+      else if (state === 'offline') log.warn({ state, ...detail }, `device ${state}: ${String(detail.reason)}`);
+      else log.info({ state, ...detail }, `device ${state}`);
       publishStatus();
     },
   });
@@ -191,7 +218,15 @@ export function runDevice(opts: DeviceRunnerOptions) {
   return {
     stats(): DeviceStats {
       const p = publisher.stats();
-      return { device: opts.device, state, accepted, rejected: { ...rejected }, published: p.published, queued: p.queued + p.inflight };
+      return {
+        device: opts.device,
+        state,
+        accepted,
+        rejected: { ...rejected },
+        deadLetters: deadLetters.stats(),
+        published: p.published,
+        queued: p.queued + p.inflight,
+      };
     },
     /** Stops reading, publishes what is queued, marks the device offline, disconnects. */
     async stop(): Promise<void> {
@@ -204,7 +239,10 @@ export function runDevice(opts: DeviceRunnerOptions) {
       publisher.close();
       outbox.close();
       await client
-        .publishAsync(statusTopic, JSON.stringify(status('offline', { reason: 'agent stopped' })), { qos: 1, retain: true })
+        .publishAsync(statusTopic, JSON.stringify(status('offline', { code: 'RS_ERR_AGENT_DOWN', reason: 'the agent was stopped' })), {
+          qos: 1,
+          retain: true,
+        })
         .catch(() => {});
       await client.endAsync();
     },

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateFile } from '../core/private-files.ts';
 import type { QueueBatch } from './queue-batch.ts';
 
 export { type QueueBatch, splitBatch } from './queue-batch.ts';
@@ -97,7 +97,7 @@ export interface DurableQueue {
 
 /** Opens (creating) the queue. Rows found in the file are backlog. @throws when SQLite cannot open the file. */
 export function openDurableQueue(opts: QueueOptions): DurableQueue {
-  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+  preparePrivateFile(opts.path);
   const now = opts.now ?? Date.now;
   const separator = opts.separator ?? '\n';
   const db = new Database(opts.path);

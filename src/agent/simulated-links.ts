@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import type { DeviceConfig } from '../config/schema.ts';
@@ -91,6 +92,8 @@ export async function startSimulatedLinks(opts: {
   /** The broker the agent uses; simulators of MQTT families publish there. Required only for them. */
   mqttUrl?: string;
   mqttAuth?: { username?: string | undefined; password?: string | undefined };
+  /** MQTT identity options per device and role (src/security/mqtt-client-options.ts). */
+  mqttOptionsFor?: (device: string, role: 'device' | 'agent') => Partial<IClientOptions>;
 }): Promise<SimulatedLinks> {
   const mode = !opts.forceMemory && hasSocat() ? 'pty' : 'memory';
   const links = new Map<string, DeviceLink>();
@@ -125,6 +128,7 @@ export async function startSimulatedLinks(opts: {
           factory,
           mqttUrl: opts.mqttUrl,
           ...(opts.mqttAuth ? { auth: opts.mqttAuth } : {}),
+          ...(opts.mqttOptionsFor ? { mqttOptionsFor: (role: 'device' | 'agent') => opts.mqttOptionsFor?.(device.id, role) ?? {} } : {}),
         });
         onBroker.push(d);
         inProcess.push(d.sim);

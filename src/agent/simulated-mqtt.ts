@@ -1,4 +1,4 @@
-import mqtt from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import type { DeviceConfig } from '../config/schema.ts';
 import type { MqttLinkDefaults } from '../core/profile.ts';
 import type { DeviceSimulator, SimulatorFactory, SimulatorWire } from '../core/simulator.ts';
@@ -26,6 +26,8 @@ export function createMqttSimulatedDevice(opts: {
   factory: SimulatorFactory;
   mqttUrl: string;
   auth?: { username?: string | undefined; password?: string | undefined };
+  /** Per-identity options (src/security/mqtt-client-options.ts): the simulator connects as the device, the link as the agent. */
+  mqttOptionsFor?: (role: 'device' | 'agent') => Partial<IClientOptions>;
 }): MqttSimulatedDevice {
   const { device } = opts;
   const filter = resolveDeviceTopic(opts.link.topic, device.id);
@@ -39,6 +41,7 @@ export function createMqttSimulatedDevice(opts: {
     clientId: `radscreen-sim-${device.id}-${process.pid}`.slice(0, 64),
     reconnectPeriod: 1000,
     ...auth,
+    ...opts.mqttOptionsFor?.('device'),
   });
   client.on('error', () => {}); // a broker that is not up yet: mqtt.js retries and queues publishes
   const wire: SimulatorWire = {
@@ -51,6 +54,7 @@ export function createMqttSimulatedDevice(opts: {
     topic: filter,
     clientId: `radscreen-link-${device.id}-${process.pid}`.slice(0, 64),
     ...auth,
+    ...(opts.mqttOptionsFor ? { mqttOptions: opts.mqttOptionsFor('agent') } : {}),
   });
   return {
     link,

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateFile } from '../core/private-files.ts';
 import { type Alarm, AlarmSchema, type AlarmTransition } from './types.ts';
 
 /**
@@ -37,7 +37,7 @@ export function alarmStorePath(dataDir: string): string {
 
 /** Opens (creating if needed) the alarm store at `path`, or an in-memory one for `:memory:`. */
 export function openAlarmStore(path = ':memory:'): AlarmStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  preparePrivateFile(path);
   const db = new Database(path);
   if (path !== ':memory:') db.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commit.

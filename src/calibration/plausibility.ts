@@ -4,10 +4,10 @@ import { CALIBRATION_CONFIG_DEFAULTS, type CalibrationConfig, type FactorRange }
 
 /**
  * How far a calibration factor may lie from what the device's design says (docs/calibration-trust.md).
- * A GM tube's sensitivity varies between tubes of one type by some ±10–20 % and drifts with age;
- * a correction factor on a calibrated instrument is close to 1. A factor 10× off is not a
- * calibration but a fault or sabotage (1e9 turns 237 CPM into 2.4e-7 µSv/h), so it is refused
- * even with a second person's approval.
+ * Tubes of one type differ and drift with age, and a correction on a calibrated instrument is
+ * close to 1, so ±50 % (0.5–2) passes on one person's word and more needs a second person. A
+ * factor 10× off is not a calibration but a fault or sabotage (1e9 turns 237 CPM into
+ * 2.4e-7 µSv/h), so it is refused even with a second person's approval.
  */
 export const CEILING_RATIO = 10;
 

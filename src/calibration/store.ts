@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateFile } from '../core/private-files.ts';
 import { type CalibrationRequests, openCalibrationRequests } from './requests.ts';
 import { type CalibrationRecord, CalibrationRecordSchema, isoDay } from './schemas.ts';
 
@@ -39,7 +39,7 @@ function newCalibrationId(calibratedAt: number): string {
 
 /** Opens (creating) the calibration store at `path`; `:memory:` for tests. */
 export function openCalibrationStore(path = ':memory:'): CalibrationStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  preparePrivateFile(path);
   const db = new Database(path);
   if (path !== ':memory:') db.pragma('journal_mode = WAL');
   db.exec(`

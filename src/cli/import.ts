@@ -69,6 +69,9 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
     );
   const checked = validateOptions(source, flags.option);
   if (!checked.ok) usage(`invalid --option for ${source.id} (RS_ERR_CLI_USAGE):`, checked.problems);
+  // A station's private influxd (auth on) is used when nothing else is named: its URL and generated account.
+  const managedInflux = await managedInfluxFor(config);
+  if (managedInflux && !config.influx.username) Object.assign(config.influx, managedInflux);
   if (!config.mqtt.url && !config.influx.url) usage(`${flags.config} sets neither mqtt.url nor influx.url: nowhere to store the readings`);
   const station = checkId('--station', flags.station ?? config.station.id);
   const peeked = source.identify && !flags.device ? peekFile(file) : undefined;
@@ -143,9 +146,10 @@ function createProgress(size: number | undefined) {
 async function openMqttSink(config: Config, station: string, device: string): Promise<ReadingSink> {
   const { default: mqtt } = await import('mqtt');
   const { topics } = await import('../core/contract.ts');
+  const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
   const url = config.mqtt.url as string;
   const client = await mqtt
-    .connectAsync(url, { protocolVersion: 4, username: config.mqtt.username, password: config.mqtt.password, reconnectPeriod: 1000 })
+    .connectAsync(url, { protocolVersion: 4, reconnectPeriod: 1000, ...mqttClientOptions(config, { role: 'agent', station, device }) })
     .catch((e: Error) => usage(`cannot connect to MQTT broker ${url}: ${e.message}`));
   const topic = topics.readings(station, device);
   const maxInflight = Math.min(config.mqtt.max_inflight, 1000);
@@ -175,6 +179,19 @@ async function openMqttSink(config: Config, station: string, device: string): Pr
       return lost;
     },
   };
+}
+
+/**
+ * The credentials (and, when `influx.url` is unset, the last URL) of the station's managed
+ * influxd in `<data_dir>/influxdb`, when it has created them and no `influx.username` is set.
+ */
+async function managedInfluxFor(config: Config): Promise<{ url: string; username: string; password: string } | undefined> {
+  if (config.influx.username !== undefined || config.influx.managed === 'never') return undefined;
+  const { readManagedInfluxCredentials } = await import('../station/managed-influxd.ts');
+  const { join } = await import('node:path');
+  const managed = readManagedInfluxCredentials(join(config.data_dir, 'influxdb'));
+  const url = config.influx.url ?? managed?.url;
+  return managed && url ? { url, username: managed.username, password: managed.password } : undefined;
 }
 
 /** No broker configured: the ingest's own writer, schema first, then batched line protocol. */

@@ -4,10 +4,12 @@ import { z } from 'zod';
 import { catalogue, profiles } from '../../devices/index.ts';
 import { simulators } from '../../simulators/index.ts';
 import { configJsonSchema } from '../config/load.ts';
+import { securePrivateTreeLogged } from '../core/private-files.ts';
 import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
+import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
 import { registerUsersCommand } from './users.ts';
 
@@ -48,13 +50,15 @@ program
   .command('agent')
   .description('read the configured devices and publish canonical readings to MQTT (mqtt.url required)')
   .option(...configOption)
-  .action(async (opts: { config: string }) => {
+  .option(...METRICS_PORT_OPTION)
+  .action(async (opts: { config: string; metricsPort?: number }) => {
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen agent needs mqtt.url (or RADSCREEN_MQTT_URL); the embedded broker runs only in `station`');
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { startAgent } = await import('../agent/agent.ts');
     const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
-    const mqttAuth = { username: config.mqtt.username, password: config.mqtt.password };
+    const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const sims = await startSimulatedLinks({
       devices: config.devices,
       catalogue,
@@ -62,10 +66,19 @@ program
       dataDir: config.data_dir,
       log,
       mqttUrl: config.mqtt.url,
-      mqttAuth,
+      mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
     });
     const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
+    const { createDataPathMetrics } = await import('../server/metrics.ts');
+    const { createAgentMetrics } = await import('../agent/metrics.ts');
+    const metrics = await serveProcessMetrics({
+      endpoint: config.agent.metrics,
+      flagPort: opts.metricsPort,
+      registries: [createDataPathMetrics({ devices: agent.stats }), createAgentMetrics(agent.stats)],
+      log,
+    });
     stopOnSignals(log, async () => {
+      await metrics.close();
       await agent.stop();
       await sims.stop();
     });
@@ -76,13 +89,17 @@ program
   .description('store readings from MQTT in InfluxDB (mqtt.url and influx.url required); run N with --worker 1..N and ingest.share_group')
   .option(...configOption)
   .option('-w, --worker <n>', 'worker number: a stable client id and its own spool file per worker', parseWorker)
-  .action(async (opts: { config: string; worker?: number }) => {
+  .option(...METRICS_PORT_OPTION)
+  .action(async (opts: { config: string; worker?: number; metricsPort?: number }) => {
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url || !config.influx.url)
       fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { startIngest } = await import('../ingest/consumer.ts');
+    const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const shareGroup = config.ingest.share_group;
+    const protocolVersion = config.mqtt.protocol_version ?? (shareGroup ? 5 : 4);
     // A fixed client id per worker keeps its persistent session (the broker queues for it while it
     // is down); each worker has its own spool file, since two processes must not share one queue.
     const suffix = opts.worker !== undefined ? `-w${opts.worker}` : '';
@@ -92,16 +109,26 @@ program
     const ingest = await startIngest({
       mqttUrl: config.mqtt.url as string,
       mqttOptions: {
-        username: config.mqtt.username,
-        password: config.mqtt.password,
-        protocolVersion: config.mqtt.protocol_version ?? (shareGroup ? 5 : 4),
+        ...mqttClientOptions(config, { role: 'ingest', station: config.station.id }, protocolVersion),
+        protocolVersion,
       },
       influx: { ...config.influx, url: config.influx.url as string, spool_path: spool },
       log,
       clientId: `radscreen-ingest-${config.station.id}${suffix}`,
       ...(shareGroup ? { shareGroup } : {}),
     });
-    stopOnSignals(log, ingest.stop);
+    const { createDataPathMetrics } = await import('../server/metrics.ts');
+    const metrics = await serveProcessMetrics({
+      endpoint: config.ingest.metrics,
+      flagPort: opts.metricsPort,
+      offset: (opts.worker ?? 1) - 1,
+      registries: [createDataPathMetrics({ ingest: ingest.stats })],
+      log,
+    });
+    stopOnSignals(log, async () => {
+      await metrics.close();
+      await ingest.stop();
+    });
   });
 
 /** `--worker` is a positive integer (it names the client id and spool file). */
@@ -121,10 +148,10 @@ program
     const log = createLogger();
     const { default: mqtt } = await import('mqtt');
     const { startServer } = await import('../server/start.ts');
+    const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const client = mqtt.connect(config.mqtt.url as string, {
       protocolVersion: 4,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
+      ...mqttClientOptions(config, { role: 'server', station: config.station.id }),
     });
     const storage = {
       enabled: Boolean(config.influx.url),

@@ -97,7 +97,11 @@ async function runFromCli(scenario: Scenario, config: ReturnType<typeof loadConf
     import('../core/contract.ts'),
   ]);
   // Alarms come from the station's server on its alarms topic; counting them needs no server access.
-  const client = await mqtt.connectAsync(url, { protocolVersion: 4, username: config.mqtt.username, password: config.mqtt.password });
+  const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: 4,
+    ...mqttClientOptions(config, { role: 'training', station: config.station.id }),
+  });
   const listeners = new Set<(t: import('../alarms/types.ts').AlarmTransition) => void>();
   client.on('message', (_topic, payload) => {
     try {

@@ -145,6 +145,15 @@ export const AlarmOverridesSchema = z.strictObject({
 });
 export type AlarmOverrides = z.infer<typeof AlarmOverridesSchema>;
 
+/**
+ * Where a process serves Prometheus `/metrics` (docs/agent.md "Metrics"). Port 0: the OS picks a
+ * free port (logged). The server and the station serve /metrics on `server.port` instead.
+ */
+export const MetricsEndpointSchema = z.strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema });
+export const AGENT_METRICS_DEFAULT = { host: '127.0.0.1', port: 9471 };
+/** `radscreen ingest --worker n` adds n − 1, so workers on one host do not collide. */
+export const INGEST_METRICS_DEFAULT = { host: '127.0.0.1', port: 9472 };
+
 export const ConfigSchema = z
   .strictObject({
     station: z.strictObject({
@@ -159,14 +168,39 @@ export const ConfigSchema = z
         username: z.string().optional(),
         password: z.string().optional(),
         embedded: z
-          .strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(1883) })
+          .strictObject({
+            host: z.string().default('127.0.0.1'),
+            port: PortSchema.default(1883),
+            /** An extra MQTT-over-TLS listener (mqtts://); PEM files. docs/security-mqtt.md. */
+            tls: z
+              .strictObject({
+                host: z.string().optional(),
+                port: PortSchema.default(8883),
+                cert_file: z.string().min(1),
+                key_file: z.string().min(1),
+              })
+              .optional(),
+          })
           .default({ host: '127.0.0.1', port: 1883 }),
+        /** Identity secret shared by every radscreen process of the station; default `<data_dir>/mqtt-credentials.json` (created 0600 at first start). */
+        credentials_file: z.string().min(1).optional(),
+        /** Largest MQTT packet, bytes: the embedded broker closes a connection sending more; v5 clients announce it (docs/security-mqtt.md). */
+        max_packet_bytes: z.number().int().min(1024).max(268_435_455).default(262_144),
+        /** TLS for `mqtts://` brokers: CA to trust (PEM), and a client certificate/key if the broker asks for one. */
+        tls: z
+          .strictObject({
+            ca_file: z.string().min(1).optional(),
+            cert_file: z.string().min(1).optional(),
+            key_file: z.string().min(1).optional(),
+            reject_unauthorized: z.boolean().default(true),
+          })
+          .optional(),
         /** Most QoS 1 publishes awaiting PUBACK; mqtt.js silently loses callbacks past 65,535. */
         max_inflight: z.number().int().min(1).max(60_000).default(1000),
         /** MQTT protocol of `radscreen ingest` (4 = 3.1.1, 5); default 5 with `ingest.share_group`, else 4. The embedded aedes speaks 4 only. */
         protocol_version: z.union([z.literal(4), z.literal(5)]).optional(),
       })
-      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000 }),
+      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000, max_packet_bytes: 262_144 }),
     influx: z
       .strictObject({
         url: z.url().optional(),
@@ -214,8 +248,16 @@ export const ConfigSchema = z
         outbox_max_age_h: z.number().positive().default(168),
         /** Backlog left by a restart or an outage is published at most this fast, readings/s. */
         backlog_rate_per_s: z.number().int().min(10).default(5000),
+        /** `radscreen agent` serves /metrics here (also `--metrics-port`). */
+        metrics: MetricsEndpointSchema.default(AGENT_METRICS_DEFAULT),
       })
-      .default({ coalesce_ms: 50, outbox_max_rows: 1_000_000, outbox_max_age_h: 168, backlog_rate_per_s: 5000 }),
+      .default({
+        coalesce_ms: 50,
+        outbox_max_rows: 1_000_000,
+        outbox_max_age_h: 168,
+        backlog_rate_per_s: 5000,
+        metrics: AGENT_METRICS_DEFAULT,
+      }),
     /** `radscreen ingest` as N workers (README "Scaling ingest"). */
     ingest: z
       .strictObject({
@@ -227,8 +269,17 @@ export const ConfigSchema = z
           .string()
           .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
           .optional(),
+        /** `radscreen ingest` serves /metrics here (also `--metrics-port`). */
+        metrics: MetricsEndpointSchema.default(INGEST_METRICS_DEFAULT),
       })
-      .default({}),
+      .default({ metrics: INGEST_METRICS_DEFAULT }),
+    /**
+     * Plausibility window for device timestamps, s (src/core/time-window.ts): a reading stamped
+     * further ahead of or behind the receiving clock is rejected (RS_ERR_TS_FUTURE / _PAST).
+     */
+    time_window: z
+      .strictObject({ future_s: z.number().positive().default(300), past_s: z.number().positive().default(2_592_000) })
+      .default({ future_s: 300, past_s: 2_592_000 }),
     server: z
       .strictObject({
         host: z.string().default('127.0.0.1'),

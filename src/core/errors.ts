@@ -39,8 +39,8 @@ export const ERROR_CODES = {
   RS_ERR_ALARM_INVALID_ARGUMENT: 'an alarm action argument is out of range',
   RS_ERR_TS_FUTURE: "a reading's timestamp lies further in the future than the plausibility window allows",
   RS_ERR_TS_PAST: "a reading's timestamp lies further in the past than the plausibility window allows",
-  RS_ERR_CHANNEL_UNKNOWN: "a reading carries a channel its profile does not declare",
-  RS_ERR_CHANNEL_TYPE: "a channel value has the wrong type for its channel (number, boolean or enum)",
+  RS_ERR_CHANNEL_UNKNOWN: 'a reading carries a channel its profile does not declare',
+  RS_ERR_CHANNEL_TYPE: 'a channel value has the wrong type for its channel (number, boolean or enum)',
   RS_ERR_DEVICE_UNKNOWN: "a reading or status names a device that is not in the station's configuration",
   RS_ERR_DEVICE_MISMATCH: "a payload's station or device differs from the topic it was published on",
   RS_ERR_PAYLOAD_TOO_LARGE: 'an MQTT payload or HTTP body exceeds its size or count bound',
@@ -58,6 +58,7 @@ export const ERROR_CODES = {
   RS_ERR_RETENTION: 'data is older than the retention policy it would be written to keeps',
   RS_ERR_SERVICE_DEGRADED: 'a part of the station is down or above its bound (see /healthz reasons)',
   RS_ERR_PASSWORD_CHANGE_REQUIRED: 'the account has a one-time password: change it (POST /api/me/password) before anything else',
+  RS_ERR_AGENT_DOWN: 'the agent serving the device stopped or lost its broker connection',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -11,6 +11,7 @@ import { calibrationKeyPath, loadOrCreateCalibrationKey, signCalibration } from 
 import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCalibrationMessage } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
+import { securePrivateTreeLogged } from '../core/private-files.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
 import { isTrainingDevice } from '../training/training-id.ts';
@@ -73,6 +74,8 @@ export interface RunningServer {
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
+  // Before any store opens: files an older version left 0644 are tightened (and logged).
+  securePrivateTreeLogged(config.data_dir, log);
   const now = opts.now ?? Date.now;
   const catalogue = opts.catalogue ?? defaultCatalogue;
   const deviceStatus = new DeviceStatusBoard();

@@ -4,6 +4,7 @@ import mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { type Agent, startAgent } from '../agent/agent.ts';
 import type { DeviceStats } from '../agent/device-runner.ts';
+import { createAgentMetrics } from '../agent/metrics.ts';
 import { startSimulatedLinks } from '../agent/simulated-links.ts';
 import { calibrationKeyPath, loadOrCreateCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
@@ -11,6 +12,9 @@ import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { type IngestHandle, startIngest } from '../ingest/consumer.ts';
 import { createDurableReceipts } from '../ingest/receipts.ts';
+import { deviceTopicsFrom } from '../security/device-topics.ts';
+import { mqttClientOptions } from '../security/mqtt-client-options.ts';
+import { credentialsPath, loadMqttCredentials } from '../security/mqtt-credentials.ts';
 import { ensureDemoUsers } from '../server/auth/provision.ts';
 import type { Role } from '../server/auth/roles.ts';
 import { ingestHealth } from '../server/health-checks.ts';
@@ -55,18 +59,30 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
   try {
     let mqttUrl = config.mqtt.url;
     if (!mqttUrl) {
-      const broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port);
+      const tls = config.mqtt.embedded.tls;
+      const broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, {
+        credentials: loadMqttCredentials(credentialsPath(config)),
+        deviceTopics: deviceTopicsFrom(catalogue, config.devices),
+        maxPacketBytes: config.mqtt.max_packet_bytes,
+        log,
+        ...(tls
+          ? { tls: { ...(tls.host ? { host: tls.host } : {}), port: tls.port, certFile: tls.cert_file, keyFile: tls.key_file } }
+          : {}),
+      });
       stack.push({ name: 'embedded broker', stop: broker.close });
       mqttUrl = broker.url;
-      log.info({ url: mqttUrl }, 'embedded MQTT broker (aedes) listening');
+      log.info({ url: mqttUrl, tls: broker.tlsUrl }, 'embedded MQTT broker (aedes) listening');
     }
 
     let influxUrl = config.influx.url;
+    // The private influxd runs with auth on; its generated admin account is used by ingest.
+    let influxAuth: { username: string; password: string } | undefined;
     let storageDetail = influxUrl ? `InfluxDB at ${influxUrl}` : '';
     if (!influxUrl && config.influx.managed === 'auto' && hasInfluxd()) {
       const influxd = await startManagedInfluxd(join(config.data_dir, 'influxdb'));
       stack.push({ name: 'influxd', stop: influxd.stop });
       influxUrl = influxd.url;
+      influxAuth = influxd.credentials;
       storageDetail = `private influxd at ${influxUrl} (data in ${join(config.data_dir, 'influxdb')})`;
       log.info({ url: influxUrl, pid: influxd.pid }, 'started a private influxd for this station');
     } else if (!influxUrl) {
@@ -77,8 +93,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     const serverClient = mqtt.connect(mqttUrl, {
       protocolVersion: 4,
       clientId: `radscreen-server-${config.station.id}-${process.pid}`,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
+      ...mqttClientOptions(config, { role: 'server', station: config.station.id }),
     });
     stack.push({ name: 'server mqtt client', stop: async () => void (await serverClient.endAsync()) });
     // One registry for the process: data-path figures read through refs filled in as the parts start.
@@ -88,6 +103,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       ...(influxUrl ? { ingest: () => (ingestRef as IngestHandle).stats() } : {}),
       devices: () => agentRef?.stats() ?? [],
     });
+    createAgentMetrics(() => agentRef?.stats() ?? [], metrics);
     // One key for the process: the server signs calibrations with it, the agent verifies them.
     const calibrationKey = loadOrCreateCalibrationKey(calibrationKeyPath(config));
     const server = await startServer({
@@ -113,8 +129,13 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       const ingest = await startIngest({
         ...(receipts ? { receipts } : {}),
         mqttUrl,
-        mqttOptions: { username: config.mqtt.username, password: config.mqtt.password },
-        influx: { ...config.influx, url: influxUrl, spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite') },
+        mqttOptions: mqttClientOptions(config, { role: 'ingest', station: config.station.id }),
+        influx: {
+          ...config.influx,
+          ...influxAuth,
+          url: influxUrl,
+          spool_path: config.influx.spool_path ?? join(config.data_dir, 'ingest-spool.sqlite'),
+        },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
       });
@@ -136,7 +157,6 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     let linkMode: Station['linkMode'] = 'none';
     let agent: Agent | undefined;
     if (config.devices.some((d) => d.simulate)) {
-      const mqttAuth = { username: config.mqtt.username, password: config.mqtt.password };
       const sims = await startSimulatedLinks({
         devices: config.devices,
         catalogue,
@@ -144,7 +164,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         dataDir: config.data_dir,
         log,
         mqttUrl,
-        mqttAuth,
+        mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
       });
       stack.push({ name: 'simulators', stop: sims.stop });
       linkMode = sims.mode;

@@ -10,6 +10,8 @@ import type { Config, DeviceConfig } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DeviceSimulator, SimulatorFactory } from '../core/simulator.ts';
+import { mqttClientOptions } from '../security/mqtt-client-options.ts';
+import { credentialsPath } from '../security/mqtt-credentials.ts';
 import type { DeviceLink } from '../transports/link.ts';
 import { callControl } from './controls.ts';
 import { type Scenario, TRAINING_PREFIX, trainingDevices } from './scenario.ts';
@@ -128,7 +130,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
       protocolVersion: 4,
       connectTimeout: 5000,
       reconnectPeriod: 0,
-      ...(opts.config.mqtt.username ? { username: opts.config.mqtt.username, password: opts.config.mqtt.password } : {}),
+      ...mqttClientOptions(opts.config, { role: 'training', station: opts.config.station.id }),
     });
     try {
       for (const device of devices) {
@@ -153,7 +155,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
         dataDir,
         log,
         mqttUrl: opts.mqttUrl,
-        mqttAuth: { username: opts.config.mqtt.username, password: opts.config.mqtt.password },
+        mqttOptionsFor: (device, role) => mqttClientOptions(opts.config, { role, station: opts.config.station.id, device }),
         ...(opts.forceMemory ? { forceMemory: true } : {}),
       });
       linksOf.set(d.id, sims);
@@ -161,7 +163,8 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
       for (const [k, v] of sims.links) links.set(k, v);
     }
     agent = startAgent({
-      config: { ...opts.config, data_dir: dataDir, devices },
+      // The run's files live apart, but its identities come from the station's credentials file.
+      config: { ...opts.config, data_dir: dataDir, devices, mqtt: { ...opts.config.mqtt, credentials_file: credentialsPath(opts.config) } },
       catalogue: opts.catalogue,
       mqttUrl: opts.mqttUrl,
       log,

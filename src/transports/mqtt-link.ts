@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { DeviceLink, LinkHandlers } from './link.ts';
 import { nextBackoff } from './link.ts';
 
@@ -11,6 +11,8 @@ export interface MqttLinkOptions {
   commandTopic?: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** Identity, TLS and limits from src/security/mqtt-client-options.ts (they win over username/password). */
+  mqttOptions?: Partial<IClientOptions>;
   /** Defaults to `radscreen-link-<topic>-<pid>`; brokers drop an older client with the same id. */
   clientId?: string;
   /**
@@ -100,13 +102,21 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       connectTimeout: 10_000,
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...opts.mqttOptions,
     });
     client = c;
     c.on('connect', () => {
       c.subscribe(opts.topic, { qos: 1 }, (err, granted) => {
         if (closed) return;
         const refused = granted?.some((g) => g.qos === 128);
-        if (err || refused) return report('error', { code: 'RS_ERR_PORT_OPEN', error: err?.message ?? 'broker refused the subscription' });
+        if (err || refused) {
+          const error = err?.message ?? 'broker refused the subscription';
+          return report('error', {
+            code: 'RS_ERR_MQTT_FORBIDDEN',
+            error,
+            reason: `broker ${opts.url} refused the subscription to ${opts.topic}: ${error}`,
+          });
+        }
         online = true;
         backoff = 0;
         report('online');
@@ -135,11 +145,21 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       const wait = scheduleRetry(c);
       const was = online;
       online = false;
-      if (was) report('offline', { code: 'RS_ERR_PORT_LOST', error: 'broker connection closed', retry_in_ms: wait });
+      if (was)
+        report('offline', {
+          code: 'RS_ERR_PORT_LOST',
+          error: 'broker connection closed',
+          reason: `lost the connection to MQTT broker ${opts.url} (topic ${opts.topic}); reconnecting in ${wait} ms`,
+          retry_in_ms: wait,
+        });
     });
     c.on('error', (err) => {
       online = false;
-      report('error', { code: 'RS_ERR_PORT_OPEN', error: err.message, retry_in_ms: backoff || backoffOpts.initialMs });
+      // mqtt.js names a CONNACK refusal in the message ("Connection refused: Not authorized").
+      const code = /not authori[sz]ed|bad user ?name or password/i.test(err.message) ? 'RS_ERR_MQTT_AUTH' : 'RS_ERR_PORT_OPEN';
+      const retry = backoff || backoffOpts.initialMs;
+      const reason = `could not connect to MQTT broker ${opts.url} for topic ${opts.topic}: ${err.message}; retrying`;
+      report('error', { code, error: err.message, reason, retry_in_ms: retry });
     });
   }
 
@@ -162,7 +182,7 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       const c = client;
       client = undefined;
       await c?.endAsync().catch(() => {});
-      handlers?.state('offline', detail());
+      handlers?.state('offline', detail({ code: 'RS_ERR_AGENT_DOWN', reason: `the agent closed its subscription to ${opts.topic}` }));
     },
   };
 }

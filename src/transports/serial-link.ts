@@ -98,7 +98,13 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
   function scheduleRetry(state: 'offline' | 'error', code: string, message: string): void {
     if (closed) return;
     backoff = nextBackoff(backoff, backoffOpts);
-    handlers?.state(state, { ...portDetail(), code, error: message, retry_in_ms: backoff });
+    // One sentence for the tile and the alarm: which port (path, or the USB ids asked for) and why.
+    const which = path ? `serial port ${path}` : `the serial port selected by USB id`;
+    const reason =
+      state === 'error'
+        ? `${which} could not be opened: ${message}; retrying in ${backoff} ms`
+        : `${which} was lost: ${message}; reopening in ${backoff} ms`;
+    handlers?.state(state, { ...portDetail(), code, error: message, reason, retry_in_ms: backoff });
     retryTimer = setTimeout(() => void connect(), backoff);
   }
 
@@ -122,7 +128,11 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
       const p = port;
       port = undefined;
       if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));
-      handlers?.state('offline', portDetail());
+      handlers?.state('offline', {
+        ...portDetail(),
+        code: 'RS_ERR_AGENT_DOWN',
+        reason: `serial port ${path || '(by USB id)'} was closed by the agent`,
+      });
     },
   };
 }

@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../src/alarms/types.ts';
@@ -11,6 +10,7 @@ import type { AuditEntry } from '../../src/server/auth/store.ts';
 import type { RunningServer } from '../../src/server/start.ts';
 import { loginAs } from '../support/browser.ts';
 import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
+import { devicePublishers } from '../support/mqtt-identities.ts';
 
 /** Issue 5 "Done when": operator acknowledges with a comment; an anonymous click is refused; training never mixes with live. */
 const STATION = 'demo';
@@ -45,13 +45,13 @@ function reading(device: string, doseRate: number, source: Source): Reading {
 
 describe('operator actions in the console (Chromium)', () => {
   let stack: ConsoleStack;
-  let publisher: MqttClient;
+  let publisher: ReturnType<typeof devicePublishers>;
   let server: RunningServer;
   let page: Page;
   let adminToken: string;
 
   const publish = (device: string, dose: number, source: Source = 'simulated') =>
-    publisher.publishAsync(topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [reading(device, dose, source)] }), {
+    publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [reading(device, dose, source)] }), {
       qos: 1,
     });
   const liveItems = () => page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]');
@@ -75,11 +75,11 @@ describe('operator actions in the console (Chromium)', () => {
     });
     ({ server, page } = stack);
     adminToken = stack.store.createSession('admin', Date.now() + 3_600_000, Date.now());
-    publisher = await mqtt.connectAsync(stack.broker.url, { protocolVersion: 4, clientId: 'radscreen-agent-actions' });
+    publisher = devicePublishers(stack.broker.url, DATA_DIR, STATION);
   });
 
   afterAll(async () => {
-    await publisher?.endAsync();
+    await publisher?.end();
     await stack?.close();
   });
 

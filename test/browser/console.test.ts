@@ -10,15 +10,17 @@ import { parseConfig } from '../../src/config/load.ts';
 import { topics } from '../../src/core/contract.ts';
 import type { Quality, Reading } from '../../src/core/reading.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { launchChromium } from '../support/browser.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 
 const STATION = 'demo';
+const DATA_DIR = mkdtempSync(join(tmpdir(), 'radscreen-console-'));
 const DEVICE = 'belt-geiger';
 const CONFIG = `
 station: { id: ${STATION}, name: Mail Screening Station 1 }
 # Alarm state and users persist under data_dir: a fresh one per run keeps runs independent.
-data_dir: ${mkdtempSync(join(tmpdir(), 'radscreen-console-'))}
+data_dir: ${DATA_DIR}
 server: { host: 127.0.0.1, port: 0 }
 alarms: { dose_rate_usvh: 1.0, deadband_usvh: 0.2 }
 devices:
@@ -55,10 +57,14 @@ describe('operator console in Chromium', () => {
   const tile = () => page.locator(`[data-testid="device-tile"][data-device="${DEVICE}"]`);
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    broker = await startTestBroker(DATA_DIR);
     const url = broker.url;
-    serverClient = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-server-test' });
-    publisher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-agent-test' });
+    serverClient = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'radscreen-server-test', ...asServer(DATA_DIR, STATION) });
+    publisher = await mqtt.connectAsync(url, {
+      protocolVersion: 4,
+      clientId: 'radscreen-agent-test',
+      ...asAgent(DATA_DIR, STATION, DEVICE),
+    });
 
     const config = parseConfig(CONFIG, { catalogue, env: {} });
     server = await startServer({

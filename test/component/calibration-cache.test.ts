@@ -9,7 +9,8 @@ import { followCalibration } from '../../src/agent/calibration.ts';
 import { signCalibration } from '../../src/calibration/signing.ts';
 import { type CalibrationMessage, topics } from '../../src/core/contract.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /** The agent keeps the calibration in force on disk, for restarts when nobody re-sends it. */
@@ -24,8 +25,9 @@ describe('calibration kept by the agent', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function agentClient(broker: EmbeddedBroker): Promise<MqttClient> {
-    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+  async function agentClient(broker: EmbeddedBroker, as: 'agent' | 'server' = 'agent'): Promise<MqttClient> {
+    const login = as === 'server' ? asServer(dir, 's1') : asAgent(dir, 's1', 'g1');
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...login });
     cleanups.push(() => c.endAsync());
     return c;
   }
@@ -45,11 +47,11 @@ describe('calibration kept by the agent', () => {
       },
       key,
     );
-    const first = await startEmbeddedBroker('127.0.0.1', 0);
+    const first = await startTestBroker(dir);
     const follow = (client: MqttClient) =>
       followCalibration({ client, station: 's1', device: 'g1', profile, key, log: quiet, onInvalid: () => {}, cachePath });
     const current = follow(await agentClient(first));
-    const server = await agentClient(first);
+    const server = await agentClient(first, 'server');
     await server.publishAsync(topics.calibration('s1', 'g1'), JSON.stringify(message), { qos: 1, retain: true });
     await waitFor(() => current()?.calibration_id === message.calibration_id, { timeoutMs: 5000 });
     expect(JSON.parse(readFileSync(cachePath, 'utf8')).calibration_id).toBe(message.calibration_id);
@@ -57,7 +59,7 @@ describe('calibration kept by the agent', () => {
     await first.close();
 
     // A new broker knows nothing retained; the restarted agent still has the calibration.
-    const second = await startEmbeddedBroker('127.0.0.1', 0);
+    const second = await startTestBroker(dir);
     cleanups.push(() => second.close());
     const afterRestart = follow(await agentClient(second));
     expect(afterRestart()).toMatchObject({ calibration_id: message.calibration_id, factor: 160 });
@@ -65,7 +67,7 @@ describe('calibration kept by the agent', () => {
 
   it('ignores a corrupt local copy and waits for the server', async () => {
     rmSync(dir, { recursive: true, force: true });
-    const broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const broker = await startTestBroker(dir);
     cleanups.push(() => broker.close());
     mkdirSync(join(dir, 'calibration'), { recursive: true });
     writeFileSync(cachePath, '{ half a calib');
@@ -86,7 +88,7 @@ describe('calibration kept by the agent', () => {
 
   it('does not trust a forged local copy at restart (today: a 1e9 factor survived a restart)', async () => {
     rmSync(dir, { recursive: true, force: true });
-    const broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const broker = await startTestBroker(dir);
     cleanups.push(() => broker.close());
     mkdirSync(join(dir, 'calibration'), { recursive: true });
     const forged = { v: 1, station: 's1', device: 'g1', calibration_id: 'cal-x', seq: 7, kind: 'sensitivity', factor: 1e9 } as const;
@@ -118,7 +120,7 @@ describe('calibration kept by the agent', () => {
 
   it('keeps only a verified calibration on disk, 0600', async () => {
     rmSync(dir, { recursive: true, force: true });
-    const broker = await startEmbeddedBroker('127.0.0.1', 0);
+    const broker = await startTestBroker(dir);
     cleanups.push(() => broker.close());
     const refused: string[] = [];
     const current = followCalibration({
@@ -131,7 +133,8 @@ describe('calibration kept by the agent', () => {
       onInvalid: (code) => void refused.push(code),
       cachePath,
     });
-    const publisher = await agentClient(broker);
+    // Even the server identity (the only one the broker lets publish here) needs a valid signature.
+    const publisher = await agentClient(broker, 'server');
     const base = { v: 1, station: 's1', device: 'g1', kind: 'sensitivity', calibrated_at: Date.now(), due: '2099-01-01' } as const;
     await publisher.publishAsync(topics.calibration('s1', 'g1'), JSON.stringify({ ...base, calibration_id: 'cal-forged', factor: 1e9 }), {
       qos: 1,

@@ -13,7 +13,8 @@ import type { Reading } from '../../src/core/reading.ts';
 import type { HealthReason } from '../../src/server/health-checks.ts';
 import type { StorageState } from '../../src/server/schemas.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -42,6 +43,7 @@ devices:
   let extra: HealthReason[] = [];
   let broker: EmbeddedBroker;
   let client: MqttClient;
+  let device: MqttClient;
   let server: RunningServer;
   let agent: Agent | undefined;
 
@@ -55,8 +57,10 @@ devices:
     );
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    broker = await startTestBroker(dir);
+    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, STATION) });
+    // The device's own connection: the broker lets only it publish chute-geiger's status and readings.
+    device = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asAgent(dir, STATION, 'chute-geiger') });
     server = await startServer({ config, mqtt: client, log, storage, staleCheckMs: 100, healthChecks: () => extra });
   });
 
@@ -64,6 +68,7 @@ devices:
     await agent?.stop();
     await server?.close();
     await client?.endAsync();
+    await device?.endAsync();
     await broker?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -98,7 +103,7 @@ devices:
 
   it('a device that comes online clears its fault; /healthz is 200 ok only when nothing is wrong', async () => {
     const publishStatus = (state: string, detail: object = {}) =>
-      client.publishAsync(
+      device.publishAsync(
         topics.status(STATION, 'chute-geiger'),
         JSON.stringify({ v: 1, station: STATION, device: 'chute-geiger', profile: 'mightyohm-geiger', state, ts: Date.now(), detail }),
         { qos: 1, retain: true },
@@ -122,7 +127,7 @@ devices:
     expect(String(bare.evidence.params?.reason)).toMatch(/without a reason/);
 
     await publishStatus('online');
-    await client.publishAsync(topics.readings(STATION, 'chute-geiger'), JSON.stringify({ v: 1, readings: [reading] }), { qos: 1 });
+    await device.publishAsync(topics.readings(STATION, 'chute-geiger'), JSON.stringify({ v: 1, readings: [reading] }), { qos: 1 });
     await waitFor(async () => !(await faults()).some((a) => a.device === 'chute-geiger'), { timeoutMs: 5000 });
 
     // One device online, but storage is still off.

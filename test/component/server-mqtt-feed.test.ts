@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
@@ -8,7 +11,8 @@ import { DEADLETTER_TOPIC, type DeadLetter, DeadLetterSchema, topics } from '../
 import type { Reading } from '../../src/core/reading.ts';
 import { createLiveState, type LiveState } from '../../src/server/live-state.ts';
 import { attachMqttFeed, type MqttFeed } from '../../src/server/mqtt-feed.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 
 const silent = { debug() {}, info() {}, warn() {} };
 const CONFIG = 'station: { id: st1 }\ndevices: [{ id: g1, profile: mightyohm-geiger, simulate: {} }]\n';
@@ -32,21 +36,27 @@ describe('attachMqttFeed (in-process aedes)', () => {
   let broker: EmbeddedBroker | undefined;
   let client: MqttClient;
   let agent: MqttClient;
+  let otherStation: MqttClient;
+  let watcher: MqttClient;
+  const dir = mkdtempSync(join(tmpdir(), 'radscreen-feed-'));
   let feed: MqttFeed;
   let state: LiveState;
   const alarms: AlarmTransition[] = [];
   const dead: DeadLetter[] = [];
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    broker = await startTestBroker(dir);
     const url = broker.url;
-    client = await mqtt.connectAsync(url, { protocolVersion: 4 });
-    agent = await mqtt.connectAsync(url, { protocolVersion: 4 });
-    agent.on('message', (topic, payload) => {
+    client = await mqtt.connectAsync(url, { protocolVersion: 4, ...asServer(dir, 'st1') });
+    // Each device connection may publish only its own topics: one client per device, and a watcher.
+    agent = await mqtt.connectAsync(url, { protocolVersion: 4, ...asAgent(dir, 'st1', 'g1') });
+    otherStation = await mqtt.connectAsync(url, { protocolVersion: 4, ...asAgent(dir, 'st2', 'g9') });
+    watcher = await mqtt.connectAsync(url, { protocolVersion: 4, ...asServer(dir, 'st1') });
+    watcher.on('message', (topic, payload) => {
       if (topic === topics.alarms('st1')) alarms.push(AlarmTransitionSchema.parse(JSON.parse(payload.toString())));
       if (topic === DEADLETTER_TOPIC) dead.push(DeadLetterSchema.parse(JSON.parse(payload.toString())));
     });
-    await agent.subscribeAsync([topics.alarms('st1'), DEADLETTER_TOPIC], { qos: 1 });
+    await watcher.subscribeAsync([topics.alarms('st1'), DEADLETTER_TOPIC], { qos: 1 });
     const config = parseConfig(CONFIG, { catalogue, env: {} });
     const engine = createAlarmEngine({ now: Date.now, thresholds: { default: { threshold_usvh: 1, deadband_usvh: 0.2 } } });
     state = createLiveState({ config, catalogue, engine, now: Date.now });
@@ -56,12 +66,19 @@ describe('attachMqttFeed (in-process aedes)', () => {
   afterAll(async () => {
     await feed?.detach();
     await agent?.endAsync();
+    await otherStation?.endAsync();
+    await watcher?.endAsync();
     await client?.endAsync();
     await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const send = (topic: string, payload: string | object, retain = false) =>
-    agent.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1, retain });
+    (topic.startsWith('radscreen/v1/st2/') ? otherStation : agent).publishAsync(
+      topic,
+      typeof payload === 'string' ? payload : JSON.stringify(payload),
+      { qos: 1, retain },
+    );
 
   it('feeds status and readings into the live state', async () => {
     await send(

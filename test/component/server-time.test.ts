@@ -10,7 +10,8 @@ import { topics } from '../../src/core/contract.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { openAuthStore } from '../../src/server/auth/store.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -28,7 +29,7 @@ describe('server: a future-stamped reading is rejected, counted, and blinds noth
   const auth = openAuthStore();
 
   async function start(): Promise<{ server: RunningServer; client: MqttClient }> {
-    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, 'st1') });
     const server = await startServer({
       config,
       mqtt: client,
@@ -52,8 +53,8 @@ describe('server: a future-stamped reading is rejected, counted, and blinds noth
   const publish = (r: Reading) => device.publishAsync(topics.readings('st1', 'g1'), JSON.stringify({ v: 1, readings: [r] }), { qos: 1 });
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    device = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    broker = await startTestBroker(dir);
+    device = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asAgent(dir, 'st1', 'g1') });
   });
   afterAll(async () => {
     await device?.endAsync();

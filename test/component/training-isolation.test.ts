@@ -11,9 +11,10 @@ import { parseConfig } from '../../src/config/load.ts';
 import { topics } from '../../src/core/contract.ts';
 import { addUser } from '../../src/server/auth/provision.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { runScenario } from '../../src/training/runner.ts';
 import { loadScenario, SCENARIO_DIR } from '../../src/training/scenario.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -68,8 +69,8 @@ describe('training isolation on a real server', () => {
   };
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    broker = await startTestBroker(dir);
+    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, STATION) });
     await start();
   });
 
@@ -131,8 +132,10 @@ describe('training isolation on a real server', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await livePicture()).toEqual(before);
 
-    // A run killed outright leaves its agent's last will: a retained offline status.
-    await client.publishAsync(
+    // A run killed outright leaves its agent's last will: a retained offline status, published
+    // under that device connection's identity (the only one the broker lets write it).
+    const deadAgent = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asAgent(dir, STATION, 'training-chute-geiger') });
+    await deadAgent.publishAsync(
       topics.status(STATION, 'training-chute-geiger'),
       JSON.stringify({
         v: 1,
@@ -145,6 +148,7 @@ describe('training isolation on a real server', () => {
       }),
       { qos: 1, retain: true },
     );
+    await deadAgent.endAsync();
     await server?.close();
     offsetMs += 3_600_000;
     await start();

@@ -9,8 +9,8 @@ import type { Reading } from '../../src/core/reading.ts';
 import { startIngest } from '../../src/ingest/consumer.ts';
 import { silentLogger } from '../../src/ingest/logger.ts';
 import { createDurableReceipts, type DurableReceipts } from '../../src/ingest/receipts.ts';
-import { startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { countPoints, waitFor } from '../support/influx-query.ts';
+import { asAgent, loginAs, startTestBroker } from '../support/mqtt-identities.ts';
 
 /**
  * Station mode (issue 4 §2): the embedded aedes broker keeps its queues in memory, so a PUBACK
@@ -41,10 +41,11 @@ const reading = (i: number, t0: number): Reading => ({
 });
 
 async function startStationPart(dir: string, db: string, receipts: DurableReceipts | undefined) {
-  const broker = await startEmbeddedBroker('127.0.0.1', 0);
+  const broker = await startTestBroker(dir);
   cleanups.push(broker.close);
   const ingest = await startIngest({
     mqttUrl: broker.url,
+    mqttOptions: loginAs(dir, { role: 'ingest', station: 'st1' }),
     influx: {
       url: services.influxUrl,
       database: db,
@@ -58,7 +59,12 @@ async function startStationPart(dir: string, db: string, receipts: DurableReceip
     ...(receipts ? { receipts } : {}),
   });
   cleanups.push(() => ingest.stop());
-  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: `agent-${db}`, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(broker.url, {
+    protocolVersion: 4,
+    clientId: `agent-${db}`,
+    reconnectPeriod: 0,
+    ...asAgent(dir, 'st1', 'dev1'),
+  });
   cleanups.push(() => client.endAsync());
   const outbox = openDurableQueue({ path: join(dir, 'outbox.sqlite'), maxRows: 10_000, maxAgeMs: 3_600_000 });
   cleanups.push(async () => outbox.close());

@@ -10,7 +10,8 @@ import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type SimulatedLinks, startSimulatedLinks } from '../../src/agent/simulated-links.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -32,9 +33,9 @@ describe('agent ↔ simulators on socat ptys', () => {
   const count = (id: string) => readings.get(id)?.length ?? 0;
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    broker = await startTestBroker(dir);
     const url = broker.url;
-    sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    sub = await mqtt.connectAsync(url, { protocolVersion: 4, ...asServer(dir, 'pty') });
     sub.on('message', (topic, payload) => {
       const body = JSON.parse(payload.toString());
       const device = topic.split('/')[3] as string;

@@ -9,9 +9,10 @@ import { mightyohmGeiger } from '../../devices/mightyohm-geiger/profile.ts';
 import { createMightyOhmSimulator } from '../../simulators/mightyohm-geiger.ts';
 import { type DeviceRunner, runDevice } from '../../src/agent/device-runner.ts';
 import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
 import { type PtyPair, startPtyPair } from '../../src/transports/socat.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -40,9 +41,9 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
   }
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    broker = await startTestBroker(dir);
     const url = broker.url;
-    sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    sub = await mqtt.connectAsync(url, { protocolVersion: 4, ...asServer(dir, 't1') });
     sub.on('message', (topic, payload) => {
       const body = JSON.parse(payload.toString());
       if (topic.endsWith('/readings')) readings.push(...(body as ReadingsMessage).readings);
@@ -67,6 +68,7 @@ describe('MightyOhm simulator → socat pty → agent → MQTT', () => {
       options: {},
       link,
       mqttUrl: url,
+      mqttOptions: asAgent(dir, 't1', 'g1'),
       coalesceMs: 20,
       log: pino({ level: 'silent' }),
     });

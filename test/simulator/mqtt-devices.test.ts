@@ -11,7 +11,8 @@ import { type SimulatedLinks, startSimulatedLinks } from '../../src/agent/simula
 import { parseConfig } from '../../src/config/load.ts';
 import { type ReadingsMessage, topics } from '../../src/core/contract.ts';
 import type { Reading } from '../../src/core/reading.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asServer, loginAs, startTestBroker } from '../support/mqtt-identities.ts';
 
 /**
  * MQTT-native devices end to end: an in-process aedes broker; each MQTT family's simulator
@@ -38,21 +39,11 @@ describe('MQTT JSON devices: simulator → broker → agent → readings', () =>
   const of = (device: string) => readings.get(device) ?? [];
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    url = broker.url;
-    sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
-    sub.on('message', (topic, payload) => {
-      if (!topic.endsWith('/readings')) return;
-      const device = topic.split('/')[3] as string;
-      readings.set(device, [...of(device), ...(JSON.parse(payload.toString()) as ReadingsMessage).readings]);
-    });
-    await sub.subscribeAsync(topics.allReadings('mq1'), { qos: 1 });
-
     const config = parseConfig(
       `
 station: { id: mq1 }
 data_dir: ${dir}
-mqtt: { url: '${url}' }
+mqtt: { url: 'mqtt://127.0.0.1:1' }
 devices:
   - id: sc1
     profile: safecast-json
@@ -79,6 +70,17 @@ devices:
 `,
       { catalogue, env: {} },
     );
+    // The broker knows the configured devices' topics: each MQTT device may publish only on its own.
+    broker = await startTestBroker(dir, { devices: config.devices });
+    url = broker.url;
+    config.mqtt.url = url;
+    sub = await mqtt.connectAsync(url, { protocolVersion: 4, ...asServer(dir, 'mq1') });
+    sub.on('message', (topic, payload) => {
+      if (!topic.endsWith('/readings')) return;
+      const device = topic.split('/')[3] as string;
+      readings.set(device, [...of(device), ...(JSON.parse(payload.toString()) as ReadingsMessage).readings]);
+    });
+    await sub.subscribeAsync(topics.allReadings('mq1'), { qos: 1 });
     sims = await startSimulatedLinks({
       devices: config.devices,
       catalogue,
@@ -86,6 +88,7 @@ devices:
       dataDir: dir,
       log: pino({ level: 'silent' }),
       mqttUrl: url,
+      mqttOptionsFor: (device, role) => loginAs(dir, { role, station: 'mq1', device }),
     });
     agent = startAgent({ config, catalogue, mqttUrl: url, log: pino({ level: 'silent' }), links: sims.links, coalesceMs: 10 });
   });
@@ -145,15 +148,18 @@ devices:
 
   it('a malformed JSON message on a device topic is a counted reject and the stream goes on', async () => {
     await until(() => agent.stats().find((s) => s.device === 'live1')?.state === 'online', 5000, 'live1 online');
-    const dev = await mqtt.connectAsync(url, { protocolVersion: 4 });
-    await dev.publishAsync('field/live1/measurements', '{"lnd_7318u": 334, "when_captured": "2024-01-01T00:00:00Z"}', { qos: 1 });
+    // Device time must lie inside the plausibility window (a minute ago is fine; 2024 is not).
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+    const dev = await mqtt.connectAsync(url, { protocolVersion: 4, ...loginAs(dir, { role: 'device', station: 'mq1', device: 'live1' }) });
+    await dev.publishAsync('field/live1/measurements', `{"lnd_7318u": 334, "when_captured": "${iso(t0)}"}`, { qos: 1 });
     await dev.publishAsync('field/live1/measurements', '{"lnd_7318u": 3', { qos: 1 });
-    await dev.publishAsync('field/live1/measurements', '{"lnd_7318u": 668, "when_captured": "2024-01-01T00:00:01Z"}', { qos: 1 });
+    await dev.publishAsync('field/live1/measurements', `{"lnd_7318u": 668, "when_captured": "${iso(t0 + 1000)}"}`, { qos: 1 });
     await dev.endAsync();
     await until(() => of('live1').length >= 2, 5000, 'two live readings');
     expect(of('live1').map((r) => [r.values.dose_rate, r.ts, r.source])).toEqual([
-      [1, Date.parse('2024-01-01T00:00:00Z'), 'live'],
-      [2, Date.parse('2024-01-01T00:00:01Z'), 'live'],
+      [1, t0, 'live'],
+      [2, t0 + 1000, 'live'],
     ]);
     expect(agent.stats().find((s) => s.device === 'live1')?.rejected).toEqual({ RS_ERR_PAYLOAD_JSON: 1 });
   });

@@ -12,9 +12,10 @@ import type { AlarmTransition } from '../../src/alarms/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { type ReadingsMessage, topics } from '../../src/core/contract.ts';
 import type { Reading } from '../../src/core/reading.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { runScenario } from '../../src/training/runner.ts';
 import { loadScenario, SCENARIO_DIR } from '../../src/training/scenario.ts';
+import { asServer, startTestBroker } from '../support/mqtt-identities.ts';
 
 /**
  * The scenario runner drives the real pipeline (simulators on socat ptys → agent → MQTT) on the
@@ -32,8 +33,8 @@ describe('training scenario runner on the embedded broker', () => {
   let sub: MqttClient;
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    sub = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    broker = await startTestBroker(dir);
+    sub = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, 'st-train') });
     sub.on('message', (topic, payload) => {
       if (!topic.endsWith('/readings')) return;
       for (const r of (JSON.parse(payload.toString()) as ReadingsMessage).readings) {
@@ -109,7 +110,7 @@ describe('training scenario runner on the embedded broker', () => {
       readings.length = 0;
     }
     // The run's devices are gone for good: no retained status is left for a restarted server.
-    const fresh = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    const fresh = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, 'st-train') });
     const retained: string[] = [];
     fresh.on('message', (topic, payload) => payload.length > 0 && retained.push(topic));
     await fresh.subscribeAsync(topics.status('st-train', 'training-chute-geiger'), { qos: 1 });

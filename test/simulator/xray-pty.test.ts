@@ -9,9 +9,10 @@ import { xrayParcelScanner } from '../../devices/xray-parcel-scanner/profile.ts'
 import { createXrayParcelScannerSimulator, type XraySimulator } from '../../simulators/xray-parcel-scanner.ts';
 import { type DeviceRunner, runDevice } from '../../src/agent/device-runner.ts';
 import { type ReadingsMessage, topics } from '../../src/core/contract.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
 import { type PtyPair, startPtyPair } from '../../src/transports/socat.ts';
+import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 
 /**
  * The scanner simulator writes the device end of a socat pty pair through the real serialport
@@ -39,9 +40,9 @@ describe('X-ray scanner simulator → socat pty → agent → MQTT', () => {
   }
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
+    broker = await startTestBroker(dir);
     const url = broker.url;
-    sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    sub = await mqtt.connectAsync(url, { protocolVersion: 4, ...asServer(dir, 't1') });
     sub.on('message', (topic, payload) => {
       if (topic.endsWith('/readings')) readings.push(...(JSON.parse(payload.toString()) as ReadingsMessage).readings);
     });
@@ -64,6 +65,7 @@ describe('X-ray scanner simulator → socat pty → agent → MQTT', () => {
       options: { doors: 2, panels: 1 },
       link,
       mqttUrl: url,
+      mqttOptions: asAgent(dir, 't1', 'xr1'),
       coalesceMs: 20,
       log: pino({ level: 'silent' }),
     });

@@ -8,8 +8,9 @@ import { addUser } from '../../src/server/auth/provision.ts';
 import type { Role } from '../../src/server/auth/roles.ts';
 import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { launchChromium, openConsole } from './browser.ts';
+import { asServer, startTestBroker } from './mqtt-identities.ts';
 
 /** What a browser test of the console stands on: a broker, the real server, users, Chromium. */
 export interface ConsoleStack {
@@ -32,12 +33,13 @@ export async function startConsoleStack(opts: {
   /** Let trainers run scenarios into this stack's broker. */
   training?: boolean;
 }): Promise<ConsoleStack> {
-  const broker = await startEmbeddedBroker('127.0.0.1', 0);
-  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+  const config = parseConfig(opts.config, { catalogue, env: {} });
+  const broker = await startTestBroker(opts.dataDir);
+  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(opts.dataDir, config.station.id) });
   const store = openAuthStore();
   for (const u of opts.users) await addUser(store, u);
   const server = await startServer({
-    config: parseConfig(opts.config, { catalogue, env: {} }),
+    config,
     mqtt: client,
     log: pino({ level: 'silent' }),
     storage: { enabled: true, detail: 'test' },

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateFile } from '../../core/private-files.ts';
 import { AccountError } from './account-error.ts';
 import type { Role } from './roles.ts';
 
@@ -87,7 +87,8 @@ const digest = (token: string) => createHash('sha256').update(token).digest('hex
 
 /** Opens (creating) the auth store at `path`; `:memory:` for tests. */
 export function openAuthStore(path = ':memory:'): AuthStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // 0600 in a 0700 directory, tightened if found looser: scrypt hashes and the audit log are private.
+  preparePrivateFile(path);
   const db = new Database(path);
   if (path !== ':memory:') db.pragma('journal_mode = WAL');
   db.exec(`
