@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
@@ -7,7 +10,8 @@ import { DEADLETTER_TOPIC, type DeadLetter, DeadLetterSchema, topics } from '../
 import type { Reading } from '../../src/core/reading.ts';
 import { createLiveState, type LiveState } from '../../src/server/live-state.ts';
 import { attachMqttFeed, type MqttFeed } from '../../src/server/mqtt-feed.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { asServer, devicePublishers, startTestBroker } from '../support/mqtt-identities.ts';
 
 /**
  * Issue 9 "bounded inputs" on the server's feed: readings or statuses of a device the station
@@ -36,20 +40,24 @@ function reading(device: string, doseRate: number, over: Partial<Reading> = {}):
 describe('server feed: devices outside the configuration', () => {
   let broker: EmbeddedBroker;
   let client: MqttClient;
-  let agent: MqttClient;
+  let watcher: MqttClient;
+  const dir = mkdtempSync(join(tmpdir(), 'radscreen-bound-'));
+  // Each device publishes over its own agent identity (the broker's ACL lets it use its own topics only).
+  let agents: ReturnType<typeof devicePublishers>;
   let feed: MqttFeed;
   let state: LiveState;
   const engine = createAlarmEngine({ now: Date.now, thresholds: { default: { threshold_usvh: 1, deadband_usvh: 0.2 } } });
   const dead: DeadLetter[] = [];
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker('127.0.0.1', 0);
-    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
-    agent = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
-    agent.on('message', (topic, payload) => {
+    broker = await startTestBroker(dir);
+    client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, STATION) });
+    watcher = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asServer(dir, STATION) });
+    agents = devicePublishers(broker.url, dir, STATION);
+    watcher.on('message', (topic, payload) => {
       if (topic === DEADLETTER_TOPIC) dead.push(DeadLetterSchema.parse(JSON.parse(payload.toString())));
     });
-    await agent.subscribeAsync(DEADLETTER_TOPIC, { qos: 1 });
+    await watcher.subscribeAsync(DEADLETTER_TOPIC, { qos: 1 });
     const config = parseConfig(`station: { id: ${STATION} }\ndevices: [{ id: g1, profile: mightyohm-geiger, simulate: {} }]\n`, {
       catalogue,
       env: {},
@@ -60,14 +68,20 @@ describe('server feed: devices outside the configuration', () => {
 
   afterAll(async () => {
     await feed?.detach();
-    await agent?.endAsync();
+    await agents?.end();
+    await watcher?.endAsync();
     await client?.endAsync();
     await broker?.close();
     engine.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Publishes as the agent of the device the topic names. */
   const send = (topic: string, payload: string | object, retain = false) =>
-    agent.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1, retain });
+    agents.publish(topic.split('/')[3] as string, topic, typeof payload === 'string' ? payload : JSON.stringify(payload), {
+      qos: 1,
+      retain,
+    });
   const status = (device: string, s: string) => ({
     v: 1,
     station: STATION,
