@@ -14,6 +14,11 @@ export interface BackgroundSettings {
   tau_s: number;
   /** Seconds of quiet background needed before the rule arms. */
   warmup_s: number;
+  /**
+   * A persisted or paused estimate is re-used only if its newest data is at most this old, s
+   * (default: `tau_s`, one averaging time constant); an older one is discarded and re-learnt.
+   */
+  reuse_max_age_s?: number;
   /** Sums of this many consecutive base windows are tested too (1 = the base window alone). */
   window_multiples: number[];
   /** The alarm clears once no window has exceeded for this long, s. */
@@ -48,6 +53,12 @@ export interface BackgroundState {
   interval_s: number;
   last_exceed_ts: number;
   llr: number;
+  /**
+   * Timestamp of the first reading of the current unbroken run of readings (set on the first
+   * reading after an engine start or a gap). A window of W s is tested, and learnt from, only
+   * once W s of readings follow it: before that a sliding window (Rad Pro `cpm`) may be refilling.
+   */
+  seg_start_ts?: number;
 }
 
 /** Which channel holds counts and over how long: the shortest window the device reports wins. */
@@ -92,10 +103,20 @@ export function createBackgroundRule(settingsFor: (r: Reading) => BackgroundSett
       const prev = ctx.state as BackgroundState | undefined;
       const maxMult = Math.max(1, ...(win.window_s === 60 ? [1] : cfg.window_multiples));
       const dt = prev ? (r.ts - prev.last_ts) / 1000 : win.window_s;
-      const st: BackgroundState = prev
-        ? { ...prev, ring: [...prev.ring, win.counts].slice(-maxMult) }
-        : { bg_cps: 0, live_s: 0, ring: [win.counts], last_ts: r.ts, interval_s: win.window_s, last_exceed_ts: 0, llr: 0 };
+      // A new run of readings starts at an engine start or after a gap: the window sums must not
+      // join counts across it, and the device's own sliding window may be refilling.
+      const newRun = !prev || ctx.firstSinceStart || prev.seg_start_ts === undefined || dt > Math.max(win.window_s, 3 * prev.interval_s);
+      const fresh: BackgroundState = { bg_cps: 0, live_s: 0, ring: [], last_ts: r.ts, interval_s: win.window_s, last_exceed_ts: 0, llr: 0 };
+      // An estimate older than one time constant no longer describes the background (rain, radon): re-learn it.
+      const reusable = prev !== undefined && dt <= (cfg.reuse_max_age_s ?? cfg.tau_s);
+      const base: BackgroundState = !prev ? fresh : reusable ? prev : { ...fresh, interval_s: prev.interval_s };
+      const st: BackgroundState = newRun ? { ...base, ring: [], llr: 0, seg_start_ts: r.ts } : { ...base, ring: [...base.ring] };
       st.last_ts = r.ts;
+      if (r.ts - (st.seg_start_ts ?? r.ts) < win.window_s * 1000) {
+        // The window is not yet full of this run's data: neither tested nor learnt from.
+        return { action: 'none', state: st };
+      }
+      st.ring = [...st.ring, win.counts].slice(-maxMult);
       // Readings may come faster than the window (a sliding CPM every second): each one is a test.
       if (dt > 0 && dt < 3600) st.interval_s += 0.05 * (Math.min(dt, win.window_s) - st.interval_s);
       const occupied = cfg.occupancy.some((o) => (o.device ? ctx.lookup(o.device, o.channel) : r.values[o.channel]) === true);

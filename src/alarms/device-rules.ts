@@ -16,20 +16,51 @@ export interface DeviceHealthSettings {
   rise?: { channel: string; unit: string; per_min: number; window_s: number };
 }
 
+/** The stale window is at least this many times a device's observed reporting interval. */
+export const STALE_CADENCE_FACTOR = 3;
+/** How many recent reading intervals the observed cadence is the median of. */
+const CADENCE_SAMPLES = 15;
+
+/** The stale rule's memory per device: recent intervals between reading timestamps, ms. */
+interface CadenceState {
+  last_ts: number;
+  intervals: number[];
+}
+
+/** Median of the recent intervals, ms; undefined before the second reading. */
+export function observedIntervalMs(state: unknown): number | undefined {
+  const xs = [...((state as CadenceState | undefined)?.intervals ?? [])].sort((a, b) => a - b);
+  if (xs.length === 0) return undefined;
+  const mid = Math.floor(xs.length / 2);
+  return xs.length % 2 ? (xs[mid] as number) : ((xs[mid - 1] as number) + (xs[mid] as number)) / 2;
+}
+
 /**
  * `device_stale`: no reading within the device's window. Raised from `tick` (silence has no
  * reading to evaluate), cleared by the next reading. Kept in class `data_quality` so link flaps
- * stay apart from radiological alarms.
+ * stay apart from radiological alarms. The window is the larger of the profile's and
+ * STALE_CADENCE_FACTOR × the device's observed median interval (a GMC history sampled once a
+ * minute is not stale after 15 s), plus `stale_delay_s`; silence is counted from the engine's
+ * start at the earliest, so a restart gives every device its whole window to report again
+ * (docs/alarm-engine.md, "Staleness").
  */
 export function createStaleRule(settingsFor: (profile: string, device: string) => DeviceHealthSettings | undefined): AlarmRule {
   return {
     id: 'device_stale',
     class: 'data_quality',
-    evaluate(r, active): RuleDecision {
-      if (!active) return { action: 'none' };
+    evaluate(r, active, ctx): RuleDecision {
+      const prev = ctx.state as CadenceState | undefined;
+      const dt = prev ? r.ts - prev.last_ts : 0;
+      const intervals = prev?.intervals ?? [];
+      const state: CadenceState = {
+        last_ts: Math.max(r.ts, prev?.last_ts ?? r.ts),
+        intervals: dt > 0 ? [...intervals, dt].slice(-CADENCE_SAMPLES) : intervals,
+      };
+      if (!active) return { action: 'none', state };
       const silent = active.evidence.value;
       return {
         action: 'clear',
+        state,
         evidence: { ...active.evidence, reading_ts: r.ts, value: 0, quality: r.quality },
         message: `${r.device} is reporting again (silent for ${Math.round(silent)} s)`,
       };
@@ -37,8 +68,10 @@ export function createStaleRule(settingsFor: (profile: string, device: string) =
     tick(dev, active, ctx): RuleDecision {
       const s = settingsFor(dev.profile, dev.device);
       if (!s || active) return { action: 'none' };
-      const silentS = (ctx.now - dev.last_at) / 1000;
-      const limitS = s.stale_window_ms / 1000 + s.stale_delay_s;
+      const silentS = (ctx.now - Math.max(dev.last_at, ctx.startedAt)) / 1000;
+      const cadenceMs = observedIntervalMs(ctx.state);
+      const windowMs = Math.max(s.stale_window_ms, STALE_CADENCE_FACTOR * (cadenceMs ?? 0));
+      const limitS = windowMs / 1000 + s.stale_delay_s;
       if (silentS <= limitS) return { action: 'none' };
       return {
         action: 'raise',
@@ -51,7 +84,11 @@ export function createStaleRule(settingsFor: (profile: string, device: string) =
           deadband: 0,
           reading_ts: dev.last_ts,
           quality: 'stale',
-          params: { stale_window_ms: s.stale_window_ms, stale_delay_s: s.stale_delay_s },
+          params: {
+            stale_window_ms: s.stale_window_ms,
+            stale_delay_s: s.stale_delay_s,
+            ...(cadenceMs !== undefined ? { observed_interval_ms: cadenceMs, cadence_factor: STALE_CADENCE_FACTOR } : {}),
+          },
         },
         message: `No reading from ${dev.device} for ${Math.round(silentS)} s`,
       };
@@ -68,7 +105,8 @@ export function createRiseRule(settingsFor: (r: Reading) => DeviceHealthSettings
       const rise = settingsFor(r)?.rise;
       const v = rise ? numberOf(r, rise.channel) : undefined;
       if (!rise || v === undefined || r.quality === 'invalid') return { action: 'none' };
-      const prev = (ctx.state as [number, number][] | undefined) ?? [];
+      // Samples from before an engine start are not joined to new ones: the gap may hide anything.
+      const prev = ctx.firstSinceStart ? [] : ((ctx.state as [number, number][] | undefined) ?? []);
       const samples = [...prev.filter(([ts]) => r.ts - ts <= rise.window_s * 1000), [r.ts, v] as [number, number]];
       const [t0, v0] = samples[0] as [number, number];
       // Too short a span makes any step look like a huge slope: judge only a half-full window or more.

@@ -102,7 +102,10 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   s.restoreMemory(store.loadMemory(), (d) => plausibleMemory(d, opts.now(), window));
   for (const a of store.loadOpen()) s.add(a);
   const usedIds = new Set<string>();
-  let lastPersist = opts.now();
+  const startedAt = opts.now();
+  /** Devices this engine instance has evaluated a reading of (see RuleContext.firstSinceStart). */
+  const seenSinceStart = new Set<string>();
+  let lastPersist = startedAt;
 
   function makeId(base: string, raisedAt: number): string {
     let id = `${base}:${raisedAt}`;
@@ -131,11 +134,13 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     return r.alarm;
   }
 
-  function ctxFor(station: string, ruleKey: string, now: number): RuleContext {
+  function ctxFor(station: string, ruleKey: string, now: number, firstSinceStart = false): RuleContext {
     return {
       now,
       state: s.ruleState.get(ruleKey),
       lookup: (device, channel) => s.devices.get(`${station}:${device}`)?.values[channel],
+      startedAt,
+      firstSinceStart,
     };
   }
 
@@ -204,13 +209,15 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
       values: reading.values,
     };
     s.devices.set(devKey, dev);
+    const first = !seenSinceStart.has(devKey);
+    seenSinceStart.add(devKey);
     const out: AlarmTransition[] = [];
     for (const rule of rules) {
       const key = keyOf(reading, rule.id);
       decide(
         rule,
         dev,
-        rule.evaluate(reading, s.active(reading.station, reading.device, rule.id), ctxFor(reading.station, key, now)),
+        rule.evaluate(reading, s.active(reading.station, reading.device, rule.id), ctxFor(reading.station, key, now, first)),
         now,
         out,
       );

@@ -9,6 +9,7 @@ import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
+import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
 import { registerUsersCommand } from './users.ts';
@@ -264,6 +265,7 @@ program
 registerDecodeCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
+registerMqttAclCommand(program);
 registerUsersCommand(program);
 
 function fail(message: string): never {

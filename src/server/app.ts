@@ -30,6 +30,7 @@ import { trainingRoutes } from './routes/training.ts';
 import { userRoutes } from './routes/users.ts';
 import type { StorageState } from './schemas.ts';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './sse-client.ts';
+import { installWebSecurity } from './web-security.ts';
 
 /** Inputs of buildApp. */
 export interface BuildAppOptions {
@@ -125,6 +126,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   });
   app.decorate('radscreenAuth', auth);
 
+  await installWebSecurity(app, { auth });
+  const registry = opts.metrics ?? new Registry();
+
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'radscreen station API', version: '1' },
@@ -155,7 +159,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   };
   await app.register(healthRoutes, { ...deps, ...(opts.healthChecks ? { healthChecks: opts.healthChecks } : {}) });
   await app.register(apiRoutes, { ...deps, prefix: '/api' });
-  await app.register(authRoutes, { auth, prefix: '/api' });
+  await app.register(authRoutes, { auth, registry, prefix: '/api' });
   await app.register(userRoutes, { auth, ...(opts.passwordPolicy ? { policy: opts.passwordPolicy } : {}), prefix: '/api' });
   await app.register(alarmReadRoutes, { ...deps, catalogue: opts.catalogue ?? defaultCatalogue, prefix: '/api' });
   await app.register(alarmActionRoutes, { ...deps, prefix: '/api' });
@@ -173,7 +177,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   const training = opts.training ?? createTrainingService({});
   app.addHook('onClose', async () => training.close());
   await app.register(trainingRoutes, { training, auth, prefix: '/api' });
-  const registry = opts.metrics ?? new Registry();
   await app.register(streamRoutes, { ...deps, registry, limits: opts.streamLimits ?? DEFAULT_STREAM_LIMITS });
   registerAlarmMetrics(registry, opts.engine, opts.state);
   app.get(

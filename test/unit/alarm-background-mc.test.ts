@@ -33,7 +33,7 @@ function driver(rule: AlarmRule) {
       quality: 'good',
       source: 'simulated',
     };
-    const d = rule.evaluate(r, active, { now: ts, state, lookup: () => undefined });
+    const d = rule.evaluate(r, active, { now: ts, state, lookup: () => undefined, startedAt: T0, firstSinceStart: state === undefined });
     if (d.state !== undefined) state = d.state;
     if (d.action === 'raise') active = { evidence: d.evidence } as Alarm;
     if (d.action === 'clear') active = undefined;

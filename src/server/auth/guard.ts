@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Refusal, RefusalAudit } from './refusal-audit.ts';
 import { type Permission, roleAllows } from './roles.ts';
 import type { AuditEntry, AuthStore, User } from './store.ts';
 
@@ -43,6 +44,8 @@ export interface AuthContext {
   /** Every mutating route registered so far (filled by an onRoute hook). */
   routes: GuardedRoute[];
   audit(req: FastifyRequest, e: Pick<AuditEntry, 'action' | 'target' | 'ok'> & { detail?: Record<string, unknown> }): AuditEntry;
+  /** Audits a refused anonymous request, aggregated per (action, code, address) and minute (refusal-audit.ts). */
+  auditRefusal(req: FastifyRequest, r: Omit<Refusal, 'ip'>): void;
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -80,6 +83,14 @@ export function installAuth(
   app: FastifyInstance,
   opts: { store: AuthStore; now: () => number; sessionTtlMs?: number; sessionIdleMs?: number },
 ): AuthContext {
+  const refusals = new RefusalAudit({ append: (e) => opts.store.appendAudit(e), now: opts.now });
+  const flushTimer = setInterval(() => refusals.flush(), 10_000);
+  flushTimer.unref();
+  // preClose: the counts must reach the store before whoever owns it closes it.
+  app.addHook('preClose', async () => {
+    clearInterval(flushTimer);
+    refusals.flush(true);
+  });
   const ctx: AuthContext = {
     store: opts.store,
     now: opts.now,
@@ -97,6 +108,9 @@ export function installAuth(
         detail: e.detail ?? {},
         ip: req.ip ?? null,
       });
+    },
+    auditRefusal(req, r) {
+      refusals.record({ ...r, ip: req.ip ?? null });
     },
   };
 
@@ -132,14 +146,16 @@ export function installAuth(
     const action = access.action ?? permission;
     if (!req.user) {
       const ended = session?.ended;
-      ctx.audit(req, {
-        action,
-        target,
-        ok: false,
-        detail: { refused: ended && ended !== 'unknown' ? `session ${ended}` : 'not logged in' },
-      });
-      if (ended === 'idle' || ended === 'expired') return refuse(reply, 401, 'the session expired; log in again', 'RS_ERR_SESSION_EXPIRED');
-      if (ended === 'disabled') return refuse(reply, 401, 'the user is disabled', 'RS_ERR_USER_DISABLED');
+      const code =
+        ended === 'idle' || ended === 'expired'
+          ? 'RS_ERR_SESSION_EXPIRED'
+          : ended === 'disabled'
+            ? 'RS_ERR_USER_DISABLED'
+            : 'RS_ERR_AUTH_REQUIRED';
+      // Anonymous refusals are aggregated: a script can send thousands a second.
+      ctx.auditRefusal(req, { action, target, code, refused: ended && ended !== 'unknown' ? `session ${ended}` : 'not logged in' });
+      if (code === 'RS_ERR_SESSION_EXPIRED') return refuse(reply, 401, 'the session expired; log in again', code);
+      if (code === 'RS_ERR_USER_DISABLED') return refuse(reply, 401, 'the user is disabled', code);
       return refuse(reply, 401, 'log in first (POST /api/login)');
     }
     if (req.user.must_change_password && permission !== 'authenticated') {

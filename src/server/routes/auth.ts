@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
 import { type AuthContext, SESSION_COOKIE } from '../auth/guard.ts';
+import { CheckPool, LoginThrottle } from '../auth/login-throttle.ts';
 import { hashPassword, verifyPassword } from '../auth/passwords.ts';
 import {
   AuditQuerySchema,
@@ -12,9 +14,12 @@ import {
 } from '../auth/schemas.ts';
 import { ErrorResponseSchema } from '../schemas.ts';
 
-/** Failed logins per address within the window before further attempts get 429. */
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 5 * 60_000;
+/**
+ * The coarse per-address limit on POST /api/login (@fastify/rate-limit), on top of the
+ * per-(user, address) backoff: 30 a minute lets a few operators sharing a console PC mistype,
+ * and stops one address spraying many user names (docs/security-web.md "Login throttling").
+ */
+export const LOGIN_RATE_LIMIT = { max: 30, timeWindow: 60_000 } as const;
 
 function sessionCookie(req: FastifyRequest, token: string, maxAgeS: number): string {
   // Secure only over TLS: a station console on plain http would otherwise never get its cookie back.
@@ -31,15 +36,22 @@ function sendError(reply: FastifyReply, status: number, code: string, error: str
  * user management is in users.ts. Sessions are an HttpOnly SameSite=Strict cookie
  * (`rs_session`) or, for scripts that ask for it, the same token as a bearer header.
  */
-export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext }> = async (app, { auth }) => {
-  const failures = new Map<string, { count: number; since: number }>();
+export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext; registry: Registry }> = async (app, { auth, registry }) => {
+  const throttle = new LoginThrottle({ now: auth.now });
+  const checks = new CheckPool({ registry });
+  const refuseThrottled = (req: FastifyRequest, reply: FastifyReply, status: 429 | 503, retryAfterMs: number, why: string) => {
+    auth.auditRefusal(req, { action: 'login', target: null, code: 'RS_ERR_AUTH_THROTTLED', refused: why });
+    reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    const error = status === 429 ? 'Too Many Requests' : 'Service Unavailable';
+    return sendError(reply, status, 'RS_ERR_AUTH_THROTTLED', error, `${why}; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
+  };
   // Verifying against a real hash when the user does not exist keeps the response time the same.
   const dummyHash = await hashPassword('not a real password');
 
   app.post(
     '/login',
     {
-      config: { public: true },
+      config: { public: true, rateLimit: LOGIN_RATE_LIMIT },
       schema: {
         description: 'Log in; sets the session cookie. With `bearer: true` the token is also returned for scripts.',
         body: LoginBodySchema,
@@ -49,25 +61,33 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthContext }> = async (a
           401: ErrorResponseSchema,
           403: ErrorResponseSchema,
           429: ErrorResponseSchema,
+          503: ErrorResponseSchema,
         },
       },
     },
     async (req, reply) => {
-      const now = auth.now();
-      const f = failures.get(req.ip);
-      if (f && now - f.since < FAILURE_WINDOW_MS && f.count >= MAX_FAILURES) {
-        auth.audit(req, { action: 'login', target: req.body.username, ok: false, detail: { refused: 'too many failures' } });
-        return sendError(reply, 429, 'RS_ERR_AUTH_THROTTLED', 'Too Many Requests', 'too many failed logins; wait a few minutes');
-      }
+      // Reserved synchronously, before any await: parallel guesses cannot all pass the check.
+      const slot = throttle.reserve(req.body.username, req.ip);
+      if (!('release' in slot)) return refuseThrottled(req, reply, 429, slot.retryAfterMs, slot.reason);
       const stored = auth.store.getUser(req.body.username);
-      const ok = await verifyPassword(req.body.password, stored?.password_hash ?? dummyHash);
+      let ok: boolean | undefined;
+      try {
+        ok = await checks.run(() => verifyPassword(req.body.password, stored?.password_hash ?? dummyHash));
+      } catch (err) {
+        slot.release('failed');
+        throw err;
+      }
+      if (ok === undefined) {
+        slot.release('ok');
+        return refuseThrottled(req, reply, 503, 1000, 'too many logins are being checked');
+      }
       if (!stored || !ok) {
-        const prev = f && now - f.since < FAILURE_WINDOW_MS ? f : { count: 0, since: now };
-        failures.set(req.ip, { count: prev.count + 1, since: prev.since });
+        slot.release('failed');
         auth.audit(req, { action: 'login', target: req.body.username, ok: false, detail: { refused: 'bad user name or password' } });
         return sendError(reply, 401, 'RS_ERR_AUTH_FAILED', 'Unauthorized', 'bad user name or password');
       }
-      failures.delete(req.ip);
+      slot.release('ok');
+      const now = auth.now();
       // Only after the password matched, so a guesser cannot learn which accounts are disabled.
       if (stored.disabled) {
         auth.audit(req, { action: 'login', target: stored.name, ok: false, detail: { refused: 'user disabled' } });
