@@ -8,7 +8,7 @@ import type { DecodedReading, Source } from '../core/reading.ts';
 import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
-import { followCalibration } from './calibration.ts';
+import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';
 import { statusDetail } from './device-status.ts';
 import { normaliseReading } from './normalise.ts';
@@ -38,7 +38,7 @@ export interface DeviceRunnerOptions {
   log: Logger;
   now?: () => number;
   /** The server's calibration signing key; without it every calibration is refused (src/agent/calibration.ts). */
-  calibrationKey?: Buffer;
+  calibrationKey?: CalibrationKeySource;
 }
 
 export interface DeviceStats {

@@ -116,6 +116,7 @@ program
       influx: { ...config.influx, url: config.influx.url as string, spool_path: spool },
       log,
       clientId: `radscreen-ingest-${config.station.id}${suffix}`,
+      known: { station: config.station.id, devices: config.devices },
       ...(shareGroup ? { shareGroup } : {}),
     });
     const { createDataPathMetrics } = await import('../server/metrics.ts');
