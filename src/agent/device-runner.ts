@@ -8,12 +8,13 @@ import type { DecodedReading, Source } from '../core/reading.ts';
 import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
-import { followCalibration } from './calibration.ts';
+import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';
 import { statusDetail } from './device-status.ts';
 import { normaliseReading } from './normalise.ts';
 import { openDurableQueue } from './outbox.ts';
 import { createPublisher } from './publisher.ts';
+import { digestOf } from './source-mark.ts';
 
 export interface DeviceRunnerOptions {
   station: string;
@@ -38,7 +39,7 @@ export interface DeviceRunnerOptions {
   log: Logger;
   now?: () => number;
   /** The server's calibration signing key; without it every calibration is refused (src/agent/calibration.ts). */
-  calibrationKey?: Buffer;
+  calibrationKey?: CalibrationKeySource;
 }
 
 export interface DeviceStats {
@@ -185,7 +186,13 @@ export function runDevice(opts: DeviceRunnerOptions) {
   // Counts change every second; a retained status every 10 s keeps consoles current without flooding.
   const statusTimer = setInterval(publishStatus, 10_000);
   opts.link.open({
-    data(chunk) {
+    data(chunk, message) {
+      const mark = message ? { messageId: message.messageId, digest: digestOf(chunk) } : undefined;
+      // Committed just before the agent died, its PUBACK never sent: acknowledge, do not read it twice.
+      if (mark && message?.dup && publisher.isLastCommitted(mark)) {
+        log.info({ message_id: mark.messageId }, 'redelivered message was committed before a restart; acknowledged');
+        return;
+      }
       // A resumed persistent MQTT session delivers its queue right after CONNACK, before the
       // link reports `online`: that data is the device's too, so start the session for it.
       if (!session) {
@@ -194,7 +201,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
       }
       session.push(chunk);
       // The link acknowledges the message (PUBACK) only once its readings are in the outbox.
-      return publisher.committed();
+      return publisher.committed(mark);
     },
     state(linkState, linkDetail) {
       if (linkState === 'online' && !session) {

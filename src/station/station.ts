@@ -138,6 +138,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
+        known: { station: config.station.id, devices: config.devices },
       });
       stack.push({
         name: 'ingest',

@@ -6,6 +6,7 @@ const stats = (written: number, full: number): IngestStats => ({
   messages: 3,
   readings: 30,
   deadLettered: {},
+  refused: {},
   connected: true,
   alarms: { spool_high_water: 1 },
   writer: {
