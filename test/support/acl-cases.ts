@@ -11,17 +11,17 @@ import type { MqttIdentity } from '../../src/security/mqtt-identity.ts';
  */
 export const ACL_STATION = 'acl';
 
-export function aclConfig(dataDir: string): Config {
-  return parseConfig(
-    `station: { id: ${ACL_STATION} }
+/** The station of the table, as config YAML. */
+export const aclConfigYaml = (dataDir: string) => `station: { id: ${ACL_STATION} }
 data_dir: ${dataDir}
 devices:
   - { id: g1, profile: mightyohm-geiger, simulate: {} }
   - { id: g2, profile: mightyohm-geiger, simulate: {} }
   - { id: sc1, profile: safecast-json, simulate: {} }
-`,
-    { catalogue, env: {} },
-  );
+`;
+
+export function aclConfig(dataDir: string): Config {
+  return parseConfig(aclConfigYaml(dataDir), { catalogue, env: {} });
 }
 
 export interface AclCase {
