@@ -14,6 +14,7 @@ import { statusDetail } from './device-status.ts';
 import { normaliseReading } from './normalise.ts';
 import { openDurableQueue } from './outbox.ts';
 import { createPublisher } from './publisher.ts';
+import { digestOf } from './source-mark.ts';
 
 export interface DeviceRunnerOptions {
   station: string;
@@ -185,7 +186,13 @@ export function runDevice(opts: DeviceRunnerOptions) {
   // Counts change every second; a retained status every 10 s keeps consoles current without flooding.
   const statusTimer = setInterval(publishStatus, 10_000);
   opts.link.open({
-    data(chunk) {
+    data(chunk, message) {
+      const mark = message ? { messageId: message.messageId, digest: digestOf(chunk) } : undefined;
+      // Committed just before the agent died, its PUBACK never sent: acknowledge, do not read it twice.
+      if (mark && message?.dup && publisher.isLastCommitted(mark)) {
+        log.info({ message_id: mark.messageId }, 'redelivered message was committed before a restart; acknowledged');
+        return;
+      }
       // A resumed persistent MQTT session delivers its queue right after CONNACK, before the
       // link reports `online`: that data is the device's too, so start the session for it.
       if (!session) {
@@ -194,7 +201,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
       }
       session.push(chunk);
       // The link acknowledges the message (PUBACK) only once its readings are in the outbox.
-      return publisher.committed();
+      return publisher.committed(mark);
     },
     state(linkState, linkDetail) {
       if (linkState === 'online' && !session) {

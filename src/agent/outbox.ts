@@ -89,6 +89,8 @@ export interface DurableQueue {
   /** The configured bound on items. */
   readonly maxRows: number;
   readonly separator: string;
+  /** The SQLite handle: a record that must commit atomically with an append wraps both in `db.transaction` (source-mark.ts). */
+  readonly db: Database.Database;
   /** Items appended ever (survives restarts: kept in the file). */
   totalAppended(): number;
   stats(): QueueStats;
@@ -281,6 +283,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     depth: () => depth,
     maxRows: opts.maxRows,
     separator,
+    db,
     totalAppended: () => appended.get() ?? 0,
     stats() {
       const o = oldest.get();
