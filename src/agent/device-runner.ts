@@ -179,7 +179,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
       accepted += 1;
     },
     // A device that did not answer sent nothing to dead-letter: counted only (docs/agent.md).
-    reject: (r) => (r.code === 'RS_ERR_DEVICE_TIMEOUT' ? countReject(r.code, r.message) : refuse(r.code, r.message, r.raw ?? Buffer.alloc(0))),
+    reject: (r) =>
+      r.code === 'RS_ERR_DEVICE_TIMEOUT' ? countReject(r.code, r.message) : refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
     options: opts.options,
     log,
   };
