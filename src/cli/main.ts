@@ -9,6 +9,7 @@ import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
+import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
 import { registerUsersCommand } from './users.ts';
@@ -115,6 +116,8 @@ program
       influx: { ...config.influx, url: config.influx.url as string, spool_path: spool },
       log,
       clientId: `radscreen-ingest-${config.station.id}${suffix}`,
+      known: { station: config.station.id, devices: config.devices },
+      timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       ...(shareGroup ? { shareGroup } : {}),
     });
     const { createDataPathMetrics } = await import('../server/metrics.ts');
@@ -264,6 +267,7 @@ program
 registerDecodeCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
+registerMqttAclCommand(program);
 registerUsersCommand(program);
 
 function fail(message: string): never {
