@@ -178,7 +178,9 @@ export function runDevice(opts: DeviceRunnerOptions) {
       if (!publisher.publish(result.reading)) return countReject('RS_ERR_QUEUE_FULL', 'publish queue full');
       accepted += 1;
     },
-    reject: (r) => refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
+    // A device that did not answer sent nothing to dead-letter: counted only (docs/agent.md).
+    reject: (r) =>
+      r.code === 'RS_ERR_DEVICE_TIMEOUT' ? countReject(r.code, r.message) : refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
     options: opts.options,
     log,
   };

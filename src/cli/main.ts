@@ -117,6 +117,7 @@ program
       log,
       clientId: `radscreen-ingest-${config.station.id}${suffix}`,
       known: { station: config.station.id, devices: config.devices },
+      timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       ...(shareGroup ? { shareGroup } : {}),
     });
     const { createDataPathMetrics } = await import('../server/metrics.ts');
