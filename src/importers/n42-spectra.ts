@@ -1,5 +1,5 @@
 import { RadscreenError } from '../core/errors.ts';
-import { checkSpectrum, MEASUREMENT_CLASSES, type Spectrum } from '../spectra/spectrum.ts';
+import { checkSpectrum, type MEASUREMENT_CLASSES, type Spectrum } from '../spectra/spectrum.ts';
 import { parseN42Document } from './n42.ts';
 import { expandChannels, parseDateTimeMs, parseDecimal, parseDurationSeconds } from './n42-values.ts';
 import { asNode, attrOf, children, parseN42Xml, textOf, type XmlNode } from './n42-xml.ts';
@@ -45,8 +45,7 @@ export function parseN42Spectra(text: string): Spectrum[] {
       if (spectrum) spectra.push(spectrum);
     }
   }
-  if (problems.length > 0)
-    throw new RadscreenError('RS_ERR_SPECTRUM_INVALID', `N42 spectra unusable: ${problems.join('; ')}`, problems);
+  if (problems.length > 0) throw new RadscreenError('RS_ERR_SPECTRUM_INVALID', `N42 spectra unusable: ${problems.join('; ')}`, problems);
   return spectra;
 }
 

@@ -4,6 +4,11 @@ import { readSpectrumFile } from '../../src/spectra/read.ts';
 import { parseRadiacodeXml } from '../../src/spectra/read-radiacode.ts';
 import { SpectrumSchema, totalCounts } from '../../src/spectra/spectrum.ts';
 
+const at = <T>(list: readonly T[], i: number): T => {
+  const v = list[i];
+  if (v === undefined) throw new Error(`no element ${i}`);
+  return v;
+};
 const fixture = (name: string) => readFileSync(`src/spectra/fixtures/${name}`, 'utf8');
 const am241N42 = readFileSync('src/importers/fixtures/data_am241.n42', 'utf8');
 
@@ -21,16 +26,22 @@ describe('RadiaCode ResultDataFile reader (real RC-102 exports)', () => {
     const { format, spectra } = readSpectrumFile(fixture(g.file));
     expect(format).toBe('radiacode-xml');
     expect(spectra).toHaveLength(1);
-    const s = spectra[0]!;
+    const s = at(spectra, 0);
     expect(SpectrumSchema.safeParse(s).success).toBe(true);
-    expect(s).toMatchObject({ channels: 1024, live_time_s: g.live, device: g.device, model: 'RadiaCode-102', measurement_class: 'Foreground' });
+    expect(s).toMatchObject({
+      channels: 1024,
+      live_time_s: g.live,
+      device: g.device,
+      model: 'RadiaCode-102',
+      measurement_class: 'Foreground',
+    });
     expect(totalCounts(s)).toBe(g.total);
     expect(s.calibration).toHaveLength(3);
     expect(s.calibration[2]).toBeCloseTo(g.c2, 10);
   });
 
   it('keeps channel order and the local start time read as UTC', () => {
-    const s = readSpectrumFile(fixture('bg.xml')).spectra[0]!;
+    const s = at(readSpectrumFile(fixture('bg.xml')).spectra, 0);
     expect(s.counts.slice(0, 10)).toEqual([3, 1, 2, 0, 1, 1, 2, 8, 36, 27]);
     expect(new Date(s.ts).toISOString()).toBe('2023-11-21T06:52:39.000Z');
     expect(s.name).toBe('BG dtr');
@@ -38,8 +49,7 @@ describe('RadiaCode ResultDataFile reader (real RC-102 exports)', () => {
 
   it('reads a BackgroundEnergySpectrum layer as a separate Background spectrum with its own calibration and time', () => {
     const fg = fixture('Cs137_b.xml');
-    const bgLayer = fixture('bg.xml')
-      .match(/<EnergySpectrum>[\s\S]*<\/EnergySpectrum>/)![0]
+    const bgLayer = (fixture('bg.xml').match(/<EnergySpectrum>[\s\S]*<\/EnergySpectrum>/)?.[0] ?? '')
       .replaceAll('EnergySpectrum>', 'BackgroundEnergySpectrum>')
       .replace('<Coefficient>-6.38159</Coefficient>', '<Coefficient>-1.5</Coefficient>');
     const both = fg
@@ -47,16 +57,18 @@ describe('RadiaCode ResultDataFile reader (real RC-102 exports)', () => {
       .replace('<EndTime>', '<StartTime>2023-11-21T06:52:39</StartTime><EndTime>');
     const spectra = parseRadiacodeXml(both);
     expect(spectra.map((s) => s.measurement_class)).toEqual(['Foreground', 'Background']);
-    expect(totalCounts(spectra[0]!)).toBe(83_512);
-    expect(totalCounts(spectra[1]!)).toBe(9_481);
-    expect(spectra[1]!.live_time_s).toBe(1_800);
-    expect(spectra[1]!.calibration[0]).toBe(-1.5);
-    expect(spectra[0]!.calibration[0]).toBe(-6.38159);
-    expect(new Date(spectra[1]!.ts).toISOString()).toBe('2023-11-21T06:52:39.000Z');
+    expect(totalCounts(at(spectra, 0))).toBe(83_512);
+    expect(totalCounts(at(spectra, 1))).toBe(9_481);
+    expect(at(spectra, 1).live_time_s).toBe(1_800);
+    expect(at(spectra, 1).calibration[0]).toBe(-1.5);
+    expect(at(spectra, 0).calibration[0]).toBe(-6.38159);
+    expect(new Date(at(spectra, 1).ts).toISOString()).toBe('2023-11-21T06:52:39.000Z');
   });
 
   it('refuses a DataPoint count different from NumberOfChannels, naming both', () => {
-    const cut = fixture('Cs137_b.xml').replace('<DataPoint>', '<X>').replace(/<\/DataPoint>/, '</X>');
+    const cut = fixture('Cs137_b.xml')
+      .replace('<DataPoint>', '<X>')
+      .replace(/<\/DataPoint>/, '</X>');
     expect(() => parseRadiacodeXml(cut)).toThrow(/1023 DataPoint values but NumberOfChannels is 1024/);
   });
 
@@ -79,34 +91,40 @@ describe('N42.42-2011 spectra (extends the N42 importer)', () => {
     const n42 = readSpectrumFile(am241N42);
     const xml = readSpectrumFile(fixture('data_am241.xml'));
     expect(n42.format).toBe('n42');
-    expect(n42.spectra[0]!.counts).toEqual(xml.spectra[0]!.counts);
-    expect(n42.spectra[0]!.calibration).toEqual([-6.2832313, 2.4383054, 0.0003818]);
+    expect(at(n42.spectra, 0).counts).toEqual(at(xml.spectra, 0).counts);
+    expect(at(n42.spectra, 0).calibration).toEqual([-6.2832313, 2.4383054, 0.0003818]);
     expect(n42.spectra[0]).toMatchObject({ live_time_s: 613, real_time_s: 613, device: 'RC-102-000115' });
   });
 
   it('expands CountedZeroes, reads several RadMeasurements and tolerates undeclared vendor prefixes', () => {
-    const counts = readSpectrumFile(am241N42).spectra[0]!.counts;
+    const counts = at(readSpectrumFile(am241N42).spectra, 0).counts;
     const compressed: string[] = [];
     for (let i = 0; i < counts.length; ) {
       if (counts[i] !== 0) compressed.push(String(counts[i++]));
       else {
         let run = 0;
-        while (counts[i] === 0) (run++, i++);
+        while (counts[i] === 0) {
+          run++;
+          i++;
+        }
         compressed.push('0', String(run));
       }
     }
     expect(compressed.length).toBeLessThan(counts.length); // the fixture has zero runs, so this exercises them
-    const rm = am241N42.match(/<RadMeasurement[\s\S]*<\/RadMeasurement>/)![0];
+    const rm = am241N42.match(/<RadMeasurement[\s\S]*<\/RadMeasurement>/)?.[0] ?? '';
     const bg = rm
       .replace('id="rm-fg"', 'id="rm-bg"')
       .replace('id="rm-fg-sp"', 'id="rm-bg-sp"')
       .replace('>Foreground<', '>Background<')
-      .replace(/<ChannelData compressionCode="None">[\s\S]*?<\/ChannelData>/, `<ChannelData compressionCode="CountedZeroes">${compressed.join(' ')}</ChannelData>`)
+      .replace(
+        /<ChannelData compressionCode="None">[\s\S]*?<\/ChannelData>/,
+        `<ChannelData compressionCode="CountedZeroes">${compressed.join(' ')}</ChannelData>`,
+      )
       .replace('</RadMeasurement>', '<DHS:Extra>vendor</DHS:Extra></RadMeasurement>');
     const doc = am241N42.replace('</RadInstrumentData>', `${bg}\n</RadInstrumentData>`);
     const spectra = readSpectrumFile(doc).spectra;
     expect(spectra.map((s) => s.measurement_class)).toEqual(['Foreground', 'Background']);
-    expect(spectra[1]!.counts).toEqual(counts);
+    expect(at(spectra, 1).counts).toEqual(counts);
   });
 
   it('refuses a spectrum whose calibration reference does not exist, and a document that is neither format', () => {
