@@ -145,7 +145,9 @@ export function runDevice(opts: DeviceRunnerOptions) {
     deadLetters.send(code, message, payload);
   }
   const asPayload = (decoded: DecodedReading) => Buffer.from(JSON.stringify({ station: opts.station, device: opts.device, ...decoded }));
-  const timeWindow = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+  const window = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+  // Replayed history has no past bound (the same rule as ingest, docs/data-integrity.md).
+  const timeWindow = opts.source === 'replay' ? { ...window, pastMs: Number.POSITIVE_INFINITY } : window;
 
   function publishStatus(): void {
     const o = outbox.stats();
