@@ -35,6 +35,7 @@ program
   .action(async (opts: { config: string }) => {
     const config = loadConfigOrExit(opts.config);
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { startStation } = await import('../station/station.ts');
     const station = await startStation({ config, catalogue, simulators, log });
     stopOnSignals(log, station.stop);
@@ -149,6 +150,7 @@ program
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen server needs mqtt.url (or RADSCREEN_MQTT_URL)');
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { default: mqtt } = await import('mqtt');
     const { startServer } = await import('../server/start.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
