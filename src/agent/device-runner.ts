@@ -145,7 +145,9 @@ export function runDevice(opts: DeviceRunnerOptions) {
     deadLetters.send(code, message, payload);
   }
   const asPayload = (decoded: DecodedReading) => Buffer.from(JSON.stringify({ station: opts.station, device: opts.device, ...decoded }));
-  const timeWindow = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+  const window = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+  // Replayed history has no past bound (the same rule as ingest, docs/data-integrity.md).
+  const timeWindow = opts.source === 'replay' ? { ...window, pastMs: Number.POSITIVE_INFINITY } : window;
 
   function publishStatus(): void {
     const o = outbox.stats();
@@ -178,7 +180,9 @@ export function runDevice(opts: DeviceRunnerOptions) {
       if (!publisher.publish(result.reading)) return countReject('RS_ERR_QUEUE_FULL', 'publish queue full');
       accepted += 1;
     },
-    reject: (r) => refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
+    // A device that did not answer sent nothing to dead-letter: counted only (docs/agent.md).
+    reject: (r) =>
+      r.code === 'RS_ERR_DEVICE_TIMEOUT' ? countReject(r.code, r.message) : refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
     options: opts.options,
     log,
   };

@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { preparePrivateFile } from '../core/private-files.ts';
 import type { QueueBatch } from './queue-batch.ts';

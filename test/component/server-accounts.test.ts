@@ -146,6 +146,23 @@ describe('disable, enable, delete (admin only, audited)', () => {
   });
 });
 
+describe('two admins removing each other at once', () => {
+  it('exactly one succeeds: the station always keeps an enabled admin', async () => {
+    const { store, login, as } = await setup();
+    await addUser(store, { name: 'admin2', role: 'admin', password: PW.admin2 as string });
+    const [a, b] = [(await login('admin')).token, (await login('admin2')).token];
+    const results = await Promise.all([
+      as(a, 'POST', '/api/users/admin2/disable'),
+      as(b, 'POST', '/api/users/admin/disable'),
+      as(a, 'DELETE', '/api/users/admin2'),
+      as(b, 'DELETE', '/api/users/admin'),
+    ]);
+    const enabledAdmins = store.listUsers().filter((u) => u.role === 'admin' && !u.disabled);
+    expect(enabledAdmins).toHaveLength(1);
+    expect(results.map((r) => r.statusCode)).toContain(409);
+  });
+});
+
 describe('changing your own password', () => {
   it('needs the current password, applies the policy, ends every other session and keeps this one', async () => {
     const { store, login, as } = await setup();
