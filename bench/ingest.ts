@@ -130,7 +130,7 @@ async function measureBroker(count: number): Promise<number> {
   });
   const t0 = Date.now() - 3_600_000;
   const body = (n: number) =>
-    `{"v":1,"readings":[${JSON.stringify({ station: 'bench', device: 'ceiling', profile: 'mightyohm-geiger', kind: 'dosimeter', ts: t0 + n, ts_source: 'agent', values: { cpm: n % 1000, dose_rate: (n % 1000) / 175, seq: n }, quality: 'good', source: 'simulated' })}]}`;
+    `{"v":1,"readings":[${JSON.stringify({ station: 'bench', device: 'ceiling', profile: 'mqtt-json', kind: 'dosimeter', ts: t0 + n, ts_source: 'agent', values: { cpm: n % 1000, dose_rate: (n % 1000) / 175, counts: n }, quality: 'good', source: 'simulated' })}]}`;
   const start = performance.now();
   let sent = 0;
   let inflight = 0;

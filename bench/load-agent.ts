@@ -6,7 +6,7 @@
  *   node --import tsx bench/load-agent.ts --mqtt mqtt://127.0.0.1:1883 --outbox /tmp/o.sqlite \
  *     --rate 500 [--count N] [--start-seq 0] [--t0 <ms>] [--coalesce-ms 50] [--max-per-message 1000]
  *
- * Reading `seq` has `ts = t0 + seq` (ms) and `values.seq = seq`, so identities never collide and
+ * Reading `seq` has `ts = t0 + seq` (ms) and `values.counts = seq`, so identities never collide and
  * a test can tell exactly which readings arrived. `--rate 0` generates as fast as the outbox
  * takes them (bounded by --window readings in the outbox). Prints one JSON line of counters every
  * 250 ms and a final one with `"done":true`; SIGTERM stops generating, drains, exits 0.
@@ -58,11 +58,13 @@ const publisher = createPublisher({
 const makeReading = (seq: number): Reading => ({
   station: a.station,
   device: a.device,
-  profile: 'mightyohm-geiger',
+  // mqtt-json declares `counts` (≥ 0, no upper bound): the reading's number travels there, since
+  // ingest refuses channels a profile does not declare (docs/data-integrity.md).
+  profile: 'mqtt-json',
   kind: 'dosimeter',
   ts: t0 + seq,
   ts_source: 'agent',
-  values: { cpm: seq % 1000, dose_rate: (seq % 1000) / 175, seq },
+  values: { cpm: seq % 1000, dose_rate: (seq % 1000) / 175, counts: seq },
   quality: 'good',
   source: 'simulated',
 });

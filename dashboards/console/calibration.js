@@ -1,7 +1,7 @@
 // Calibration from a device tile: a technician records a calibration (factor, reference source,
 // certificate, next due date, comment) and sees the device's history. The "Calibrate" button is
 // shown to technicians only (calibration.css keys on body[data-role]); the server decides anyway.
-import { act } from './api.js';
+import { notify, post } from './api.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const FACTOR_LABEL = {
@@ -68,7 +68,13 @@ export async function openCalibrate(device) {
     },
     ...(comment ? { comment } : {}),
   };
-  await act(`/api/devices/${encodeURIComponent(device.id)}/calibrations`, body, `Calibration recorded for ${device.name || device.id}.`);
+  const path = `/api/devices/${encodeURIComponent(device.id)}/calibrations`;
+  // A factor outside the plausible range is not recorded but waits for a second person (202).
+  const r = await post(path, body);
+  if (r.status === 202) notify(`Not in force yet: ${r.body?.message ?? 'waiting for a second person to approve'}`, 'error');
+  else if (r.ok) notify(`Calibration recorded for ${device.name || device.id}.`);
+  else if (r.status === 401) notify('Refused: log in first.', 'error');
+  else notify(`Refused: ${r.body?.message ?? `HTTP ${r.status}`}`, 'error');
 }
 
 /** Wires the tiles' Calibrate buttons (one delegated listener: tiles come and go). */

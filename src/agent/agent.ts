@@ -32,7 +32,16 @@ export interface Agent {
 /** Starts a runner per configured device. The config was validated, so every profile exists. */
 export function startAgent(opts: AgentOptions): Agent {
   const { config } = opts;
-  const calibrationKey = opts.calibrationKey ?? readCalibrationKey(config);
+  // No key yet (the server has not run once): look again when a calibration arrives.
+  let knownKey = opts.calibrationKey ?? readCalibrationKey(config);
+  const calibrationKey = () => {
+    try {
+      knownKey ??= readCalibrationKey(config);
+    } catch (e) {
+      opts.log.warn({ err: (e as Error).message }, 'calibration key unreadable; calibrations are refused');
+    }
+    return knownKey;
+  };
   const runners: DeviceRunner[] = config.devices.map((device) => {
     const profile = opts.catalogue.get(device.profile) as DeviceProfile;
     let link = opts.links?.get(device.id);
@@ -81,7 +90,7 @@ export function startAgent(opts: AgentOptions): Agent {
       coalesceMs: opts.coalesceMs ?? config.agent.coalesce_ms,
       timeWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       ...(opts.receipts ? { receipts: opts.receipts } : {}),
-      ...(calibrationKey ? { calibrationKey } : {}),
+      calibrationKey,
       log: opts.log,
     });
   });

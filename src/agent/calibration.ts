@@ -90,10 +90,10 @@ export function applyCalibration(decoded: DecodedReading, calibration: Calibrati
  */
 export function trustCalibration(
   c: CalibrationMessage,
-  expected: { key: Buffer | undefined; profile: DeviceProfile; options?: Record<string, unknown> },
+  expected: { key: CalibrationKeySource; profile: DeviceProfile; options?: Record<string, unknown> },
   current: CalibrationMessage | undefined,
 ): CalibrationParse {
-  const untrusted = untrustedReason(c, expected.key);
+  const untrusted = untrustedReason(c, typeof expected.key === 'function' ? expected.key() : expected.key);
   if (untrusted) return { ok: false, code: 'RS_ERR_CALIBRATION_UNTRUSTED', reason: untrusted };
   if (current?.seq !== undefined && (c.seq as number) < current.seq)
     return {
@@ -111,6 +111,12 @@ export function trustCalibration(
   return { ok: true, calibration: c };
 }
 
+/**
+ * The key, or a getter for it: an agent started before the server has written its key file
+ * looks again at each message instead of refusing calibrations until it is restarted.
+ */
+export type CalibrationKeySource = Buffer | undefined | (() => Buffer | undefined);
+
 /** What followCalibration needs: the device's own MQTT connection and where to report. */
 export interface FollowCalibrationOptions {
   client: MqttClient;
@@ -120,7 +126,7 @@ export interface FollowCalibrationOptions {
   /** The device's profile options (its tube `sensitivity`, if any): the reference for the ceiling. */
   options?: Record<string, unknown>;
   /** The server's signing key; undefined: no calibration is trusted (each is refused and counted). */
-  key: Buffer | undefined;
+  key: CalibrationKeySource;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
   /** Counts a refused message (or local copy) per device and code; a message is also dead-lettered here. */
   onInvalid(code: CalibrationRejectCode, reason: string, payload: Buffer): void;
@@ -171,7 +177,8 @@ export function followCalibration(opts: FollowCalibrationOptions): () => Calibra
   let current = readCached(opts);
   if (current)
     opts.log.info({ calibration_id: current.calibration_id, factor: current.factor }, 'calibration in force (from the local copy)');
-  if (!opts.key) opts.log.warn({ topic }, 'no calibration key: calibrations from the server cannot be verified and will be refused');
+  if (!(typeof opts.key === 'function' ? opts.key() : opts.key))
+    opts.log.warn({ topic }, 'no calibration key: calibrations from the server cannot be verified and will be refused');
   const refuse = (code: CalibrationRejectCode, reason: string, payload: Buffer) => {
     opts.onInvalid(code, reason, payload);
     opts.log.warn({ code, reason, kept: current?.calibration_id ?? null }, 'calibration refused');

@@ -8,12 +8,13 @@ import type { DecodedReading, Source } from '../core/reading.ts';
 import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
-import { followCalibration } from './calibration.ts';
+import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';
 import { statusDetail } from './device-status.ts';
 import { normaliseReading } from './normalise.ts';
 import { openDurableQueue } from './outbox.ts';
 import { createPublisher } from './publisher.ts';
+import { digestOf } from './source-mark.ts';
 
 export interface DeviceRunnerOptions {
   station: string;
@@ -38,7 +39,7 @@ export interface DeviceRunnerOptions {
   log: Logger;
   now?: () => number;
   /** The server's calibration signing key; without it every calibration is refused (src/agent/calibration.ts). */
-  calibrationKey?: Buffer;
+  calibrationKey?: CalibrationKeySource;
 }
 
 export interface DeviceStats {
@@ -144,7 +145,9 @@ export function runDevice(opts: DeviceRunnerOptions) {
     deadLetters.send(code, message, payload);
   }
   const asPayload = (decoded: DecodedReading) => Buffer.from(JSON.stringify({ station: opts.station, device: opts.device, ...decoded }));
-  const timeWindow = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+  const window = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
+  // Replayed history has no past bound (the same rule as ingest, docs/data-integrity.md).
+  const timeWindow = opts.source === 'replay' ? { ...window, pastMs: Number.POSITIVE_INFINITY } : window;
 
   function publishStatus(): void {
     const o = outbox.stats();
@@ -177,7 +180,9 @@ export function runDevice(opts: DeviceRunnerOptions) {
       if (!publisher.publish(result.reading)) return countReject('RS_ERR_QUEUE_FULL', 'publish queue full');
       accepted += 1;
     },
-    reject: (r) => refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
+    // A device that did not answer sent nothing to dead-letter: counted only (docs/agent.md).
+    reject: (r) =>
+      r.code === 'RS_ERR_DEVICE_TIMEOUT' ? countReject(r.code, r.message) : refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
     options: opts.options,
     log,
   };
@@ -185,7 +190,13 @@ export function runDevice(opts: DeviceRunnerOptions) {
   // Counts change every second; a retained status every 10 s keeps consoles current without flooding.
   const statusTimer = setInterval(publishStatus, 10_000);
   opts.link.open({
-    data(chunk) {
+    data(chunk, message) {
+      const mark = message ? { messageId: message.messageId, digest: digestOf(chunk) } : undefined;
+      // Committed just before the agent died, its PUBACK never sent: acknowledge, do not read it twice.
+      if (mark && message?.dup && publisher.isLastCommitted(mark)) {
+        log.info({ message_id: mark.messageId }, 'redelivered message was committed before a restart; acknowledged');
+        return;
+      }
       // A resumed persistent MQTT session delivers its queue right after CONNACK, before the
       // link reports `online`: that data is the device's too, so start the session for it.
       if (!session) {
@@ -194,7 +205,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
       }
       session.push(chunk);
       // The link acknowledges the message (PUBACK) only once its readings are in the outbox.
-      return publisher.committed();
+      return publisher.committed(mark);
     },
     state(linkState, linkDetail) {
       if (linkState === 'online' && !session) {

@@ -3,6 +3,7 @@ import type { CalibrationMessage } from '../core/contract.ts';
 import { type Reject, reject } from '../core/errors.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { type DecodedReading, type Reading, ReadingSchema, type Source } from '../core/reading.ts';
+import { checkChannelValues } from '../core/reading-contract.ts';
 import { applyCalibration } from './calibration.ts';
 
 export interface ReadingOrigin {
@@ -22,17 +23,9 @@ export interface ReadingOrigin {
  */
 export function normaliseReading(raw: DecodedReading, origin: ReadingOrigin): { reading: Reading } | { reject: Reject } {
   const decoded = origin.calibration ? applyCalibration(raw, origin.calibration, origin.profile) : raw;
-  const channels = new Map(origin.profile.channels.map((c) => [c.key, c]));
-  for (const [key, value] of Object.entries(decoded.values)) {
-    const spec = channels.get(key);
-    if (!spec) return { reject: reject('RS_ERR_READING_INVALID', `channel '${key}' is not declared by ${origin.profile.id}`) };
-    if (typeof value === 'number') {
-      if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max))
-        return { reject: reject('RS_ERR_FRAME_RANGE', `${key}=${value} ${spec.unit} outside [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]`) };
-    } else if (spec.type === 'enum' && spec.values && !spec.values.includes(String(value))) {
-      return { reject: reject('RS_ERR_FRAME_RANGE', `${key}=${String(value)} is not one of ${spec.values.join('|')}`) };
-    }
-  }
+  // The same contract ingest applies (core/reading-contract.ts): declared channel, type, range.
+  const refused = checkChannelValues(decoded.values, origin.profile.channels, origin.profile.id);
+  if (refused) return { reject: refused };
   const candidate = {
     ...decoded,
     station: origin.station,

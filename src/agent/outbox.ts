@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { preparePrivateFile } from '../core/private-files.ts';
 import type { QueueBatch } from './queue-batch.ts';
@@ -89,6 +88,8 @@ export interface DurableQueue {
   /** The configured bound on items. */
   readonly maxRows: number;
   readonly separator: string;
+  /** The SQLite handle: a record that must commit atomically with an append wraps both in `db.transaction` (source-mark.ts). */
+  readonly db: Database.Database;
   /** Items appended ever (survives restarts: kept in the file). */
   totalAppended(): number;
   stats(): QueueStats;
@@ -281,6 +282,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     depth: () => depth,
     maxRows: opts.maxRows,
     separator,
+    db,
     totalAppended: () => appended.get() ?? 0,
     stats() {
       const o = oldest.get();

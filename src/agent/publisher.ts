@@ -5,6 +5,7 @@ import { createRateLimiter, type DurableQueue, type QueueBatch } from './outbox.
 import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
 import { createSeqStamper } from './point-identity.ts';
 import { createReceiptTracker, type ReceiptOptions } from './receipt-tracker.ts';
+import { openSourceMarks, type SourceMark } from './source-mark.ts';
 
 export interface PublisherOptions {
   client: MqttClient;
@@ -60,6 +61,13 @@ export function createPublisher(opts: PublisherOptions) {
   const pending: string[] = [];
   // Callers waiting for the readings they handed over to be committed (the MQTT link's PUBACK).
   let commitWaiters: { resolve(): void; reject(err: Error): void }[] = [];
+  // The broker message the pending readings came from, committed with them (source-mark.ts).
+  const marks = openSourceMarks(outbox.db);
+  let pendingMark: SourceMark | undefined;
+  const appendMarked = outbox.db.transaction((items: string[], mark: SourceMark) => {
+    outbox.append(items, rowItems);
+    marks.write(mark);
+  });
   const ackedRows: number[] = [];
   // Messages cut from rows already taken, not yet sent (bounded by one take).
   let queue: OutboxMessage[] = [];
@@ -81,8 +89,11 @@ export function createPublisher(opts: PublisherOptions) {
     const waiters = commitWaiters;
     commitWaiters = [];
     if (pending.length > 0) {
+      const mark = pendingMark;
+      pendingMark = undefined;
       try {
-        outbox.append(pending.splice(0), rowItems);
+        if (mark) appendMarked(pending.splice(0), mark);
+        else outbox.append(pending.splice(0), rowItems);
       } catch (err) {
         // Not committed: whoever waits must not acknowledge the source (the broker re-sends).
         for (const w of waiters) w.reject(err as Error);
@@ -213,12 +224,16 @@ export function createPublisher(opts: PublisherOptions) {
     /**
      * Resolves once every reading handed to `publish()` so far is committed to the outbox (at
      * the end of this event-loop turn; at once when none is pending). Rejects when the commit
-     * failed. The MQTT device link sends its PUBACK only after this (docs/agent.md).
+     * failed. The MQTT device link sends its PUBACK only after this (docs/agent.md). `mark`
+     * names the broker message the readings came from; it is committed with them.
      */
-    committed(): Promise<void> {
+    committed(mark?: SourceMark): Promise<void> {
       if (pending.length === 0) return Promise.resolve();
+      if (mark) pendingMark = mark;
       return new Promise<void>((resolve, reject) => commitWaiters.push({ resolve, reject }));
     },
+    /** True when a redelivered broker message is the one whose readings were committed last. */
+    isLastCommitted: (mark: SourceMark) => marks.isLastCommitted(mark),
     /** Resolves once everything in the outbox has been acknowledged by the broker. */
     async drain(): Promise<void> {
       commit();

@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { preparePrivateFile } from '../core/private-files.ts';
 import { type Alarm, AlarmSchema, type AlarmTransition } from './types.ts';

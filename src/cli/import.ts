@@ -75,16 +75,15 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
   if (!config.mqtt.url && !config.influx.url) usage(`${flags.config} sets neither mqtt.url nor influx.url: nowhere to store the readings`);
   const station = checkId('--station', flags.station ?? config.station.id);
   const peeked = source.identify && !flags.device ? peekFile(file) : undefined;
-  const device = checkId('--device', flags.device ?? (peeked && source.identify?.(peeked)?.device) ?? source.id);
+  const named = checkId('--device', flags.device ?? (peeked && source.identify?.(peeked)?.device) ?? source.id);
+  // Training readings belong to `training-<id>` devices, the only ones ingest admits outside the config.
+  const device = flags.source === 'training' && !named.startsWith('training-') ? checkId('--device', `training-${named}`) : named;
   const input = openInput(file);
 
   const sink = config.mqtt.url ? await openMqttSink(config, station, device) : await openInfluxSink(config);
   const started = Date.now();
   const progress = createProgress(input.size);
   let handedOver = 0;
-  // InfluxDB silently refuses points older than the retention policy: an old log needs a longer one.
-  const retentionCutoff = started - retentionMs(config.influx.retention);
-  let tooOld = 0;
   let summary: Awaited<ReturnType<typeof decodeStream>>;
   try {
     summary = await decodeStream({
@@ -95,7 +94,6 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
       stored: Boolean(flags.stored),
       onReadings: (readings) => {
         handedOver += readings.length;
-        for (const x of readings) if (x.ts < retentionCutoff) tooOld++;
         return sink.store(readings);
       },
       onProgress: (bytes) => progress.update(bytes, handedOver),
@@ -110,22 +108,11 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
   process.stderr.write(
     `${formatSummary(summary)}imported ${summary.accepted - lost} readings from ${input.name} to ${sink.target} in ${seconds} s\n`,
   );
-  if (tooOld > 0)
-    process.stderr.write(
-      `radscreen: ${tooOld} readings are older than influx.retention (${config.influx.retention}); InfluxDB drops them unless the retention policy is longer (e.g. INF)\n`,
-    );
   if (lost > 0) {
     process.stderr.write(`radscreen: ${lost} readings were not stored\n`);
     return EXIT.failure;
   }
   return flags.strict && summary.rejected > 0 ? EXIT.failure : EXIT.ok;
-}
-
-/** `30d`, `12w`, `48h` or `INF` (the config's retention syntax) in ms. */
-function retentionMs(retention: string): number {
-  const m = /^(\d+)([hdw])$/.exec(retention);
-  if (!m) return Number.POSITIVE_INFINITY;
-  return Number(m[1]) * { h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'h' | 'd' | 'w'];
 }
 
 /** A stderr progress line (percent of bytes when the size is known), at most every PROGRESS_EVERY_MS. */
@@ -194,9 +181,23 @@ async function managedInfluxFor(config: Config): Promise<{ url: string; username
   return managed && url ? { url, username: managed.username, password: managed.password } : undefined;
 }
 
-/** No broker configured: the ingest's own writer, schema first, then batched line protocol. */
+/** influxd's policy duration (`0s` = INF, `720h0m0s`) in ms. */
+export function influxDurationMs(duration: string): number {
+  let ms = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+)(h|m|s)/g))
+    ms += Number(n) * { h: 3_600_000, m: 60_000, s: 1000 }[unit as 'h' | 'm' | 's'];
+  return ms === 0 ? Number.POSITIVE_INFINITY : ms;
+}
+
+/**
+ * No broker configured: the ingest's own writer, into the `import` retention policy only. The
+ * station's policies (`raw`, `rollup_1m`) are never created or altered here: an import config's
+ * durations must not change a running station (docs/data-integrity.md "Retention policies").
+ * Readings older than the `import` policy keeps are refused (RS_ERR_RETENTION), not sent to be
+ * dropped silently.
+ */
 async function openInfluxSink(config: Config): Promise<ReadingSink> {
-  const { ensureSchema } = await import('../ingest/schema.ts');
+  const { connect, createPolicyIfMissing, IMPORT_POLICY } = await import('../ingest/schema.ts');
   const { createInfluxWriter } = await import('../ingest/influx-writer.ts');
   const { toLines } = await import('../ingest/line-protocol.ts');
   const influx = { ...config.influx, url: config.influx.url as string };
@@ -204,13 +205,18 @@ async function openInfluxSink(config: Config): Promise<ReadingSink> {
     ...(influx.username !== undefined ? { username: influx.username } : {}),
     ...(influx.password !== undefined ? { password: influx.password } : {}),
   };
-  await ensureSchema({ url: influx.url, database: influx.database, retention: influx.retention, ...auth }).catch((e: Error) =>
-    usage(e.message),
-  );
+  const admin = connect({ url: influx.url, ...auth });
+  const duration = await admin
+    .createDatabase(influx.database)
+    .then(() => createPolicyIfMissing(admin, influx.database, IMPORT_POLICY, influx.import_retention))
+    .catch((e: Error) => usage(`InfluxDB ${influx.url}: ${e.message.split('\n')[0]}`));
+  const cutoff = Date.now() - influxDurationMs(duration);
   let dropped = 0;
+  let tooOld = 0;
   const writer = createInfluxWriter({
     url: influx.url,
     database: influx.database,
+    retentionPolicy: IMPORT_POLICY,
     batchSize: influx.batch_size,
     flushIntervalMs: influx.flush_interval_ms,
     ...auth,
@@ -220,13 +226,20 @@ async function openInfluxSink(config: Config): Promise<ReadingSink> {
     },
   });
   return {
-    target: `${influx.url} (database ${influx.database})`,
+    target: `${influx.url} (database ${influx.database}, retention policy ${IMPORT_POLICY})`,
     async store(readings) {
-      await writer.write(toLines(readings));
+      const kept = readings.filter((r) => r.ts >= cutoff);
+      tooOld += readings.length - kept.length;
+      if (kept.length > 0) await writer.write(toLines(kept));
     },
     async finish() {
       const unwritten = await writer.close(30_000);
-      return unwritten + dropped;
+      if (tooOld > 0)
+        process.stderr.write(
+          `radscreen: RS_ERR_RETENTION: ${tooOld} readings are older than the '${IMPORT_POLICY}' retention policy keeps (${duration}); not imported. ` +
+            `The policy is never altered by radscreen: drop it (DROP RETENTION POLICY "${IMPORT_POLICY}" ON "${influx.database}") and set influx.import_retention, or ALTER it yourself\n`,
+        );
+      return unwritten + dropped + tooOld;
     },
   };
 }

@@ -9,6 +9,7 @@ import { ReadingSchema } from '../core/reading.ts';
 import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
+import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
 import { registerUsersCommand } from './users.ts';
@@ -34,6 +35,7 @@ program
   .action(async (opts: { config: string }) => {
     const config = loadConfigOrExit(opts.config);
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { startStation } = await import('../station/station.ts');
     const station = await startStation({ config, catalogue, simulators, log });
     stopOnSignals(log, station.stop);
@@ -115,6 +117,8 @@ program
       influx: { ...config.influx, url: config.influx.url as string, spool_path: spool },
       log,
       clientId: `radscreen-ingest-${config.station.id}${suffix}`,
+      known: { station: config.station.id, devices: config.devices },
+      timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       ...(shareGroup ? { shareGroup } : {}),
     });
     const { createDataPathMetrics } = await import('../server/metrics.ts');
@@ -146,6 +150,7 @@ program
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen server needs mqtt.url (or RADSCREEN_MQTT_URL)');
     const log = createLogger();
+    securePrivateTreeLogged(config.data_dir, log);
     const { default: mqtt } = await import('mqtt');
     const { startServer } = await import('../server/start.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
@@ -264,6 +269,7 @@ program
 registerDecodeCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
+registerMqttAclCommand(program);
 registerUsersCommand(program);
 
 function fail(message: string): never {

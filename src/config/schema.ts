@@ -227,6 +227,14 @@ export const ConfigSchema = z
           .default('52w'),
         /** Backlog (spooled during an outage) drains at most this fast, points/s; live points go first. */
         backlog_rate_per_s: z.number().int().min(100).default(50_000),
+        /**
+         * Duration of the `import` retention policy (replayed history, `radscreen import`) when it is
+         * created; an existing one is never altered (docs/data-integrity.md "Retention policies").
+         */
+        import_retention: z
+          .string()
+          .regex(/^\d+[hdw]$|^INF$/, 'a duration such as 520w or INF')
+          .default('INF'),
       })
       .default({
         database: 'radscreen',
@@ -238,6 +246,7 @@ export const ConfigSchema = z
         spool_max_age_h: 168,
         rollup_retention: '52w',
         backlog_rate_per_s: 50_000,
+        import_retention: 'INF',
       }),
     /** Agent outbox (SQLite under `<data_dir>/outbox/`, one file per device) and coalescing. */
     agent: z

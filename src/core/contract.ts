@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ReadingSchema } from './reading.ts';
+import { type Reading, ReadingSchema } from './reading.ts';
+import { MAX_READINGS_PAYLOAD_BYTES, MAX_READINGS_PER_MESSAGE, MAX_VALUES_PER_READING } from './reading-contract.ts';
 
 /**
  * MQTT contract v1 (ARCHITECTURE.md "Contracts"). Both sides validate with these schemas;
@@ -30,10 +31,10 @@ export function parseTopic(topic: string): { station: string; device?: string; l
   return undefined;
 }
 
-/** One or more readings per message; the agent coalesces what is ready into one. */
+/** One or more readings per message (at most MAX_READINGS_PER_MESSAGE); the agent coalesces what is ready into one. */
 export const ReadingsMessageSchema = z.object({
   v: z.literal(1),
-  readings: z.array(ReadingSchema).min(1).max(10_000),
+  readings: z.array(ReadingSchema).min(1).max(MAX_READINGS_PER_MESSAGE),
 });
 export type ReadingsMessage = z.infer<typeof ReadingsMessageSchema>;
 
@@ -64,17 +65,57 @@ export const DeadLetterSchema = z.object({
 });
 export type DeadLetter = z.infer<typeof DeadLetterSchema>;
 
-/** Parses and validates a readings payload; the error says why, with zod's paths. */
-export function parseReadingsMessage(
-  payload: Buffer,
-): { ok: true; message: ReadingsMessage } | { ok: false; code: 'RS_ERR_PAYLOAD_JSON' | 'RS_ERR_PAYLOAD_INVALID'; reason: string } {
+type PayloadRefusal = { ok: false; code: 'RS_ERR_PAYLOAD_JSON' | 'RS_ERR_PAYLOAD_INVALID' | 'RS_ERR_PAYLOAD_TOO_LARGE'; reason: string };
+
+/**
+ * Parses a readings payload's envelope, bounds first: the byte size BEFORE JSON.parse (parsing is
+ * synchronous and a 10 MB payload would stall the event loop), then the reading count and the
+ * values per reading (RS_ERR_PAYLOAD_TOO_LARGE). Readings are returned unvalidated, so a caller
+ * can refuse one bad reading and keep the rest (parseReading).
+ */
+export function parseReadingsEnvelope(payload: Buffer): { ok: true; readings: unknown[] } | PayloadRefusal {
+  if (payload.length > MAX_READINGS_PAYLOAD_BYTES)
+    return {
+      ok: false,
+      code: 'RS_ERR_PAYLOAD_TOO_LARGE',
+      reason: `payload of ${payload.length} bytes exceeds ${MAX_READINGS_PAYLOAD_BYTES}`,
+    };
   let json: unknown;
   try {
     json = JSON.parse(payload.toString('utf8'));
   } catch (e) {
     return { ok: false, code: 'RS_ERR_PAYLOAD_JSON', reason: (e as Error).message };
   }
-  const parsed = ReadingsMessageSchema.safeParse(json);
+  const m = json as { v?: unknown; readings?: unknown } | null;
+  if (typeof m !== 'object' || m === null || m.v !== 1 || !Array.isArray(m.readings) || m.readings.length === 0)
+    return { ok: false, code: 'RS_ERR_PAYLOAD_INVALID', reason: 'expected {"v":1,"readings":[…]} with at least one reading' };
+  if (m.readings.length > MAX_READINGS_PER_MESSAGE)
+    return {
+      ok: false,
+      code: 'RS_ERR_PAYLOAD_TOO_LARGE',
+      reason: `${m.readings.length} readings exceed ${MAX_READINGS_PER_MESSAGE} per message`,
+    };
+  for (const r of m.readings) {
+    const values = (r as { values?: unknown } | null)?.values;
+    if (typeof values === 'object' && values !== null && Object.keys(values).length > MAX_VALUES_PER_READING)
+      return { ok: false, code: 'RS_ERR_PAYLOAD_TOO_LARGE', reason: `a reading carries more than ${MAX_VALUES_PER_READING} values` };
+  }
+  return { ok: true, readings: m.readings };
+}
+
+/** Validates one reading of an envelope with the canonical schema. */
+export function parseReading(raw: unknown): { ok: true; reading: Reading } | { ok: false; code: 'RS_ERR_PAYLOAD_INVALID'; reason: string } {
+  const parsed = ReadingSchema.safeParse(raw);
+  return parsed.success
+    ? { ok: true, reading: parsed.data }
+    : { ok: false, code: 'RS_ERR_PAYLOAD_INVALID', reason: z.prettifyError(parsed.error) };
+}
+
+/** Parses and validates a whole readings payload (bounds first, see parseReadingsEnvelope); the error says why, with zod's paths. */
+export function parseReadingsMessage(payload: Buffer): { ok: true; message: ReadingsMessage } | PayloadRefusal {
+  const envelope = parseReadingsEnvelope(payload);
+  if (!envelope.ok) return envelope;
+  const parsed = ReadingsMessageSchema.safeParse({ v: 1, readings: envelope.readings });
   if (!parsed.success) return { ok: false, code: 'RS_ERR_PAYLOAD_INVALID', reason: z.prettifyError(parsed.error) };
   return { ok: true, message: parsed.data };
 }

@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   RS_ERR_SERVICE_DEGRADED: 'a part of the station is down or above its bound (see /healthz reasons)',
   RS_ERR_PASSWORD_CHANGE_REQUIRED: 'the account has a one-time password: change it (POST /api/me/password) before anything else',
   RS_ERR_AGENT_DOWN: 'the agent serving the device stopped or lost its broker connection',
+  RS_ERR_SPECTRUM_INVALID: 'a spectrum file or record is unreadable or inconsistent (channel count, calibration, times)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,5 +4,5 @@ export * from './errors.ts';
 export * from './profile.ts';
 export * from './reading.ts';
 export * from './simulator.ts';
-export * from './units.ts';
 export * from './time-window.ts';
+export * from './units.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_VALUES_PER_READING } from './reading-contract.ts';
 
 export const DeviceKindSchema = z.enum(['dosimeter', 'survey_meter', 'portal_monitor', 'xray_scanner']);
 export type DeviceKind = z.infer<typeof DeviceKindSchema>;
@@ -40,7 +41,8 @@ export const ReadingSchema = z.object({
   seq: z.number().int().min(0).max(999).optional(),
   values: z
     .record(z.string().regex(/^[a-z][a-z0-9_]*$/), ChannelValueSchema)
-    .refine((v) => Object.keys(v).length > 0, 'a reading carries at least one value'),
+    .refine((v) => Object.keys(v).length > 0, 'a reading carries at least one value')
+    .refine((v) => Object.keys(v).length <= MAX_VALUES_PER_READING, `a reading carries at most ${MAX_VALUES_PER_READING} values`),
   quality: QualitySchema,
   source: SourceSchema,
   calibration_id: z.string().max(64).optional(),

@@ -20,8 +20,14 @@ export const DEFAULT_TIMESTAMP_WINDOW: TimestampWindow = { futureMs: 5 * 60_000,
 /** undefined when `ts` lies inside the window around `now`; else the reject to count. */
 export function checkTimestamp(ts: number, now: number, window: TimestampWindow = DEFAULT_TIMESTAMP_WINDOW): Reject | undefined {
   if (ts > now + window.futureMs)
-    return reject('RS_ERR_TS_FUTURE', `timestamp ${new Date(ts).toISOString()} is ${Math.round((ts - now) / 1000)} s ahead of this clock (window ${window.futureMs / 1000} s)`);
+    return reject(
+      'RS_ERR_TS_FUTURE',
+      `timestamp ${new Date(ts).toISOString()} is ${Math.round((ts - now) / 1000)} s ahead of this clock (window ${window.futureMs / 1000} s)`,
+    );
   if (ts < now - window.pastMs)
-    return reject('RS_ERR_TS_PAST', `timestamp ${new Date(ts).toISOString()} is ${Math.round((now - ts) / 1000)} s behind this clock (window ${window.pastMs / 1000} s)`);
+    return reject(
+      'RS_ERR_TS_PAST',
+      `timestamp ${new Date(ts).toISOString()} is ${Math.round((now - ts) / 1000)} s behind this clock (window ${window.pastMs / 1000} s)`,
+    );
   return undefined;
 }

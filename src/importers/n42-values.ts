@@ -80,3 +80,22 @@ export function summariseChannels(text: string, compression: string): ChannelSum
   }
   return { ok: true, channels, total };
 }
+
+/**
+ * The channel list itself (not only its summary): `CountedZeroes` runs expanded to zeros.
+ * Same rules and limits as {@link summariseChannels}; returns the problem instead of throwing.
+ */
+export function expandChannels(text: string, compression: string): { ok: true; counts: number[] } | { ok: false; problem: string } {
+  const summary = summariseChannels(text, compression);
+  if (!summary.ok) return summary;
+  const tokens = text.split(/\s+/).filter((t) => t.length > 0);
+  const counts: number[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const v = Number(tokens[i]);
+    if (compression === 'CountedZeroes' && v === 0) {
+      const run = Number(tokens[++i]);
+      for (let k = 0; k < run; k++) counts.push(0);
+    } else counts.push(v);
+  }
+  return { ok: true, counts };
+}

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, topics } from '../core/contract.ts';
+import { catalogue } from '../../devices/index.ts';
+import { DEADLETTER_TOPIC, type DeadLetter, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import type { Reading } from '../core/reading.ts';
+import type { TimestampWindow } from '../core/time-window.ts';
+import { createAdmission, type KnownDevices } from './admission.ts';
 import { toLines } from './line-protocol.ts';
 import type { IngestLogger } from './logger.ts';
 import { confirmReadings, waitForConnect } from './mqtt-session.ts';
 import type { DurableReceipts } from './receipts.ts';
 import { ensureSchema } from './schema.ts';
-import { openSpool, type SpoolStats } from './spool.ts';
+import type { SpoolStats } from './spool.ts';
+import { type IngestInfluxOptions, openIngestStorage, type PreparedMessage } from './storage.ts';
 
 /**
  * The ingest: MQTT readings → validation → SQLite spool → batched InfluxDB writes.
@@ -34,24 +37,7 @@ export interface ServiceAlarm {
   ts: number;
 }
 
-/** InfluxDB settings, as in the config's `influx` section. Durations in ms; retention like `30d`. */
-export interface IngestInfluxOptions {
-  url: string;
-  database: string;
-  username?: string;
-  password?: string;
-  retention: string;
-  /** How long the 1-minute rollups are kept (default `52w`). */
-  rollup_retention?: string;
-  batch_size: number;
-  flush_interval_ms: number;
-  /** Spool file; unset: in memory (not durable: say so in the log). */
-  spool_path?: string;
-  /** Spool bounds (defaults 5 000 000 points, 168 h) and backlog drain rate (default 50 000 points/s). */
-  spool_max_rows?: number;
-  spool_max_age_h?: number;
-  backlog_rate_per_s?: number;
-}
+export type { IngestInfluxOptions } from './storage.ts';
 
 export interface IngestOptions {
   mqttUrl: string;
@@ -70,16 +56,28 @@ export interface IngestOptions {
   shareGroup?: string;
   /** Station mode: tell the in-process agent which readings are committed to the spool (receipts.ts). */
   receipts?: DurableReceipts;
+  /**
+   * The station's devices (from its config): readings of other devices are dead-lettered with
+   * RS_ERR_DEVICE_UNKNOWN (rules: admission.ts), and only this station's topics are subscribed.
+   * Unset (tools, tests): every station and device; the reading contract applies all the same.
+   */
+  known?: KnownDevices;
+  /** Plausibility window for reading timestamps; default DEFAULT_TIMESTAMP_WINDOW. */
+  timestampWindow?: TimestampWindow;
 }
 
 /** Counters since start. */
 export interface IngestStats {
   messages: number;
   readings: number;
-  /** Dead-lettered payloads and batches by error code. */
+  /** Dead-letter records published, by error code (one per refused payload, per code per message, per refused batch). */
   deadLettered: Partial<Record<ErrorCode, number>>;
-  /** The spool and its writer: depth (`buffered`), written, retries, drops by reason. */
+  /** Readings refused before the spool, by error code (a whole refused payload counts its readings when it could count them, else 1). */
+  refused?: Partial<Record<ErrorCode, number>>;
+  /** The `raw` spool and its writer: depth (`buffered`), written, retries, drops by reason. */
   writer: SpoolStats;
+  /** The same for the `import` spool (replayed history, storage.ts). */
+  importWriter?: SpoolStats;
   /** Service alarms raised since start, by kind. */
   alarms: Partial<Record<ServiceAlarm['kind'], number>>;
   connected: boolean;
@@ -100,6 +98,12 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   await ensureSchema(influx, log);
 
   const deadLettered: IngestStats['deadLettered'] = {};
+  const refusedByCode: Partial<Record<ErrorCode, number>> = {};
+  const admit = createAdmission({
+    catalogue,
+    ...(opts.known ? { known: opts.known } : {}),
+    ...(opts.timestampWindow ? { window: opts.timestampWindow } : {}),
+  });
   let messages = 0;
   let readings = 0;
   let client: MqttClient | undefined;
@@ -120,35 +124,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     const alarm: ServiceAlarm = { v: 1, source: clientId, kind, active, code, message, ts: Date.now() };
     client?.publish(serviceAlarmTopic(clientId), JSON.stringify(alarm), { qos: 1, retain: true }, () => {});
   };
-  if (!influx.spool_path) log.warn({}, 'ingest spool is in memory: set influx.spool_path so a crash loses nothing');
-  const writer = openSpool({
-    path: influx.spool_path ?? ':memory:',
-    url: influx.url,
-    database: influx.database,
-    ...(influx.username !== undefined ? { username: influx.username } : {}),
-    ...(influx.password !== undefined ? { password: influx.password } : {}),
-    batchSize: influx.batch_size,
-    flushIntervalMs: influx.flush_interval_ms,
-    maxRows: influx.spool_max_rows ?? 5_000_000,
-    maxAgeMs: (influx.spool_max_age_h ?? 168) * 3_600_000,
-    backlogRatePerSec: influx.backlog_rate_per_s ?? 50_000,
-    onDrop: (lines, info) => {
-      log.warn({ code: info.code, reason: info.reason, points: lines.length, err: info.message }, 'influxdb refused points');
-      publishDeadLetter(info.code, `${info.reason}: ${info.message}`, `influx:${influx.database}`, Buffer.from(lines.join('\n')));
-    },
-    onFault: (fault) =>
-      fault
-        ? raiseAlarm('influx_fault', true, fault.code, `influxdb service fault, points kept: ${fault.message}`)
-        : raiseAlarm('influx_fault', false, 'RS_ERR_INFLUX_AUTH', 'influxdb service fault cleared'),
-    onHighWater: (high, depth, maxRows) =>
-      raiseAlarm(
-        'spool_high_water',
-        high,
-        'RS_ERR_QUEUE_FULL',
-        `ingest spool ${high ? 'above' : 'back below'} 80 %: ${depth}/${maxRows} points`,
-      ),
-    onSpoolDrop: (reason, count) => raiseAlarm('spool_drop', true, 'RS_ERR_QUEUE_FULL', `ingest spool dropped ${count} points (${reason})`),
-  });
+  const storage = openIngestStorage(influx, log, { deadLetter: publishDeadLetter, alarm: raiseAlarm }, opts.receipts);
 
   const persistent = opts.clientId !== undefined;
   const v5 = opts.mqttOptions?.protocolVersion === 5;
@@ -173,7 +149,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   const internals = c as unknown as { _sendPacket?: SendPacket; stream?: unknown };
   const canDefer = typeof internals._sendPacket === 'function';
   const DEFERRED = new Error('PUBACK deferred until the spool commit');
-  const held: { messageId: number; stream: unknown; lines: string[]; readings: Reading[]; topic: string }[] = [];
+  const held: ({ messageId: number; stream: unknown } & PreparedMessage)[] = [];
   let commitTimer: NodeJS.Immediate | undefined;
   let accepting = true;
   c.handleMessage = (packet, done) => {
@@ -182,7 +158,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     const prepared = prepare(packet.topic, payload);
     if (packet.qos === 0 || packet.messageId === undefined || !canDefer) {
       try {
-        if (prepared) store([{ ...prepared, topic: packet.topic }]);
+        if (prepared) storage.store([prepared]);
         done();
       } catch (err) {
         // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
@@ -191,7 +167,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       return;
     }
     // A dead-lettered payload is held too (with nothing to store), so PUBACKs keep arrival order.
-    held.push({ messageId: packet.messageId, stream: internals.stream, topic: packet.topic, lines: [], readings: [], ...prepared });
+    held.push({ messageId: packet.messageId, stream: internals.stream, ...(prepared ?? nothingToStore(packet.topic)) });
     commitTimer ??= setImmediate(commitHeld);
     done(DEFERRED);
   };
@@ -201,7 +177,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     const group = held.splice(0);
     if (group.length === 0) return;
     try {
-      store(group);
+      storage.store(group);
     } catch (err) {
       log.warn({ messages: group.length, err: (err as Error).message }, 'readings not accepted; the broker will redeliver');
       return;
@@ -211,42 +187,43 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
         internals._sendPacket?.({ cmd: 'puback', messageId: h.messageId, ...(v5 ? { reasonCode: 0 } : {}) }, () => {});
   }
 
-  /** Validates and converts one message; undefined when it was dead-lettered. */
-  function prepare(topic: string, payload: Buffer): { lines: string[]; readings: Reading[] } | undefined {
+  /** Admits and converts one message; what it refuses is dead-lettered here. Undefined when nothing is left to store. */
+  function prepare(topic: string, payload: Buffer): PreparedMessage | undefined {
     messages++;
-    const parsed = parseReadingsMessage(payload);
-    if (!parsed.ok) {
+    const admission = admit(topic, payload);
+    if (!admission.ok) {
+      refusedByCode[admission.code] = (refusedByCode[admission.code] ?? 0) + 1;
       log.debug(
-        { topic, code: parsed.code, reason: parsed.reason, hex: payload.subarray(0, 64).toString('hex') },
+        { topic, code: admission.code, reason: admission.reason, bytes: payload.length, hex: payload.subarray(0, 64).toString('hex') },
         'invalid readings payload',
       );
-      publishDeadLetter(parsed.code, parsed.reason, topic, payload);
+      // An oversized payload is not echoed whole: the dead letter keeps its first 4 KiB.
+      publishDeadLetter(
+        admission.code,
+        admission.reason,
+        topic,
+        admission.code === 'RS_ERR_PAYLOAD_TOO_LARGE' ? payload.subarray(0, 4096) : payload,
+      );
       return undefined;
     }
-    readings += parsed.message.readings.length;
-    return { lines: toLines(parsed.message.readings), readings: parsed.message.readings };
-  }
-
-  /** Commits the messages' lines in one transaction. @throws when the spool is closed. */
-  function store(group: readonly { lines: string[]; readings: Reading[]; topic: string }[]): void {
-    const all = group.length === 1 ? (group[0]?.lines ?? []) : group.flatMap((g) => g.lines);
-    let kept = writer.append(all);
-    for (const g of group) {
-      const k = Math.min(kept, g.lines.length);
-      kept -= k;
-      if (opts.receipts && k > 0) confirmReadings(opts.receipts, g.readings, k);
-      // A full spool keeps nothing silently: what it refused goes to the dead-letter topic, counted.
-      if (k < g.lines.length)
-        publishDeadLetter(
-          'RS_ERR_QUEUE_FULL',
-          `ingest spool full: ${g.lines.length - k} points refused`,
-          g.topic,
-          Buffer.from(g.lines.slice(k).join('\n')),
-        );
+    readings += admission.received;
+    for (const g of admission.refused) {
+      refusedByCode[g.code] = (refusedByCode[g.code] ?? 0) + g.items.length;
+      log.debug({ topic, code: g.code, reason: g.reason, readings: g.items.length }, 'readings refused');
+      const reason = g.items.length > 1 ? `${g.reason} (and ${g.items.length - 1} more readings with this code)` : g.reason;
+      publishDeadLetter(g.code, reason, topic, Buffer.from(JSON.stringify({ v: 1, readings: g.items })));
+      // A refused reading is settled (it is in the dead letter): the agent need not keep it.
+      if (opts.receipts && g.parsed.length > 0) confirmReadings(opts.receipts, g.parsed, g.parsed.length);
     }
+    if (admission.accepted.length === 0) return undefined;
+    // Replayed history goes to its own retention policy (storage.ts); everything else to `raw`.
+    const live = admission.accepted.filter((r) => r.source !== 'replay');
+    const replayed = live.length === admission.accepted.length ? [] : admission.accepted.filter((r) => r.source === 'replay');
+    return { topic, lines: toLines(live), readings: live, importLines: toLines(replayed), importReadings: replayed };
   }
 
-  const filter = opts.shareGroup ? `$share/${opts.shareGroup}/${topics.allReadings()}` : topics.allReadings();
+  const readingsFilter = topics.allReadings(opts.known?.station ?? '+');
+  const filter = opts.shareGroup ? `$share/${opts.shareGroup}/${readingsFilter}` : readingsFilter;
   c.on('error', (err) => log.warn({ err: err.message }, 'ingest MQTT error'));
   try {
     await waitForConnect(c, opts.mqttUrl, opts.connectTimeoutMs ?? 15_000);
@@ -254,7 +231,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     await c.subscribeAsync(filter, { qos: 1 });
   } catch (err) {
     c.end(true);
-    await writer.close(0);
+    await storage.close(0);
     throw err;
   }
   log.info({ url: opts.mqttUrl, clientId, filter }, 'ingest subscribed');
@@ -273,8 +250,8 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       commitHeld();
       // A persistent session keeps its subscription so the broker queues for us while we are down.
       if (opts.clientId === undefined) await c.unsubscribeAsync(filter).catch(() => undefined);
-      const unwritten = await writer.close();
-      if (unwritten > 0)
+      const unwritten = await storage.close();
+      if (unwritten.raw + unwritten.import > 0)
         log.warn({ points: unwritten, spool: influx.spool_path ?? ':memory:' }, 'ingest stopped with points still spooled');
       await c.endAsync();
     })();
@@ -283,13 +260,23 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
 
   return {
     stop,
-    stats: () => ({
-      messages,
-      readings,
-      deadLettered: { ...deadLettered },
-      writer: writer.stats(),
-      alarms: { ...alarms },
-      connected: c.connected,
-    }),
+    stats: () => {
+      const spools = storage.stats();
+      return {
+        messages,
+        readings,
+        deadLettered: { ...deadLettered },
+        refused: { ...refusedByCode },
+        writer: spools.raw,
+        importWriter: spools.import,
+        alarms: { ...alarms },
+        connected: c.connected,
+      };
+    },
   };
+}
+
+/** A message with nothing to store (all of it dead-lettered), held only to keep PUBACKs in order. */
+function nothingToStore(topic: string): PreparedMessage {
+  return { topic, lines: [], readings: [], importLines: [], importReadings: [] };
 }

@@ -15,6 +15,12 @@ import type { IngestLogger } from './logger.ts';
 export const RAW_POLICY = 'raw';
 /** The policy the 1-minute rollups (continuous queries) write into. */
 export const ROLLUP_POLICY = 'rollup_1m';
+/**
+ * Replayed history (`radscreen import`, source `replay`): its own policy, created when missing
+ * (default duration INF) and NEVER altered by anyone, so neither a station start nor an import
+ * can shorten what the other keeps (docs/data-integrity.md "Retention policies").
+ */
+export const IMPORT_POLICY = 'import';
 
 /** Connection and retention for ensureSchema. `retention` is like `30d`, `12w`, `48h` or `INF`. */
 export interface SchemaOptions {
@@ -23,6 +29,8 @@ export interface SchemaOptions {
   retention: string;
   /** How long 1-minute rollups are kept (default `52w`). */
   rollup_retention?: string;
+  /** Duration of IMPORT_POLICY when it has to be created (default `INF`); an existing one is left as it is. */
+  import_retention?: string;
   /** How often the rollup CQs recompute the last 2 minutes (default `1m`; tests use `1s`). */
   rollupEvery?: string;
   username?: string;
@@ -34,7 +42,7 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function connect(opts: SchemaOptions): InfluxDB {
+export function connect(opts: Pick<SchemaOptions, 'url' | 'username' | 'password'>): InfluxDB {
   const u = new URL(opts.url);
   return new InfluxDB({
     host: u.hostname,
@@ -106,6 +114,19 @@ async function ensurePolicy(influx: InfluxDB, database: string, name: string, du
 }
 
 /**
+ * Creates policy `name` when the database has none of that name; an existing one keeps its
+ * duration. Returns the duration in force, as influxd reports it (`0s` is INF).
+ */
+export async function createPolicyIfMissing(influx: InfluxDB, database: string, name: string, duration: string): Promise<string> {
+  const found = (await influx.showRetentionPolicies(database)).find((p) => p.name === name);
+  if (found) return found.duration;
+  await influx.createRetentionPolicy(name, { database, duration, replication: 1, isDefault: false }).catch((e: Error) => {
+    if (!/already exists/.test(e.message)) throw e;
+  });
+  return (await influx.showRetentionPolicies(database)).find((p) => p.name === name)?.duration ?? duration;
+}
+
+/**
  * Creates `database`, makes RAW_POLICY (duration `retention`) its default policy, creates
  * ROLLUP_POLICY and one 1-minute rollup CQ per measurement from the catalogue's numeric channels,
  * dropping rollup CQs of an older catalogue. Idempotent, and safe from several workers at once.
@@ -117,6 +138,7 @@ export async function ensureSchema(opts: SchemaOptions, log?: IngestLogger): Pro
     await influx.createDatabase(opts.database);
     await ensurePolicy(influx, opts.database, RAW_POLICY, opts.retention, true);
     await ensurePolicy(influx, opts.database, ROLLUP_POLICY, opts.rollup_retention ?? '52w', false);
+    await createPolicyIfMissing(influx, opts.database, IMPORT_POLICY, opts.import_retention ?? 'INF');
     const wanted = rollupQueries(opts.database, opts.rollupEvery);
     const existing = await continuousQueries(influx, opts.database);
     for (const name of existing)

@@ -82,6 +82,16 @@ export function createDataPathMetrics(sources: MetricsSources): Registry {
         for (const [kind, n] of Object.entries(ingest().alarms)) mirror(this, { kind }, n ?? 0, seenAlarms);
       },
     });
+    const seenRefused = new Map<string, number>();
+    new Counter({
+      name: 'radscreen_ingest_refused_readings_total',
+      help: 'Readings (or whole payloads) ingest refused before its spool and dead-lettered, by code (docs/data-integrity.md)',
+      labelNames: ['code'],
+      registers: [registry],
+      collect() {
+        for (const [code, n] of Object.entries(ingest().refused ?? {})) mirror(this, { code }, n ?? 0, seenRefused);
+      },
+    });
   }
   const devices = sources.devices;
   if (devices) {

@@ -41,6 +41,8 @@ export interface MqttFeed {
  * the live state and the alarm engine, and every alarm transition is published (QoS 1) on
  * the station's alarms topic. Alarms therefore never wait on storage. A payload that fails
  * validation is counted by code and dead-lettered with the reason; it never stops the feed.
+ * Readings and statuses of devices the station does not know (RS_ERR_DEVICE_UNKNOWN) or that
+ * claim another station/device than their topic (RS_ERR_DEVICE_MISMATCH) are refused the same way.
  */
 export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
   const { client, station, state, engine, log } = opts;
@@ -55,8 +57,9 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
     });
   }
 
-  function deadLetter(code: ErrorCode, reason: string, topic: string, payload: Buffer): void {
-    counts[code] = (counts[code] ?? 0) + 1;
+  /** Counts `n` rejects (readings, or 1 payload) under `code` and forwards the payload once. */
+  function deadLetter(code: ErrorCode, reason: string, topic: string, payload: Buffer, n = 1): void {
+    counts[code] = (counts[code] ?? 0) + n;
     log.debug({ code, topic, reason, hex: payload.subarray(0, 64).toString('hex') }, 'payload rejected');
     if (deadInFlight >= maxDeadInFlight) {
       log.warn({ code, topic }, 'dead-letter backlog full; rejected payload counted but not forwarded');
@@ -94,13 +97,23 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
       deadLetter(parsed.code, parsed.reason, topic, payload);
       return;
     }
-    // A reading filed under another station's or device's topic would corrupt that tile.
-    const stray = parsed.message.readings.find((r) => r.station !== station || r.device !== device);
-    if (stray) {
-      deadLetter('RS_ERR_PAYLOAD_INVALID', `reading for ${stray.station}/${stray.device} published on ${topic}`, topic, payload);
+    const readings = parsed.message.readings;
+    // No phantom tiles: only the station's configured devices, and training devices while their
+    // run's agent is up (live state admits them on its online status), are shown or alarmed on.
+    if (!state.has(device)) {
+      const why = isTrainingDevice(device) ? 'training device of no running training run' : 'device not in the station configuration';
+      deadLetter('RS_ERR_DEVICE_UNKNOWN', `${station}/${device}: ${why}`, topic, payload, readings.length);
       return;
     }
-    for (const r of parsed.message.readings) acceptReading(r);
+    // A reading filed under another station's or device's topic would corrupt that tile: the
+    // topic is who sent it (the broker's ACL), the payload only claims.
+    const stray = readings.filter((r) => r.station !== station || r.device !== device);
+    if (stray.length) {
+      const first = stray[0] as Reading;
+      const why = `${stray.length} of ${readings.length} readings claim ${first.station}/${first.device} on ${topic}`;
+      deadLetter('RS_ERR_DEVICE_MISMATCH', why, topic, payload, stray.length);
+    }
+    for (const r of readings) if (r.station === station && r.device === device) acceptReading(r);
   }
 
   function handleStatus(topic: string, device: string, payload: Buffer): void {
@@ -123,7 +136,12 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
       return;
     }
     if (parsed.data.station !== station || parsed.data.device !== device) {
-      deadLetter('RS_ERR_PAYLOAD_INVALID', `status for ${parsed.data.station}/${parsed.data.device} on ${topic}`, topic, payload);
+      deadLetter('RS_ERR_DEVICE_MISMATCH', `status for ${parsed.data.station}/${parsed.data.device} on ${topic}`, topic, payload);
+      return;
+    }
+    // Training devices are admitted (or ignored) by the live state itself; any other stranger is refused.
+    if (!state.has(device) && !isTrainingDevice(device)) {
+      deadLetter('RS_ERR_DEVICE_UNKNOWN', `${station}/${device}: device not in the station configuration`, topic, payload);
       return;
     }
     state.applyStatus(parsed.data);

@@ -86,6 +86,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     silenceMs: config.alarms.silence_s * 1000,
     maxShelveMs: config.alarms.max_shelve_h * 3_600_000,
     flood: { count: config.alarms.flood.count, windowMs: config.alarms.flood.window_min * 60_000 },
+    timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
   });
   const state = createLiveState({ config, catalogue, engine, now });
   followDeviceStatus(state, deviceStatus, { config, now });

@@ -114,23 +114,25 @@ export async function startEmbeddedBroker(host: string, port: number, security: 
       ),
     );
   const servers: Server[] = [];
-  const server = createServer(handle);
-  servers.push(server);
-  const actualPort = await listen(server, host, port, 'MQTT');
-  let tlsUrl: string | undefined;
-  if (security.tls) {
-    const tlsHost = security.tls.host ?? host;
-    const tlsServer = createTlsServer({ cert: readFileSync(security.tls.certFile), key: readFileSync(security.tls.keyFile) }, handle);
-    servers.push(tlsServer);
-    tlsUrl = `mqtts://${tlsHost}:${await listen(tlsServer, tlsHost, security.tls.port, 'MQTT TLS')}`;
-  }
-  return {
-    url: `mqtt://${host}:${actualPort}`,
-    ...(tlsUrl ? { tlsUrl } : {}),
-    refusals: () => ({ ...refusals }),
-    async close() {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    },
+  const close = async () => {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
   };
+  try {
+    const server = createServer(handle);
+    servers.push(server);
+    const actualPort = await listen(server, host, port, 'MQTT');
+    let tlsUrl: string | undefined;
+    if (security.tls) {
+      const tlsHost = security.tls.host ?? host;
+      const tlsServer = createTlsServer({ cert: readFileSync(security.tls.certFile), key: readFileSync(security.tls.keyFile) }, handle);
+      servers.push(tlsServer);
+      tlsUrl = `mqtts://${tlsHost}:${await listen(tlsServer, tlsHost, security.tls.port, 'MQTT TLS')}`;
+    }
+    return { url: `mqtt://${host}:${actualPort}`, ...(tlsUrl ? { tlsUrl } : {}), refusals: () => ({ ...refusals }), close };
+  } catch (e) {
+    // A half-started broker (TLS port taken, unreadable key) must not keep the plain port open.
+    await close();
+    throw e;
+  }
 }

@@ -138,6 +138,8 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
+        known: { station: config.station.id, devices: config.devices },
+        timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       });
       stack.push({
         name: 'ingest',

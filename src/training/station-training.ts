@@ -32,8 +32,8 @@ export function createServerTraining(opts: {
   alarms: { on(e: 'alarm', l: (t: AlarmTransition) => void): unknown; off(e: 'alarm', l: (t: AlarmTransition) => void): unknown };
   /**
    * Run boundaries: a scenario's devices fall silent when it ends, which would raise stale
-   * alarms and leave their tiles behind. The server suppresses their alarms by design after a
-   * run and forgets the devices; the next run lifts the suppression.
+   * alarms and leave their tiles behind. The server closes their alarms (disposition training)
+   * and forgets the devices when a run ends (docs/health-and-training-isolation.md).
    */
   onRunStarting?(devices: string[]): void;
   onRunEnded?(devices: string[]): void;

@@ -1,6 +1,12 @@
 /** The state a link reports; published on the device's retained status topic. */
 export type LinkState = 'connecting' | 'online' | 'error' | 'offline';
 
+/** What a message link knows about one QoS ≥ 1 message: its packet id and whether it is a redelivery (DUP). */
+export interface MessageInfo {
+  messageId: number;
+  dup: boolean;
+}
+
 export interface LinkHandlers {
   /**
    * Bytes from the device, in whatever chunks the OS delivers them. May return a promise that
@@ -8,7 +14,7 @@ export interface LinkHandlers {
    * acknowledge its messages (MQTT QoS 1) acknowledges only after it resolves, so a crash before
    * the commit leaves the message with the broker. Byte links ignore it.
    */
-  data(chunk: Buffer): void | Promise<void>;
+  data(chunk: Buffer, message?: MessageInfo): void | Promise<void>;
   /** Every state change, with details for the technician (path, attempt, error, next retry). */
   state(state: LinkState, detail: Record<string, unknown>): void;
 }

@@ -132,7 +132,10 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       if (packet.dup && redeliveries.seen(packet.messageId, payload)) return done();
       let committed: void | Promise<void>;
       try {
-        committed = handlers.data(payload);
+        // Its packet id and DUP flag let the agent recognise, across its own restart, the one
+        // message it committed but could not PUBACK (src/agent/source-mark.ts).
+        const info = packet.qos > 0 && packet.messageId !== undefined ? { messageId: packet.messageId, dup: packet.dup } : undefined;
+        committed = handlers.data(payload, info);
       } catch (err) {
         return done(err as Error);
       }

@@ -84,4 +84,18 @@ describe('calibration in the console (Chromium)', () => {
     expect(await page.getByTestId('calibrate-factor').inputValue()).toBe('168.5');
     await page.keyboard.press('Escape');
   });
+
+  it('says a factor outside the plausible range is pending, not recorded', async () => {
+    await tile().getByTestId('calibrate-button').click();
+    await expect.poll(() => page.getByTestId('calibrate-dialog').isVisible()).toBe(true);
+    await page.getByTestId('calibrate-factor').fill('400');
+    await page.getByTestId('calibrate-dose-rate').fill('10');
+    await page.getByTestId('calibrate-certificate').fill('PTB-2024-0815');
+    await page.getByTestId('calibrate-due').fill('2099-07-31');
+    await page.getByTestId('calibrate-confirm').click();
+    await expect.poll(() => page.getByTestId('toast').textContent()).toMatch(/Not in force yet: factor 400 lies outside the plausible/);
+    const api = await (await fetch(`${server.url}/api/devices/${DEVICE}/calibrations`)).json();
+    expect(api.in_force.factor).toBe(168.5);
+    expect(await tile().getByTestId('calibration-date').textContent()).toBe('2099-06-30');
+  });
 });

@@ -147,4 +147,31 @@ describe('calibration kept by the agent', () => {
     expect(statSync(cachePath).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(cachePath, 'utf8'))).toEqual(good);
   });
+
+  it('an agent started before the server wrote its key refuses calibrations until the key appears', async () => {
+    rmSync(dir, { recursive: true, force: true });
+    const broker = await startTestBroker(dir);
+    cleanups.push(() => broker.close());
+    let available: Buffer | undefined;
+    const refused: string[] = [];
+    const current = followCalibration({
+      client: await agentClient(broker),
+      station: 's1',
+      device: 'g1',
+      profile,
+      key: () => available,
+      log: quiet,
+      onInvalid: (code) => void refused.push(code),
+    });
+    const publisher = await agentClient(broker, 'server');
+    const base = { v: 1, station: 's1', device: 'g1', kind: 'sensitivity', calibrated_at: Date.now(), due: '2099-01-01' } as const;
+    const first = signCalibration({ ...base, calibration_id: 'cal-1', seq: 1, factor: 150 }, key);
+    await publisher.publishAsync(topics.calibration('s1', 'g1'), JSON.stringify(first), { qos: 1 });
+    await waitFor(() => refused.length === 1, { timeoutMs: 5000 });
+    expect(refused).toEqual(['RS_ERR_CALIBRATION_UNTRUSTED']);
+    expect(current()).toBeUndefined();
+    available = key;
+    await publisher.publishAsync(topics.calibration('s1', 'g1'), JSON.stringify({ ...first }), { qos: 1 });
+    await waitFor(() => current()?.calibration_id === 'cal-1', { timeoutMs: 5000 });
+  });
 });

@@ -146,6 +146,23 @@ describe('disable, enable, delete (admin only, audited)', () => {
   });
 });
 
+describe('two admins removing each other at once', () => {
+  it('exactly one succeeds: the station always keeps an enabled admin', async () => {
+    const { store, login, as } = await setup();
+    await addUser(store, { name: 'admin2', role: 'admin', password: PW.admin2 as string });
+    const [a, b] = [(await login('admin')).token, (await login('admin2')).token];
+    const results = await Promise.all([
+      as(a, 'POST', '/api/users/admin2/disable'),
+      as(b, 'POST', '/api/users/admin/disable'),
+      as(a, 'DELETE', '/api/users/admin2'),
+      as(b, 'DELETE', '/api/users/admin'),
+    ]);
+    const enabledAdmins = store.listUsers().filter((u) => u.role === 'admin' && !u.disabled);
+    expect(enabledAdmins).toHaveLength(1);
+    expect(results.map((r) => r.statusCode)).toContain(409);
+  });
+});
+
 describe('changing your own password', () => {
   it('needs the current password, applies the policy, ends every other session and keeps this one', async () => {
     const { store, login, as } = await setup();
@@ -176,6 +193,25 @@ describe('changing your own password', () => {
     expect(audit.filter((e) => !e.ok).length).toBe(8);
     // The audit log never holds a password, right or wrong.
     expect(JSON.stringify(store.listAudit({ limit: 1000 }))).not.toMatch(/fresh-pass|not-my-password|operator-pass/);
+  });
+
+  it('a session that guesses the current password is ended after 5 wrong tries, even when they arrive in parallel', async () => {
+    const { store, login, as } = await setup();
+    const token = (await login('op')).token;
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        as(token, 'POST', '/api/me/password', { current_password: `guess-number-${i}`, new_password: 'a-fresh-pass-phrase' }),
+      ),
+    );
+    const codes = guesses.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 403)).toHaveLength(5);
+    expect(codes.filter((c) => c === 401)).toHaveLength(15);
+    // The session is gone: the right password no longer helps the holder of this token.
+    const right = await as(token, 'POST', '/api/me/password', { current_password: PW.op as string, new_password: 'a-fresh-pass-phrase' });
+    expect(right.statusCode).toBe(401);
+    expect(store.listAudit({ action: 'user.password' }).filter((e) => !e.ok).length).toBeGreaterThanOrEqual(6);
+    // The account itself is not locked: the owner logs in again.
+    expect((await login('op')).res.statusCode).toBe(200);
   });
 
   it('anonymous callers cannot change a password', async () => {

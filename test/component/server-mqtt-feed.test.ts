@@ -107,7 +107,7 @@ describe('attachMqttFeed (in-process aedes)', () => {
     await send(topics.readings('st1', 'g1'), { v: 1, readings: [reading(0.2, { device: 'other' })] });
     await send(topics.status('st1', 'g1'), { v: 1, state: 'sleepy' });
     await expect.poll(() => dead.length).toBe(4);
-    expect(feed.rejected()).toEqual({ RS_ERR_PAYLOAD_JSON: 1, RS_ERR_PAYLOAD_INVALID: 3 });
+    expect(feed.rejected()).toEqual({ RS_ERR_PAYLOAD_JSON: 1, RS_ERR_PAYLOAD_INVALID: 2, RS_ERR_DEVICE_MISMATCH: 1 });
     expect(dead[0]).toMatchObject({ code: 'RS_ERR_PAYLOAD_JSON', topic: topics.readings('st1', 'g1') });
     expect(Buffer.from(dead[0]?.payload_b64 ?? '', 'base64').toString()).toBe('not json');
     expect(dead[1]?.reason).toMatch(/quality/);

@@ -23,7 +23,7 @@ describe('server: a future-stamped reading is rejected, counted, and blinds noth
   let broker: EmbeddedBroker;
   let device: MqttClient;
   const config = parseConfig(
-    `station: { id: st1 }\ndata_dir: ${dir}\nserver: { host: 127.0.0.1, port: 0 }\nalarms: { dose_rate_usvh: 1, deadband_usvh: 0.2 }\ndevices:\n  - { id: g1, profile: mightyohm-geiger, simulate: {} }\n`,
+    `station: { id: st1 }\ndata_dir: ${dir}\nserver: { host: 127.0.0.1, port: 0 }\nalarms: { dose_rate_usvh: 1, deadband_usvh: 0.2 }\ntime_window: { future_s: 60 }\ndevices:\n  - { id: g1, profile: mightyohm-geiger, simulate: {} }\n`,
     { catalogue, env: {} },
   );
   const auth = openAuthStore();
@@ -66,14 +66,16 @@ describe('server: a future-stamped reading is rejected, counted, and blinds noth
   it('counts the reading on /metrics, and a hot reading after the restart still raises', async () => {
     const first = await start();
     await publish(reading(0.1, Date.now() + 365 * 86_400_000));
+    // Inside the default 5-min window, outside this config's 60 s.
+    await publish(reading(0.1, Date.now() + 120_000));
     await publish(reading(0.1, Date.now()));
     await waitFor(() => first.server.state.device('g1')?.last_reading !== undefined, { timeoutMs: 5000 });
-    await waitFor(() => first.server.engine.rejected().RS_ERR_TS_FUTURE === 1, {
+    await waitFor(() => first.server.engine.rejected().RS_ERR_TS_FUTURE === 2, {
       timeoutMs: 5000,
       describe: () => first.server.engine.rejected(),
     });
     const metrics = await first.server.app.inject({ url: '/metrics' });
-    expect(metrics.body).toMatch(/radscreen_alarm_readings_skipped_total\{reason="RS_ERR_TS_FUTURE"\} 1/);
+    expect(metrics.body).toMatch(/radscreen_alarm_readings_skipped_total\{reason="RS_ERR_TS_FUTURE"\} 2/);
     await first.server.close();
     await first.client.endAsync();
 

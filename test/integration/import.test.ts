@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type IngestHandle, startIngest } from '../../src/ingest/consumer.ts';
 import { silentLogger } from '../../src/ingest/logger.ts';
+import { ensureSchema } from '../../src/ingest/schema.ts';
 import { countPoints, queryInflux, waitFor } from '../support/influx-query.ts';
 
 const services = inject('services');
@@ -42,6 +43,24 @@ function writeConfig(name: string, yaml: string): string {
   return file;
 }
 
+/** Retention policies of `db` by name. */
+async function policies(db: string): Promise<Record<string, { duration: string; default: boolean }>> {
+  const r = await queryInflux(services.influxUrl, db, `SHOW RETENTION POLICIES ON "${db}"`);
+  const cols = r.series?.[0]?.columns ?? [];
+  return Object.fromEntries(
+    (r.series?.[0]?.values ?? []).map((v) => [
+      v[cols.indexOf('name')],
+      { duration: v[cols.indexOf('duration')], default: v[cols.indexOf('default')] },
+    ]),
+  );
+}
+
+/** Points in the `import` policy's radiation measurement. */
+async function countImported(db: string): Promise<number> {
+  const r = await queryInflux(services.influxUrl, db, 'SELECT count("quality") FROM "import"."radiation"');
+  return Number(r.series?.[0]?.values[0]?.[1] ?? 0);
+}
+
 const acceptedIn = (stderr: string) => Number(/accepted (\d+), rejected \d+/.exec(stderr)?.[1] ?? Number.NaN);
 
 describe('radscreen import: a Safecast log into real mosquitto + ingest + influxd', () => {
@@ -71,13 +90,15 @@ describe('radscreen import: a Safecast log into real mosquitto + ingest + influx
     expect(accepted).toBe(118);
     expect(r.stderr).toContain(`imported 118 readings from devices/safecast-bgeigie/fixtures/204-0920.head120.LOG to ${services.mqttUrl}`);
 
-    await waitFor(async () => (await countPoints(services.influxUrl, db, 'radiation')) >= accepted, {
+    // Replayed history is stored in the `import` retention policy (docs/data-integrity.md).
+    await waitFor(async () => (await countImported(db)) >= accepted, {
       timeoutMs: 20_000,
       describe: () => ingest.stats(),
     });
     // Exactly that many: nothing duplicated, nothing extra arriving late.
     await new Promise((r) => setTimeout(r, 300));
-    expect(await countPoints(services.influxUrl, db, 'radiation')).toBe(accepted);
+    expect(await countImported(db)).toBe(accepted);
+    expect(await countPoints(services.influxUrl, db, 'radiation')).toBe(0); // nothing in `raw`
     const tags = await queryInflux(services.influxUrl, db, 'SHOW TAG VALUES FROM "radiation" WITH KEY IN ("source", "station", "device")');
     expect(tags.series?.[0]?.values).toEqual(
       expect.arrayContaining([
@@ -107,18 +128,47 @@ describe('radscreen import: a Safecast log into real mosquitto + ingest + influx
     ]);
     expect(r.stderr).toContain('accepted 7, rejected 3');
     expect(r.status, r.stderr).toBe(0);
-    expect(await countPoints(services.influxUrl, db, 'radiation')).toBe(7);
+    expect(await countImported(db)).toBe(7);
     const sources = await queryInflux(services.influxUrl, db, 'SHOW TAG VALUES FROM "radiation" WITH KEY = "source"');
     expect(sources.series?.[0]?.values).toEqual([['source', 'training']]);
   });
 
-  it('warns that a finite retention policy will drop old readings, and exits 1 when InfluxDB drops them', async () => {
+  it('refuses readings older than the import policy keeps with RS_ERR_RETENTION, and exits 1', async () => {
     const db = fresh('old');
-    const config = writeConfig(db, `station: { id: direct }\ninflux: { url: '${services.influxUrl}', database: ${db}, retention: 30d }\n`);
+    const config = writeConfig(
+      db,
+      `station: { id: direct }\ninflux: { url: '${services.influxUrl}', database: ${db}, import_retention: 30d }\n`,
+    );
     const r = await cli(['import', '--profile', 'safecast-bgeigie', 'devices/safecast-bgeigie/fixtures/bgeigie.log', '--config', config]);
-    expect(r.stderr).toMatch(/23 readings are older than influx\.retention \(30d\)/);
+    expect(r.stderr).toMatch(/RS_ERR_RETENTION: 23 readings are older than the 'import' retention policy keeps \(720h0m0s\)/);
     expect(r.stderr).toMatch(/23 readings were not stored/);
     expect(r.status).toBe(1);
+  });
+
+  it('never alters the station’s retention policies: imports into `import`, queryable, and kept through a station start', async () => {
+    const db = fresh('rp');
+    // The running station's schema: raw 30 d (default), rollups 52 w.
+    await ensureSchema({ url: services.influxUrl, database: db, retention: '30d' });
+    const before = await policies(db);
+    // An import config that asks for INF (the finding): it must not touch `raw`.
+    const config = writeConfig(
+      db,
+      `station: { id: imp }\ninflux: { url: '${services.influxUrl}', database: ${db}, retention: INF, flush_interval_ms: 50 }\n`,
+    );
+    const r = await cli(['import', '--profile', 'safecast-bgeigie', 'devices/safecast-bgeigie/fixtures/bgeigie.log', '--config', config]);
+    expect(r.status, r.stderr).toBe(0);
+    const after = await policies(db);
+    expect(after.raw).toEqual(before.raw);
+    expect(after.rollup_1m).toEqual(before.rollup_1m);
+    expect(after.import).toEqual({ duration: '0s', default: false });
+    // The readings are from 2012: kept in `import`, found by a query over both policies (the Grafana panels' form).
+    const both = 'SELECT count("cpm") FROM "raw"."radiation", "import"."radiation"';
+    const count = async () => (await queryInflux(services.influxUrl, db, both)).series?.[0]?.values[0]?.[1];
+    expect(await count()).toBe(23);
+    // The next station start sets up its policies again (30 d): the imported history survives it.
+    await ensureSchema({ url: services.influxUrl, database: db, retention: '30d' });
+    expect((await policies(db)).import).toEqual({ duration: '0s', default: false });
+    expect(await count()).toBe(23);
   });
 
   it('refuses a config with neither mqtt.url nor influx.url (exit 2)', async () => {

@@ -44,7 +44,8 @@ it('ingest loses no reading published while its InfluxDB is down', async () => {
     const msg: ReadingsMessage = { v: 1, readings };
     await pub.publishAsync(topics.readings('outage', `dev-${m}`), JSON.stringify(msg), { qos: 1 });
   }
-  await waitFor(() => ingest.stats().readings === 1000 && ingest.stats().writer.retries >= 2, {
+  // `readings` counts on arrival, the spool commit follows a tick later: wait for both.
+  await waitFor(() => ingest.stats().readings === 1000 && ingest.stats().writer.buffered === 1000 && ingest.stats().writer.retries >= 2, {
     timeoutMs: 10_000,
     describe: () => ingest.stats(),
   });

@@ -32,6 +32,9 @@ describe('radscreen ingest as N workers on a shared subscription', () => {
         `mqtt: { url: '${services.mqttUrl}' }`,
         `influx: { url: '${services.influxUrl}', database: ${db}, batch_size: 100, flush_interval_ms: 50 }`,
         `ingest: { share_group: ${station} }`,
+        // Ingest stores only the configured devices' readings (docs/data-integrity.md "Admission").
+        'devices:',
+        ...[0, 1, 2, 3].map((d) => `  - { id: d${d}, profile: mightyohm-geiger, serial: { path: /dev/ttyRS${d} } }`),
         '',
       ].join('\n'),
     );

@@ -40,7 +40,7 @@ function makeReadings(station: string, n: number): Reading[] {
     kind: 'dosimeter' as const,
     ts: t0 + i,
     ts_source: 'agent' as const,
-    values: { cpm: i % 97, dose_rate: (i % 97) / 175, alarm: i % 2 === 0 },
+    values: { cpm: i % 97, dose_rate: (i % 97) / 175, mode: i % 2 === 0 ? 'SLOW' : 'FAST' },
     quality: 'good' as const,
     source: 'simulated' as const,
   }));
@@ -90,7 +90,7 @@ describe('ingest: MQTT → InfluxDB against real mosquitto and influxd', () => {
     const col = (name: string) => row?.values[0]?.[row.columns.indexOf(name)];
     expect(col('time')).toBe(readings[3]?.ts);
     expect(col('cpm')).toBe(3);
-    expect(col('alarm')).toBe(false);
+    expect(col('mode')).toBe('FAST');
     expect(col('quality')).toBe('good');
     expect(col('ts_source')).toBe('agent');
     expect(col('station')).toBe(station);

@@ -87,7 +87,7 @@ async function startLocalIngest(influx: InfluxdHandle, broker: MosquittoHandle, 
   return ingest;
 }
 
-/** Stored count equals `expected`, and the seq values are exactly 0..n-1 of each run (no gap, no extra). */
+/** Stored count equals `expected`, and the numbers (`counts`) are exactly 0..n-1 of each run (no gap, no extra). */
 async function expectExactly(influx: InfluxdHandle, expected: number): Promise<void> {
   let stored = 0;
   const probe = async () => {
@@ -97,7 +97,7 @@ async function expectExactly(influx: InfluxdHandle, expected: number): Promise<v
   await waitFor(probe, { timeoutMs: 60_000, everyMs: 250, describe: () => ({ stored, expected }) });
   await sleep(500); // nothing more trickles in
   expect(await countPoints(influx.url, 'radscreen', 'radiation')).toBe(expected);
-  const distinct = await queryInflux(influx.url, 'radscreen', 'SELECT COUNT(DISTINCT("seq")) FROM "radiation"');
+  const distinct = await queryInflux(influx.url, 'radscreen', 'SELECT COUNT(DISTINCT("counts")) FROM "radiation"');
   expect(distinct.series?.[0]?.values[0]?.[1]).toBe(expected);
 }
 
@@ -154,7 +154,11 @@ describe('zero loss through outages at 500 readings/s (issue 4)', () => {
     const firstRun = committed - Number(final.generated);
     expect(firstRun).toBeGreaterThan(RATE * 3);
     await expectExactly(influx, committed);
-    const before = await queryInflux(influx.url, 'radscreen', 'SELECT COUNT("seq"), MAX("seq") FROM "radiation" WHERE "seq" < 1000000');
+    const before = await queryInflux(
+      influx.url,
+      'radscreen',
+      'SELECT COUNT("counts"), MAX("counts") FROM "radiation" WHERE "counts" < 1000000',
+    );
     expect(before.series?.[0]?.values[0]?.slice(1)).toEqual([firstRun, firstRun - 1]);
   });
 

@@ -35,7 +35,7 @@ const reading = (i: number, t0: number): Reading => ({
   kind: 'dosimeter',
   ts: t0 + i,
   ts_source: 'agent',
-  values: { cpm: i, dose_rate: i / 175, seq: i },
+  values: { cpm: i, dose_rate: i / 175 },
   quality: 'good',
   source: 'simulated',
 });

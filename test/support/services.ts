@@ -32,6 +32,11 @@ export interface MosquittoHandle extends RunningProcess {
   restart(): Promise<void>;
 }
 
+/** A mosquitto that refuses anonymous clients; `lines` go into its config (password_file, acl_file…). */
+export interface MosquittoSecurity {
+  lines: string;
+}
+
 /** The Debian packages the tests need, and the binary that proves each is installed. */
 export const REQUIRED_PACKAGES: ReadonlyArray<{ pkg: string; bin: string }> = [
   { pkg: 'influxdb', bin: 'influxd' },
@@ -212,7 +217,7 @@ export async function startInfluxd(dir: string): Promise<InfluxdHandle> {
   return handle;
 }
 
-function mosquittoConfig(dir: string, port: number): string {
+function mosquittoConfig(dir: string, port: number, secure?: MosquittoSecurity): string {
   // No inline comments: mosquitto reads `user root # x` as a user named "root # x" (§1b).
   return `per_listener_settings false
 user root
@@ -226,9 +231,10 @@ log_type warning
 log_type notice
 listener ${port} 127.0.0.1
 protocol mqtt
-allow_anonymous true
+allow_anonymous ${secure ? 'false' : 'true'}
 max_queued_messages 1000000
 max_inflight_messages 0
+${secure?.lines ?? ''}
 `;
 }
 
@@ -236,11 +242,11 @@ max_inflight_messages 0
  * Starts mosquitto (`user root` so it can write its persistence files under a root-owned
  * temp dir) on a free loopback port. Resolves when the port accepts connections.
  */
-export async function startMosquitto(dir: string): Promise<MosquittoHandle> {
+export async function startMosquitto(dir: string, secure?: MosquittoSecurity): Promise<MosquittoHandle> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, mosquittoConfig(dir, port));
+  writeFileSync(conf, mosquittoConfig(dir, port, secure));
   const bin = findBinary('mosquitto') ?? 'mosquitto';
   let child: ChildProcess;
   const launch = async () => {

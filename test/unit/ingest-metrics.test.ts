@@ -6,6 +6,7 @@ const stats = (written: number, full: number): IngestStats => ({
   messages: 3,
   readings: 30,
   deadLettered: {},
+  refused: { RS_ERR_TS_FUTURE: written },
   connected: true,
   alarms: { spool_high_water: 1 },
   writer: {
@@ -27,6 +28,7 @@ describe('data-path metrics', () => {
     current = stats(25, 5);
     const text = await registry.metrics();
     expect(text).toContain('radscreen_ingest_spool_depth_points 7');
+    expect(text).toContain('radscreen_ingest_refused_readings_total{code="RS_ERR_TS_FUTURE"} 25');
     expect(text).toContain('radscreen_ingest_spool_oldest_age_seconds 1.5');
     expect(text).toContain('radscreen_ingest_points_written_total 25');
     expect(text).toContain('radscreen_ingest_write_retries_total 2');

@@ -81,6 +81,17 @@ describe('file modes of the data directory', () => {
     });
   }
 
+  it("SQLite gives a 0600 database's -wal and -shm files its mode while it is open", async () => {
+    const dataDir = join(tempDir(), 'data');
+    const store = openAuthStore(authStorePath(dataDir));
+    await addUser(store, { name: 'op', role: 'operator' });
+    try {
+      for (const suffix of ['', '-wal', '-shm']) expect(mode(`${authStorePath(dataDir)}${suffix}`).toString(8), suffix).toBe('600');
+    } finally {
+      store.close();
+    }
+  });
+
   it('securePrivateTree tightens the directory, subdirectories and files, reports each change, and never follows symlinks', () => {
     const root = tempDir();
     const dataDir = join(root, 'data');

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { preparePrivateFile } from '../../core/private-files.ts';
 import { AccountError } from './account-error.ts';
@@ -200,9 +200,11 @@ export function openAuthStore(path = ':memory:'): AuthStore {
     return { user: toUser(row) };
   };
 
+  // IMMEDIATE: the write lock is taken before the admin count is read, so a CLI process and the
+  // server changing admins at once serialise instead of both passing the check (or failing BUSY).
   return {
     putUser(name, role, passwordHash, opts = {}) {
-      putUser(name, role, passwordHash, opts.replace ?? false, opts.now ?? Date.now());
+      putUser.immediate(name, role, passwordHash, opts.replace ?? false, opts.now ?? Date.now());
       return toUser(selectUser.get(name) as UserRow);
     },
     getUser(name) {
@@ -222,10 +224,10 @@ export function openAuthStore(path = ':memory:'): AuthStore {
     checkSession,
     deleteSession: (token) => void deleteSession.run(digest(token)),
     setUserDisabled(name, disabled) {
-      setUserDisabled(name, disabled);
+      setUserDisabled.immediate(name, disabled);
       return toUser(selectUser.get(name) as UserRow);
     },
-    deleteUser: (name) => deleteUser(name),
+    deleteUser: (name) => deleteUser.immediate(name),
     setPassword: (name, hash, opts = {}) => setPassword(name, hash, opts.keepToken, opts.mustChange ?? false),
     sessionCounts(now) {
       return new Map((liveSessions.all(now) as { user: string; n: number }[]).map((r) => [r.user, r.n]));

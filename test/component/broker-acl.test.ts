@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../../src/core/contract.ts';
+import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
+import { ACL_CASES, ACL_STATION, type AclCase, aclConfig, connectOnce, describeCase, trySubscribe } from '../support/acl-cases.ts';
+import { asAgent, asServer, credentialsOf, loginAs, startTestBroker } from '../support/mqtt-identities.ts';
+import { waitFor } from '../support/wait.ts';
+
+/**
+ * The embedded aedes broker authenticates every client and enforces each identity's ACL:
+ * anonymous and wrong-password clients are refused (CONNACK 4), every row of the shared ACL
+ * table is answered as written, refusals are counted, and a forged calibration or reading never
+ * reaches the identity that would act on it.
+ */
+describe('embedded broker: identities and ACL', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'radscreen-broker-acl-'));
+  const config = aclConfig(dir);
+  let broker: EmbeddedBroker;
+  const open: MqttClient[] = [];
+  const connectAs = async (who: AclCase['who']) => {
+    const c = await connectOnce(broker.url, loginAs(dir, who));
+    open.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    broker = await startTestBroker(dir, { devices: config.devices });
+  });
+  afterAll(async () => {
+    for (const c of open) await c.endAsync(true).catch(() => {});
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the credentials in a 0600 file in a 0700 directory', () => {
+    credentialsOf(dir);
+    expect(statSync(join(dir, 'mqtt-credentials.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses anonymous clients, wrong passwords and unknown user names, and counts them', async () => {
+    const before = broker.refusals().RS_ERR_MQTT_AUTH;
+    const server = asServer(dir, ACL_STATION);
+    for (const opts of [{}, { ...server, password: 'guess' }, { username: 'admin', password: 'admin' }, { username: server.username }]) {
+      await expect(connectOnce(broker.url, opts)).rejects.toThrow(/Bad username or password|Not authorized/);
+    }
+    expect(broker.refusals().RS_ERR_MQTT_AUTH - before).toBe(4);
+  });
+
+  it.each(ACL_CASES.map((c) => [describeCase(c), c] as const))('%s', async (_name, c) => {
+    const before = broker.refusals().RS_ERR_MQTT_FORBIDDEN;
+    const client = await connectAs(c.who);
+    let accepted: boolean;
+    if (c.action === 'subscribe') accepted = await trySubscribe(client, c.topic);
+    else {
+      // A refused publish closes the connection (no PUBACK); an allowed one is acknowledged.
+      const closed = new Promise<boolean>((resolve) => client.once('close', () => resolve(false)));
+      accepted = await Promise.race([client.publishAsync(c.topic, 'x', { qos: 1 }).then(() => true), closed]);
+    }
+    expect(accepted).toBe(c.allowed);
+    expect(broker.refusals().RS_ERR_MQTT_FORBIDDEN - before).toBe(c.allowed ? 0 : 1);
+  });
+
+  it('drops a forged calibration and a forged reading: the identities that act on them never see them', async () => {
+    const agent = await connectOnce(broker.url, { ...asAgent(dir, ACL_STATION, 'g1'), clientId: 'victim-agent' });
+    const server = await connectOnce(broker.url, { ...asServer(dir, ACL_STATION), clientId: 'victim-server' });
+    open.push(agent, server);
+    const seenByAgent: string[] = [];
+    const seenByServer: string[] = [];
+    agent.on('message', (_t, p) => seenByAgent.push(p.toString()));
+    server.on('message', (_t, p) => seenByServer.push(p.toString()));
+    await agent.subscribeAsync(topics.calibration(ACL_STATION, 'g1'), { qos: 1 });
+    await server.subscribeAsync(topics.allReadings(ACL_STATION), { qos: 1 });
+
+    const forger = await connectOnce(broker.url, asAgent(dir, ACL_STATION, 'g2'));
+    open.push(forger);
+    forger.publish(topics.calibration(ACL_STATION, 'g1'), '{"kind":"sensitivity","factor":1e9}', { qos: 1, retain: true });
+    await waitFor(() => !forger.connected, { timeoutMs: 5000 });
+    const forger2 = await connectOnce(broker.url, asAgent(dir, ACL_STATION, 'g2'));
+    open.push(forger2);
+    forger2.publish(topics.readings(ACL_STATION, 'g1'), '{"v":1,"readings":[]}', { qos: 1 });
+    await waitFor(() => !forger2.connected, { timeoutMs: 5000 });
+
+    // What the real owners publish still flows, after the forgeries.
+    await server.publishAsync(topics.calibration(ACL_STATION, 'g1'), 'genuine-calibration', { qos: 1 });
+    const owner = await connectOnce(broker.url, asAgent(dir, ACL_STATION, 'g1'));
+    open.push(owner);
+    await owner.publishAsync(topics.readings(ACL_STATION, 'g1'), 'genuine-reading', { qos: 1 });
+    await waitFor(() => seenByAgent.length > 0 && seenByServer.length > 0, { timeoutMs: 5000 });
+    expect(seenByAgent).toEqual(['genuine-calibration']);
+    expect(seenByServer).toEqual(['genuine-reading']);
+    // Nothing retained from the forger either: a fresh subscriber gets only the genuine one.
+    expect(broker.refusals().RS_ERR_MQTT_FORBIDDEN).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a packet above max_packet_bytes by closing the connection before the body arrives', async () => {
+    const small = await startTestBroker(dir, { maxPacketBytes: 64 * 1024 });
+    try {
+      const owner = await connectOnce(small.url, asAgent(dir, ACL_STATION, 'g1'));
+      await owner.publishAsync(topics.readings(ACL_STATION, 'g1'), Buffer.alloc(60 * 1024, 0x20), { qos: 1 });
+      const closed = new Promise<void>((resolve) => owner.once('close', () => resolve()));
+      owner.publish(topics.readings(ACL_STATION, 'g1'), Buffer.alloc(10 * 1024 * 1024, 0x20), { qos: 1 });
+      await closed;
+      expect(small.refusals().RS_ERR_PAYLOAD_TOO_LARGE).toBe(1);
+      await owner.endAsync(true);
+    } finally {
+      await small.close();
+    }
+  });
+});
