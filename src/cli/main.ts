@@ -10,6 +10,7 @@ import { VERSION } from '../core/version.ts';
 import { createServiceLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerImportCommand } from './import.ts';
+import { registerInstallCommand } from './install.ts';
 import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
@@ -273,6 +274,7 @@ registerImportCommand(program);
 registerScenarioCommand(program);
 registerMqttAclCommand(program);
 registerUsersCommand(program);
+registerInstallCommand(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);
