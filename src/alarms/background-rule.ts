@@ -21,7 +21,11 @@ export interface BackgroundSettings {
   reuse_max_age_s?: number;
   /** Sums of this many consecutive base windows are tested too (1 = the base window alone). */
   window_multiples: number[];
-  /** The alarm clears once no window has exceeded for this long, s. */
+  /**
+   * Off-delay: the alarm clears once no window has exceeded for this long, s, and never before the
+   * longest window tested has slid past the last exceeding reading (docs/alarm-engine.md,
+   * "Chattering"): otherwise a longer window still holding the pass could re-raise it.
+   */
   hold_s: number;
   /** Boolean channels that freeze the background while true; `device` defaults to the reading's own. */
   occupancy: { device?: string; channel: string }[];
@@ -195,7 +199,8 @@ export function createBackgroundRule(settingsFor: (r: Reading) => BackgroundSett
         };
       }
       const evidence = worst ?? { ...active.evidence, reading_ts: r.ts, value: win.counts, counts: win.counts };
-      if (exceeded || r.ts - st.last_exceed_ts < cfg.hold_s * 1000) return { action: 'hold', evidence, state: st };
+      const offDelayMs = Math.max(cfg.hold_s, Math.max(...multiples) * win.window_s) * 1000;
+      if (exceeded || r.ts - st.last_exceed_ts < offDelayMs) return { action: 'hold', evidence, state: st };
       return { action: 'clear', evidence, state: st, message: `Counts back to background on ${r.device}` };
     },
   };

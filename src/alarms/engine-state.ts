@@ -54,10 +54,18 @@ export class EngineState {
   update(alarm: Alarm): void {
     const key = `${alarm.station}:${alarm.device}:${alarm.rule}`;
     if (alarm.state !== 'active' && this.activeByKey.get(key) === alarm.id) this.activeByKey.delete(key);
+    if (alarm.state === 'active' && alarm.closed_at === undefined) this.activeByKey.set(key, alarm.id);
     if (alarm.closed_at !== undefined) {
       this.open.delete(alarm.id);
       this.collecting.delete(alarm.id);
     } else this.open.set(alarm.id, alarm);
+  }
+
+  /** The open, cleared occurrence of a latching rule still waiting for its reset, if any. */
+  latchedAwaitingReset(station: string, device: string, rule: string): Alarm | undefined {
+    for (const a of this.open.values())
+      if (a.station === station && a.device === device && a.rule === rule && a.state === 'cleared' && a.needs_reset) return a;
+    return undefined;
   }
 
   active(station: string, device: string, rule: string): Alarm | undefined {

@@ -117,7 +117,8 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
   function record(kind: TransitionKind, alarm: Alarm, now: number, extra: { user?: string; comment?: string } = {}): AlarmTransition {
     alarm.isa_state = deriveIsaState(alarm, now);
     const annunciate =
-      (kind === 'raised' || kind === 'escalated' || kind === 'silence_expired' || kind === 'unshelved') && shouldAnnunciate(alarm, now);
+      (kind === 'raised' || kind === 'escalated' || kind === 'reactivated' || kind === 'silence_expired' || kind === 'unshelved') &&
+      shouldAnnunciate(alarm, now);
     const t: AlarmTransition = { v: 1, kind, ts: now, alarm: structuredClone(alarm), annunciate, ...extra };
     store.appendTransition(t);
     return t;
@@ -148,7 +149,10 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     const key = keyOf(dev, rule.id);
     if (d.state !== undefined) s.ruleState.set(key, d.state);
     const current = s.active(dev.station, dev.device, rule.id);
-    if (d.action === 'raise' && !current) {
+    const latched = d.action === 'raise' && !current ? s.latchedAwaitingReset(dev.station, dev.device, rule.id) : undefined;
+    if (d.action === 'raise' && latched) {
+      apply(latched, { type: 'reactivate', severity: d.severity, evidence: d.evidence, message: d.message }, now, out);
+    } else if (d.action === 'raise' && !current) {
       const alarm: Alarm = {
         id: makeId(key, now),
         station: dev.station,
@@ -167,6 +171,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
         latching: rule.latching ?? false,
         needs_reset: rule.latching ?? false,
         escalations: 0,
+        recurrences: 0,
         readings_before: [...(s.recent.get(`${dev.station}:${dev.device}`) ?? [])],
         readings_after: [],
         ...s.overlayFor(dev.station, dev.device, rule.id, now),

@@ -30,6 +30,7 @@ export class AlarmActionError extends Error {
 export type LifecycleEvent =
   | { type: 'escalate'; severity: AlarmSeverity; evidence: AlarmEvidence }
   | { type: 'clear'; evidence: AlarmEvidence; message: string }
+  | { type: 'reactivate'; severity: AlarmSeverity; evidence: AlarmEvidence; message: string }
   | { type: 'acknowledge'; user: string; comment?: string }
   | { type: 'silence'; user: string; until: number }
   | { type: 'silence_expire' }
@@ -99,6 +100,26 @@ export function applyEvent(alarm: Alarm, ev: LifecycleEvent, now: number): { ala
       a.clear_evidence = ev.evidence;
       a.message = ev.message;
       kind = 'cleared';
+      break;
+    case 'reactivate':
+      // The condition is back while the latched occurrence still waits for its reset: the same
+      // entry becomes active again (one entry per occurrence until reset, no chattering list).
+      if (closedBefore || a.state !== 'cleared' || !a.needs_reset) refuse(a, 'reactivate');
+      a.state = 'active';
+      a.cleared_at = undefined;
+      a.clear_evidence = undefined;
+      a.evidence = ev.evidence;
+      a.message = ev.message;
+      a.peak = Math.max(a.peak, ev.evidence.value);
+      a.recurrences += 1;
+      if (severityRank(ev.severity) > severityRank(a.severity)) {
+        // A higher severity re-annunciates, as an escalation does.
+        a.severity = ev.severity;
+        a.escalations += 1;
+        a.acknowledged = undefined;
+        a.silenced_until = undefined;
+      }
+      kind = 'reactivated';
       break;
     case 'acknowledge':
       if (closedBefore || a.acknowledged) refuse(a, 'acknowledge');

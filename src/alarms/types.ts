@@ -128,6 +128,11 @@ export const AlarmSchema = z.object({
   disposition: ActorSchema.extend({ value: DispositionSchema, nuclide: z.string().optional() }).optional(),
   /** How often the severity rose while open (each one re-annunciated). */
   escalations: z.number().int().nonnegative().default(0),
+  /**
+   * How often the condition came back while this latched occurrence waited for its reset: it is
+   * re-activated (transition `reactivated`) instead of opening a new occurrence.
+   */
+  recurrences: z.number().int().nonnegative().default(0),
   /** Readings of the device just before the alarm and just after it (bounded). */
   readings_before: z.array(ReadingSampleSchema).default([]),
   readings_after: z.array(ReadingSampleSchema).default([]),
@@ -150,6 +155,7 @@ export const TransitionKindSchema = z.enum([
   'unsuppressed',
   'out_of_service',
   'returned_to_service',
+  'reactivated',
 ]);
 export type TransitionKind = z.infer<typeof TransitionKindSchema>;
 

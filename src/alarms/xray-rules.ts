@@ -10,9 +10,20 @@ export interface XraySettings {
   leakage_alarm_usvh: number;
   /** Beam on with the belt stopped must last this long before it alarms (belt start-up), s. */
   belt_stopped_delay_s: number;
+  /**
+   * Off-delay of the interlock emergency while an interlock is still open, s: the beam pausing
+   * between bags does not make an open (bypassed) door safe, so only closed interlocks clear it at
+   * once; with the door still open the beam must stay off this long (far longer than a bag gap).
+   */
+  interlock_off_delay_s?: number;
 }
 
-export const DEFAULT_XRAY: XraySettings = { leakage_warn_usvh: 0.5, leakage_alarm_usvh: 5, belt_stopped_delay_s: 2 };
+export const DEFAULT_XRAY: XraySettings = {
+  leakage_warn_usvh: 0.5,
+  leakage_alarm_usvh: 5,
+  belt_stopped_delay_s: 2,
+  interlock_off_delay_s: 30,
+};
 
 const bool = (r: Reading, k: string): boolean | undefined => (typeof r.values[k] === 'boolean' ? (r.values[k] as boolean) : undefined);
 
@@ -66,6 +77,7 @@ export function createXrayRules(settingsFor: (r: Reading) => XraySettings | unde
           const closed = bool(r, 'interlocks_closed');
           return beam === undefined || closed === undefined ? undefined : beam && !closed;
         }),
+      offDelayS: (r) => (bool(r, 'interlocks_closed') === true ? 0 : (settingsFor(r)?.interlock_off_delay_s ?? 30)),
       message: (r) => `Interlock open while the X-ray beam is on at ${r.device}`,
       clearMessage: (r) => `Interlocks closed or beam off at ${r.device}`,
       params: chain,

@@ -24,7 +24,10 @@ const LEVELS = [
 ] as const satisfies readonly (readonly [keyof ZoneSettings, AlarmSeverity])[];
 
 interface DelayState {
+  /** Reading time the condition became abnormal (on-delay running). */
   since?: number;
+  /** Reading time an active condition became normal (off-delay running). */
+  off_since?: number;
 }
 
 /** Runs an on-delay: returns the new state and whether the condition has lasted long enough. */
@@ -106,6 +109,11 @@ export interface ConditionSpec {
   test(r: Reading, ctx: RuleContext): boolean | undefined;
   /** The condition must hold this long (reading time) before raising, s. */
   onDelayS?(r: Reading): number;
+  /**
+   * Off-delay (ISA-18.2): an active alarm clears only once the condition has been normal this
+   * long (reading time), s; a return to abnormal meanwhile keeps it active. Default 0.
+   */
+  offDelayS?(r: Reading): number;
   message(r: Reading): string;
   clearMessage(r: Reading): string;
   /** Extra evidence parameters (the interlock chain, beam, belt…). */
@@ -128,7 +136,10 @@ export function createConditionRule(spec: ConditionSpec): AlarmRule {
         if (!d.due) return { action: 'none', state: d.state };
         return { action: 'raise', severity: spec.severity, evidence, message: spec.message(r), state: d.state };
       }
-      if (abnormal) return { action: 'hold', evidence };
+      const prev = (ctx.state as DelayState | undefined) ?? {};
+      if (abnormal) return { action: 'hold', evidence, state: { since: prev.since } };
+      const offSince = prev.off_since ?? r.ts;
+      if (r.ts - offSince < (spec.offDelayS?.(r) ?? 0) * 1000) return { action: 'hold', evidence, state: { ...prev, off_since: offSince } };
       return { action: 'clear', evidence, message: spec.clearMessage(r), state: {} };
     },
   };
