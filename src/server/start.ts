@@ -23,6 +23,12 @@ import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import type { StorageState } from './schemas.ts';
 
+/**
+ * A training device's agent silent this long (6 missed 10-s status heartbeats) means its run was
+ * killed: the run is ended as if it had finished (docs/health-and-training-isolation.md).
+ */
+const TRAINING_AGENT_SILENT_MS = 60_000;
+
 /** Inputs of startServer. */
 export interface StartServerOptions {
   config: Config;
@@ -120,6 +126,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     reason: 'no training run survives a server restart',
   });
   const retireTraining = (devices: string[]) => {
+    if (devices.length === 0) return;
     for (const t of engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' })) {
       state.addAlarm(t);
       feedRef?.publishTransition(t);
@@ -171,6 +178,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   for (const t of leftByTraining) feed.publishTransition(t);
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {
+    // A training run killed outright leaves no end marker: its agent's silence ends it.
+    retireTraining(state.abandonedTrainingDevices(TRAINING_AGENT_SILENT_MS));
     state.checkStale();
     for (const t of engine.tick()) {
       state.addAlarm(t);

@@ -3,6 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { MAX_READINGS_PAYLOAD_BYTES } from '../../src/core/reading-contract.ts';
 import { mosquittoPasswordLine } from '../../src/security/mosquitto-files.ts';
 import { ACL_CASES, ACL_STATION, aclConfigYaml, connectOnce, describeCase, trySubscribe } from '../support/acl-cases.ts';
 import { asServer, loginAs } from '../support/mqtt-identities.ts';
@@ -75,6 +76,16 @@ describe('mosquitto with the generated password_file and acl_file', () => {
     await expect(connectOnce(mosquitto.url, { ...asServer(dataDir, ACL_STATION), password: 'guess' })).rejects.toThrow(
       /Not authorized|Bad username or password/,
     );
+  });
+
+  it('disconnects a client whose packet exceeds max_packet_size from the snippet', async () => {
+    const g1 = loginAs(dataDir, { role: 'agent', station: ACL_STATION, device: 'g1' });
+    const client = await connectOnce(mosquitto.url, g1);
+    await client.publishAsync(`radscreen/v1/${ACL_STATION}/g1/readings`, Buffer.alloc(MAX_READINGS_PAYLOAD_BYTES, 0x20), { qos: 1 });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish(`radscreen/v1/${ACL_STATION}/g1/readings`, Buffer.alloc(4 * 1024 * 1024, 0x20), { qos: 1 });
+    await closed;
+    client.end(true);
   });
 
   it.each(ACL_CASES.map((c) => [describeCase(c), c] as const))('%s', async (_name, c) => {
