@@ -9,6 +9,7 @@ import { ReadingSchema } from '../core/reading.ts';
 import { VERSION } from '../core/version.ts';
 import { createServiceLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
+import { registerIdentifyCommand } from './identify.ts';
 import { registerImportCommand } from './import.ts';
 import { registerInstallCommand } from './install.ts';
 import { registerMqttAclCommand } from './mqtt-acl.ts';
@@ -270,6 +271,7 @@ program
   });
 
 registerDecodeCommand(program);
+registerIdentifyCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
 registerMqttAclCommand(program);
