@@ -9,6 +9,7 @@ import { ReadingSchema } from '../core/reading.ts';
 import { VERSION } from '../core/version.ts';
 import { createServiceLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
+import { registerIdentifyCommand } from './identify.ts';
 import { registerImportCommand } from './import.ts';
 import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
@@ -269,6 +270,7 @@ program
   });
 
 registerDecodeCommand(program);
+registerIdentifyCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
 registerMqttAclCommand(program);
