@@ -22,6 +22,7 @@ import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import type { StorageState } from './schemas.ts';
+import { loadTlsFiles } from './tls.ts';
 
 /**
  * A training device's agent silent this long (6 missed 10-s status heartbeats) means its run was
@@ -80,6 +81,8 @@ export interface RunningServer {
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
+  // First: a bad certificate path must stop the start before any store is opened.
+  const tlsFiles = loadTlsFiles(config.server.tls);
   // Before any store opens: files an older version left 0644 are tightened (and logged).
   securePrivateTreeLogged(config.data_dir, log);
   const now = opts.now ?? Date.now;
@@ -134,6 +137,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     for (const d of devices) state.removeDevice(d);
   };
   const app = await buildApp({
+    ...(tlsFiles ? { https: tlsFiles } : {}),
     auth,
     state,
     engine,
@@ -205,7 +209,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tlsFiles ? 'https' : 'http'}://${host}:${port}`;
   log.info({ url, station: config.station.id }, 'operator console listening');
 
   let closed: Promise<void> | undefined;
