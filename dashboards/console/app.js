@@ -100,10 +100,15 @@ function onAlarm(t) {
 
 async function refreshHealth() {
   try {
+    // 503 is the degraded answer, not a failure: its body says why.
     const h = await (await fetch('/healthz')).json();
     setStation(h.station);
     $('storage-banner').hidden = h.storage.enabled;
     $('storage-detail').textContent = h.storage.detail ? `(${h.storage.detail})` : '';
+    // Storage has its own banner; every other reason (spool, outbox, no device online) goes here.
+    const others = (h.reasons ?? []).filter((r) => r.code !== 'storage_off').map((r) => r.message);
+    $('health-banner').hidden = others.length === 0;
+    $('health-reasons').textContent = others.join(' · ');
     const k = await (await fetch('/api/alarms/kpis?window_h=1')).json();
     $('flood-banner').hidden = !k.flood?.active;
   } catch {

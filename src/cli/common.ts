@@ -3,12 +3,24 @@ import { catalogue } from '../../devices/index.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { RadscreenError } from '../core/errors.ts';
+import { VERSION } from '../core/version.ts';
 
 /** Exit codes: 0 ok, 1 runtime failure or rejects under --strict, 2 bad config or usage. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export function createLogger(level = process.env.RADSCREEN_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: { pid: process.pid } });
+  // Every line carries the version, so a log read months later says which code wrote it.
+  return pino({ level, base: { pid: process.pid, version: VERSION } });
+}
+
+/**
+ * The logger of a long-running command (station, agent, ingest, server); its first line names the
+ * command and the version, so the journal shows which code started when.
+ */
+export function createServiceLogger(command: string): Logger {
+  const log = createLogger();
+  log.info({ command, node: process.version }, `radscreen ${VERSION} ${command} starting`);
+  return log;
 }
 
 /**

@@ -6,9 +6,12 @@ import { simulators } from '../../simulators/index.ts';
 import { configJsonSchema } from '../config/load.ts';
 import { securePrivateTreeLogged } from '../core/private-files.ts';
 import { ReadingSchema } from '../core/reading.ts';
-import { createLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
+import { VERSION } from '../core/version.ts';
+import { createServiceLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
+import { registerIdentifyCommand } from './identify.ts';
 import { registerImportCommand } from './import.ts';
+import { registerInstallCommand } from './install.ts';
 import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
@@ -23,6 +26,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 // Commands import their modules lazily: `config check` or `schema` must not load the server.
 const program = new Command('radscreen')
   .description('Radiation and X-ray screening station: device agents, ingest to InfluxDB, alarms and the operator console.')
+  .version(VERSION, '-V, --version', 'print the radscreen version')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
 
@@ -34,14 +38,14 @@ program
   .option(...configOption)
   .action(async (opts: { config: string }) => {
     const config = loadConfigOrExit(opts.config);
-    const log = createLogger();
+    const log = createServiceLogger('station');
     securePrivateTreeLogged(config.data_dir, log);
     const { startStation } = await import('../station/station.ts');
     const station = await startStation({ config, catalogue, simulators, log });
     stopOnSignals(log, station.stop);
     const storage = station.influxUrl ? `storing readings in ${station.influxUrl}` : 'readings are NOT stored';
     process.stderr.write(
-      `\nradscreen station '${config.station.id}' is running: console ${station.consoleUrl}, MQTT ${station.mqttUrl}, ${storage}.\n` +
+      `\nradscreen ${VERSION} station '${config.station.id}' is running: console ${station.consoleUrl}, MQTT ${station.mqttUrl}, ${storage}.\n` +
         `Simulated devices: ${station.linkMode === 'pty' ? 'on socat ptys' : station.linkMode === 'memory' ? 'in-process (no socat)' : 'none'}. Ctrl-C stops everything.\n\n`,
     );
     const { reportOneTimePasswords } = await import('./users.ts');
@@ -56,7 +60,7 @@ program
   .action(async (opts: { config: string; metricsPort?: number }) => {
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen agent needs mqtt.url (or RADSCREEN_MQTT_URL); the embedded broker runs only in `station`');
-    const log = createLogger();
+    const log = createServiceLogger('agent');
     securePrivateTreeLogged(config.data_dir, log);
     const { startAgent } = await import('../agent/agent.ts');
     const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
@@ -96,7 +100,7 @@ program
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url || !config.influx.url)
       fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
-    const log = createLogger();
+    const log = createServiceLogger('ingest');
     securePrivateTreeLogged(config.data_dir, log);
     const { startIngest } = await import('../ingest/consumer.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
@@ -149,7 +153,7 @@ program
   .action(async (opts: { config: string }) => {
     const config = loadConfigOrExit(opts.config);
     if (!config.mqtt.url) fail('radscreen server needs mqtt.url (or RADSCREEN_MQTT_URL)');
-    const log = createLogger();
+    const log = createServiceLogger('server');
     securePrivateTreeLogged(config.data_dir, log);
     const { default: mqtt } = await import('mqtt');
     const { startServer } = await import('../server/start.ts');
@@ -267,10 +271,12 @@ program
   });
 
 registerDecodeCommand(program);
+registerIdentifyCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
 registerMqttAclCommand(program);
 registerUsersCommand(program);
+registerInstallCommand(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);

@@ -184,8 +184,8 @@ export const ConfigSchema = z
           .default({ host: '127.0.0.1', port: 1883 }),
         /** Identity secret shared by every radscreen process of the station; default `<data_dir>/mqtt-credentials.json` (created 0600 at first start). */
         credentials_file: z.string().min(1).optional(),
-        /** Largest MQTT packet, bytes: the embedded broker closes a connection sending more; v5 clients announce it (docs/security-mqtt.md). */
-        max_packet_bytes: z.number().int().min(1024).max(268_435_455).default(262_144),
+        /** Largest MQTT packet, bytes (default 1 MiB readings payload + 64 KiB): the embedded broker closes a connection sending more; v5 clients announce it (docs/security-mqtt.md). */
+        max_packet_bytes: z.number().int().min(1024).max(268_435_455).default(1_114_112),
         /** TLS for `mqtts://` brokers: CA to trust (PEM), and a client certificate/key if the broker asks for one. */
         tls: z
           .strictObject({
@@ -200,7 +200,7 @@ export const ConfigSchema = z
         /** MQTT protocol of `radscreen ingest` (4 = 3.1.1, 5); default 5 with `ingest.share_group`, else 4. The embedded aedes speaks 4 only. */
         protocol_version: z.union([z.literal(4), z.literal(5)]).optional(),
       })
-      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000, max_packet_bytes: 262_144 }),
+      .default({ embedded: { host: '127.0.0.1', port: 1883 }, max_inflight: 1000, max_packet_bytes: 1_114_112 }),
     influx: z
       .strictObject({
         url: z.url().optional(),
@@ -215,6 +215,8 @@ export const ConfigSchema = z
         flush_interval_ms: z.number().int().min(10).max(60_000).default(1000),
         /** With no url: start a private influxd when installed (auto), or store nothing (never). */
         managed: z.enum(['auto', 'never']).default('auto'),
+        /** HTTP port of the private influxd (loopback). Unset: 8086 when free, else any free port (logged). Set: that port or a clear error. */
+        managed_port: z.number().int().min(1).max(65_535).optional(),
         /** Ingest spool file (SQLite). Unset: `<data_dir>/ingest-spool.sqlite` in a station, `<data_dir>/ingest/spool[-w<n>].sqlite` for `radscreen ingest [--worker n]`. */
         spool_path: z.string().optional(),
         /** Spool bounds: rows (points) and age in hours; above 80 % a service alarm is raised. */

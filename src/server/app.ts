@@ -30,7 +30,7 @@ import { trainingRoutes } from './routes/training.ts';
 import { userRoutes } from './routes/users.ts';
 import type { StorageState } from './schemas.ts';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './sse-client.ts';
-import { installWebSecurity } from './web-security.ts';
+import { installOriginCheck, installWebSecurity } from './web-security.ts';
 
 /** Inputs of buildApp. */
 export interface BuildAppOptions {
@@ -69,6 +69,8 @@ export interface BuildAppOptions {
   training?: TrainingService;
   /** Bounds on live streams (count, queued bytes, blocked time); default DEFAULT_STREAM_LIMITS. */
   streamLimits?: StreamLimits;
+  /** PEM certificate and key: serve HTTPS (with HSTS and a Secure cookie) instead of HTTP. */
+  https?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** The app plus its auth context (the role-by-route test walks `auth.routes`). */
@@ -88,9 +90,11 @@ function describeValidation(context: string | undefined, issues: readonly { inst
  */
 export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   // Per-request logs would drown the station's log (the console polls and streams); errors are still logged.
-  const app: FastifyInstance = opts.log
-    ? Fastify({ loggerInstance: opts.log, logController: new LogController({ disableRequestLogging: true }) })
-    : Fastify({ logger: false });
+  // HTTPS when given a certificate (server.tls); the instance type stays the plain one, as routes do not care.
+  const https = opts.https ? { https: opts.https } : {};
+  const app = (opts.log
+    ? Fastify({ loggerInstance: opts.log, logController: new LogController({ disableRequestLogging: true }), ...https })
+    : Fastify({ logger: false, ...https })) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -118,6 +122,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   const ownStore = opts.auth ? undefined : openAuthStore(':memory:');
   const store = opts.auth ?? (ownStore as AuthStore);
   if (ownStore) app.addHook('onClose', async () => ownStore.close());
+  installOriginCheck(app);
   const auth = installAuth(app, {
     store,
     now,
@@ -126,7 +131,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   });
   app.decorate('radscreenAuth', auth);
 
-  await installWebSecurity(app, { auth });
+  await installWebSecurity(app, { auth, tls: Boolean(opts.https) });
   const registry = opts.metrics ?? new Registry();
 
   await app.register(fastifySwagger, {

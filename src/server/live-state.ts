@@ -144,6 +144,18 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
     return this.#entries.has(id);
   }
 
+  /**
+   * Training devices whose agent has said nothing (no status, no reading) for longer than
+   * `silentMs`: a running agent re-publishes every device's status every 10 s, so their run is
+   * gone (killed without deleting its retained status).
+   */
+  abandonedTrainingDevices(silentMs: number): string[] {
+    const now = this.#opts.now();
+    return [...this.#entries.values()]
+      .filter((e) => isTrainingDevice(e.view.id) && now - Math.max(e.statusAt ?? 0, e.view.last_reading_at ?? 0) > silentMs)
+      .map((e) => e.view.id);
+  }
+
   /** Re-evaluates staleness of every device; emits `status` for each that changed and returns their ids. */
   checkStale(): string[] {
     const changed: string[] = [];

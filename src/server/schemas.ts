@@ -42,6 +42,8 @@ export const HealthSchema = z.object({
   devices: z.partialRecord(DeviceStateSchema, z.number().int()),
   alarms_active: z.number().int(),
   time: z.number().int(),
+  /** radscreen's package version (what `radscreen --version` prints). */
+  version: z.string(),
 });
 
 export const DeviceViewSchema = z.object({

@@ -22,6 +22,13 @@ import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import type { StorageState } from './schemas.ts';
+import { loadTlsFiles } from './tls.ts';
+
+/**
+ * A training device's agent silent this long (6 missed 10-s status heartbeats) means its run was
+ * killed: the run is ended as if it had finished (docs/health-and-training-isolation.md).
+ */
+const TRAINING_AGENT_SILENT_MS = 60_000;
 
 /** Inputs of startServer. */
 export interface StartServerOptions {
@@ -74,6 +81,8 @@ export interface RunningServer {
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
+  // First: a bad certificate path must stop the start before any store is opened.
+  const tlsFiles = loadTlsFiles(config.server.tls);
   // Before any store opens: files an older version left 0644 are tightened (and logged).
   securePrivateTreeLogged(config.data_dir, log);
   const now = opts.now ?? Date.now;
@@ -120,6 +129,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     reason: 'no training run survives a server restart',
   });
   const retireTraining = (devices: string[]) => {
+    if (devices.length === 0) return;
     for (const t of engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' })) {
       state.addAlarm(t);
       feedRef?.publishTransition(t);
@@ -127,6 +137,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     for (const d of devices) state.removeDevice(d);
   };
   const app = await buildApp({
+    ...(tlsFiles ? { https: tlsFiles } : {}),
     auth,
     state,
     engine,
@@ -171,6 +182,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   for (const t of leftByTraining) feed.publishTransition(t);
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {
+    // A training run killed outright leaves no end marker: its agent's silence ends it.
+    retireTraining(state.abandonedTrainingDevices(TRAINING_AGENT_SILENT_MS));
     state.checkStale();
     for (const t of engine.tick()) {
       state.addAlarm(t);
@@ -196,7 +209,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tlsFiles ? 'https' : 'http'}://${host}:${port}`;
   log.info({ url, station: config.station.id }, 'operator console listening');
 
   let closed: Promise<void> | undefined;

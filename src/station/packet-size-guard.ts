@@ -1,7 +1,13 @@
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
+import { MAX_READINGS_PAYLOAD_BYTES } from '../core/reading-contract.ts';
 
-/** Default bound on one MQTT packet (fixed header + remaining length), bytes: 256 KiB. */
-export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
+/**
+ * Default bound on one MQTT packet (fixed header + topic + payload), bytes: the largest readings
+ * payload the contract accepts (1 MiB: the agent coalesces up to 1000 readings into one message
+ * when it replays a backlog) plus 64 KiB for the topic and headers. A smaller bound would make
+ * the broker cut off the agent's own backlog messages, and the agent would resend them forever.
+ */
+export const DEFAULT_MAX_PACKET_BYTES = MAX_READINGS_PAYLOAD_BYTES + 64 * 1024;
 
 /** The error a too-large packet ends its connection with. */
 export class PacketTooLargeError extends Error {

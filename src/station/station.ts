@@ -20,7 +20,8 @@ import type { Role } from '../server/auth/roles.ts';
 import { ingestHealth } from '../server/health-checks.ts';
 import { createDataPathMetrics } from '../server/metrics.ts';
 import { startServer } from '../server/start.ts';
-import { startEmbeddedBroker } from './embedded-broker.ts';
+import { registerBrokerMetrics } from './broker-metrics.ts';
+import { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 import { hasInfluxd, startManagedInfluxd } from './managed-influxd.ts';
 
 export interface StationOptions {
@@ -33,6 +34,8 @@ export interface StationOptions {
 export interface Station {
   consoleUrl: string;
   mqttUrl: string;
+  /** The embedded broker's `mqtts://` listener, when `mqtt.embedded.tls` asked for one. */
+  mqttTlsUrl?: string;
   influxUrl: string | undefined;
   linkMode: 'pty' | 'memory' | 'none';
   /** One account per role; `password` only for accounts created now (print it once, it is stored hashed). */
@@ -58,6 +61,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
   };
   try {
     let mqttUrl = config.mqtt.url;
+    let embedded: EmbeddedBroker | undefined;
     if (!mqttUrl) {
       const tls = config.mqtt.embedded.tls;
       const broker = await startEmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, {
@@ -71,6 +75,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       });
       stack.push({ name: 'embedded broker', stop: broker.close });
       mqttUrl = broker.url;
+      embedded = broker;
       log.info({ url: mqttUrl, tls: broker.tlsUrl }, 'embedded MQTT broker (aedes) listening');
     }
 
@@ -104,6 +109,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       devices: () => agentRef?.stats() ?? [],
     });
     createAgentMetrics(() => agentRef?.stats() ?? [], metrics);
+    if (embedded) registerBrokerMetrics(embedded.refusals, metrics);
     // One key for the process: the server signs calibrations with it, the agent verifies them.
     const calibrationKey = loadOrCreateCalibrationKey(calibrationKeyPath(config));
     const server = await startServer({
@@ -179,7 +185,16 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
       stack.push({ name: 'agent', stop: agent.stop });
     }
     agentRef = agent;
-    return { consoleUrl: server.url, mqttUrl, influxUrl, linkMode, demoUsers, deviceStats: () => agent?.stats() ?? [], stop };
+    return {
+      consoleUrl: server.url,
+      mqttUrl,
+      ...(embedded?.tlsUrl ? { mqttTlsUrl: embedded.tlsUrl } : {}),
+      influxUrl,
+      linkMode,
+      demoUsers,
+      deviceStats: () => agent?.stats() ?? [],
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

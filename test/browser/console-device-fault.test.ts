@@ -47,4 +47,12 @@ describe('console: a device that never opens', () => {
     await alarm.first().waitFor({ timeout: 15_000 });
     expect(await alarm.first().textContent()).toMatch(/RS_ERR_PORT_OPEN/);
   }, 40_000);
+
+  it('says in the header that the station is degraded, and why (/healthz reasons)', async () => {
+    const banner = stack.page.getByTestId('health-banner');
+    await banner.waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await stack.page.getByTestId('health-reasons').textContent()).toMatch(/none of 1 devices is online/);
+    // Storage works in this stack: its own banner stays hidden.
+    expect(await stack.page.getByTestId('storage-banner').isVisible()).toBe(false);
+  });
 });

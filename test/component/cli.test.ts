@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,15 @@ describe('radscreen CLI', () => {
     expect(r.stderr).toContain('RS_ERR_CONFIG_INVALID');
     expect(r.stderr).toMatch(/server\.port: .*expected number/);
     expect(r.stderr).toMatch(/server: Unrecognized key: "colour"/);
+  });
+
+  it('prints its version (package.json) with --version and -V', () => {
+    const version = JSON.parse(readFileSync('package.json', 'utf8')).version as string;
+    for (const flag of ['--version', '-V']) {
+      const r = cli([flag]);
+      expect(r.stdout.trim()).toBe(version);
+      expect(r.status).toBe(0);
+    }
   });
 
   it('checks the demo config', () => {

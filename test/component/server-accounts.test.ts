@@ -195,6 +195,25 @@ describe('changing your own password', () => {
     expect(JSON.stringify(store.listAudit({ limit: 1000 }))).not.toMatch(/fresh-pass|not-my-password|operator-pass/);
   });
 
+  it('a session that guesses the current password is ended after 5 wrong tries, even when they arrive in parallel', async () => {
+    const { store, login, as } = await setup();
+    const token = (await login('op')).token;
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        as(token, 'POST', '/api/me/password', { current_password: `guess-number-${i}`, new_password: 'a-fresh-pass-phrase' }),
+      ),
+    );
+    const codes = guesses.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 403)).toHaveLength(5);
+    expect(codes.filter((c) => c === 401)).toHaveLength(15);
+    // The session is gone: the right password no longer helps the holder of this token.
+    const right = await as(token, 'POST', '/api/me/password', { current_password: PW.op as string, new_password: 'a-fresh-pass-phrase' });
+    expect(right.statusCode).toBe(401);
+    expect(store.listAudit({ action: 'user.password' }).filter((e) => !e.ok).length).toBeGreaterThanOrEqual(6);
+    // The account itself is not locked: the owner logs in again.
+    expect((await login('op')).res.statusCode).toBe(200);
+  });
+
   it('anonymous callers cannot change a password', async () => {
     const { app } = await setup();
     const res = await app.inject({

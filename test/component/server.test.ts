@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -81,6 +82,7 @@ describe('buildApp (inject)', () => {
       station: { id: 'st1', name: 'Test Station' },
       storage: { enabled: false },
       alarms_active: 1,
+      version: JSON.parse(readFileSync('package.json', 'utf8')).version,
     });
     expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(['storage_off']);
     expect(body.devices).toEqual({ online: 2 });

@@ -158,4 +158,43 @@ describe('training isolation on a real server', () => {
     expect(after.active_training).toEqual([]);
     expect(after).toEqual(before);
   }, 40_000);
+  it('a run killed outright (no end marker, only its last will) is ended by its agent falling silent', async () => {
+    const before = await livePicture();
+    const id = 'training-killed-geiger';
+    const agent = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asAgent(dir, STATION, id) });
+    const status = (state: string) =>
+      agent.publishAsync(
+        topics.status(STATION, id),
+        JSON.stringify({ v: 1, station: STATION, device: id, profile: 'mightyohm-geiger', state, ts: Date.now(), detail: {} }),
+        { qos: 1, retain: true },
+      );
+    await status('online');
+    const reading = {
+      station: STATION,
+      device: id,
+      profile: 'mightyohm-geiger',
+      kind: 'dosimeter',
+      ts: now(),
+      ts_source: 'agent',
+      values: { cps: 900, cpm: 54_000, dose_rate: 300, mode: 'SLOW' },
+      quality: 'good',
+      source: 'training',
+    };
+    await agent.publishAsync(topics.readings(STATION, id), JSON.stringify({ v: 1, readings: [reading] }), { qos: 1 });
+    const srv = server as RunningServer;
+    await waitFor(() => srv.engine.list({ source: 'training', state: 'active' }).some((a) => a.device === id), {
+      timeoutMs: 5000,
+      describe: () => srv.state.device(id),
+    });
+    // SIGKILL: the broker publishes the will (offline), nothing deletes the retained status.
+    await status('offline');
+    await agent.endAsync();
+    await waitFor(() => srv.state.device(id)?.reported_status === 'offline', { timeoutMs: 5000 });
+    expect(srv.state.device(id)).toBeDefined();
+    // A minute of silence from its agent (it re-publishes its status every 10 s while alive).
+    offsetMs += 61_000;
+    await waitFor(() => srv.state.device(id) === undefined, { timeoutMs: 5000 });
+    expect((await livePicture()).active_training).toEqual([]);
+    expect(await livePicture()).toEqual(before);
+  }, 30_000);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catalogue, profiles } from '../../devices/index.ts';
+import { normaliseReading } from '../../src/agent/normalise.ts';
 import type { ChannelSpec } from '../../src/core/channel.ts';
 import { parseReadingsEnvelope } from '../../src/core/contract.ts';
 import type { Reading } from '../../src/core/reading.ts';
@@ -123,5 +124,23 @@ describe('admission rules (ingest)', () => {
   });
   it('never lets a replay into the future', () => {
     expect(codeOf(r({ device: 'old-meter', source: 'replay', ts: NOW + 86_400_000 }))).toBe('RS_ERR_TS_FUTURE');
+  });
+});
+
+describe('the agent applies the same contract (normalise stage)', () => {
+  const profile = catalogue.get('mightyohm-geiger');
+  if (!profile) throw new Error('mightyohm-geiger missing from the catalogue');
+  const origin = { station: 'st', device: 'g1', source: 'live' as const, profile };
+  const decoded = (values: Record<string, unknown>) =>
+    ({ ts: NOW, ts_source: 'device', values, quality: 'good' }) as Parameters<typeof normaliseReading>[0];
+  const codeOf = (values: Record<string, unknown>) => {
+    const r = normaliseReading(decoded(values), origin);
+    return 'reject' in r ? r.reject.code : 'accepted';
+  };
+  it('refuses a string on a number channel, an undeclared channel and an out-of-range value, like ingest', () => {
+    expect(codeOf({ cpm: 5, dose_rate: 0.03 })).toBe('accepted');
+    expect(codeOf({ cpm: 'x' })).toBe('RS_ERR_CHANNEL_TYPE');
+    expect(codeOf({ cpm: 1, evil: 1 })).toBe('RS_ERR_CHANNEL_UNKNOWN');
+    expect(codeOf({ cpm: -5 })).toBe('RS_ERR_FRAME_RANGE');
   });
 });

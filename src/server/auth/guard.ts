@@ -142,7 +142,8 @@ export function installAuth(
       req.sessionToken = req.user ? token : null;
     }
     if (!permission) return;
-    const target = (req.params as Record<string, string> | undefined)?.id ?? null;
+    const params = req.params as Record<string, string> | undefined;
+    const target = params?.id ?? params?.name ?? null;
     const action = access.action ?? permission;
     if (!req.user) {
       const ended = session?.ended;

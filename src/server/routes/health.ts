@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DeviceState } from '../../core/contract.ts';
+import { VERSION } from '../../core/version.ts';
 import { assessHealth, type HealthReason } from '../health-checks.ts';
 import { HealthSchema } from '../schemas.ts';
 import type { ServerDeps } from './deps.ts';
@@ -34,6 +35,7 @@ export const healthRoutes: FastifyPluginAsyncZod<ServerDeps & { healthChecks?: (
       devices,
       alarms_active: state.alarms({ state: 'active' }).length,
       time: now(),
+      version: VERSION,
     };
   });
 };

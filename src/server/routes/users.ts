@@ -22,6 +22,12 @@ export interface UserRoutesOptions {
   policy?: PasswordPolicy;
 }
 
+/**
+ * Wrong current passwords one session may send to `POST /api/me/password` before it is ended:
+ * someone holding a stolen or unattended session must not get an unthrottled password oracle.
+ */
+export const MAX_WRONG_CURRENT = 5;
+
 const refusals = { 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema };
 
 /**
@@ -32,6 +38,8 @@ const refusals = { 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: Erro
  * password) are audited too, as failed attempts.
  */
 export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, { auth, policy = DEFAULT_PASSWORD_POLICY }) => {
+  /** Wrong current-password attempts per session token (in memory: a restart forgives, which is harmless). */
+  const wrongCurrent = new Map<string, number>();
   /** Runs `change`, auditing success or the AccountError that refused it (which then answers the request). */
   const audited = <T>(req: Parameters<AuthContext['audit']>[0], action: string, target: string, change: () => T): T => {
     try {
@@ -136,13 +144,27 @@ export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, 
     },
     async (req) => {
       const name = (req.user as NonNullable<typeof req.user>).name;
+      const token = req.sessionToken ?? '';
       const stored = auth.store.getUser(name);
       const refuse = (e: AccountError): never => {
         auth.audit(req, { action: 'user.password', target: name, ok: false, detail: { refused: e.message, code: e.code } });
         throw e;
       };
+      // Counted before the await, so parallel guesses cannot all pass the check (one event-loop turn).
+      const tries = wrongCurrent.get(token) ?? 0;
+      if (tries >= MAX_WRONG_CURRENT) {
+        // The count stays: requests that passed the guard before the session ended must not start over.
+        auth.store.deleteSession(token);
+        refuse(
+          new AccountError('RS_ERR_AUTH_FAILED', 401, `the current password was wrong ${MAX_WRONG_CURRENT} times: this session has ended`),
+        );
+      }
+      // Bounded: a flood of fresh sessions cannot grow the map without end (the oldest counts go first).
+      if (wrongCurrent.size >= 10_000) wrongCurrent.delete(wrongCurrent.keys().next().value as string);
+      wrongCurrent.set(token, tries + 1);
       if (!stored || !(await verifyPassword(req.body.current_password, stored.password_hash)))
         refuse(new AccountError('RS_ERR_AUTH_FAILED', 403, 'the current password is wrong'));
+      wrongCurrent.delete(token);
       if (req.body.new_password === req.body.current_password)
         refuse(new AccountError('RS_ERR_PASSWORD_WEAK', 422, 'the new password must differ from the current one'));
       try {

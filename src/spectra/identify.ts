@@ -1,0 +1,198 @@
+import { RadscreenError } from '../core/errors.ts';
+import { fwhmKeV, MIN_LINE_KEV } from './detector.ts';
+import { type Evaluation, evaluateNuclide, type SpectrumView } from './evaluate.ts';
+import { isManMade, NUCLIDE_LIBRARY, type Nuclide, type NuclideCategory } from './library.ts';
+import { applyPeakFilter, findPeaks, type Peak } from './peaks.ts';
+import { energyAt, type Spectrum } from './spectrum.ts';
+
+/**
+ * Isotope identification (docs/spectroscopy.md §3): a pure function of a spectrum and a
+ * library. No clock, no I/O; the same input always gives the same answer.
+ */
+
+/** One identified nuclide. */
+export interface IdentifiedNuclide {
+  /** `Cs-137`; chains under their parent (`Th-232`, `Ra-226` for the U-238 series). */
+  nuclide: string;
+  category: NuclideCategory;
+  /** 0…1: consistency of all its lines × strength of the evidence (see docs §3.4). */
+  confidence: number;
+  /** Library energies (keV, 0.1 keV) of the lines whose peaks support it: gamma lines by significance, then X-rays. */
+  peaks_kev: number[];
+  /** Where those peaks were found (keV, same order). */
+  measured_kev: number[];
+  /** Combined significance (σ) of its supporting peaks. */
+  evidence_sigma: number;
+  /** Chain members included, when the entry is a chain. */
+  members?: string[];
+}
+
+export interface CalibrationCheck {
+  /** Median (found − library) / library energy of the supporting gamma peaks, in %; undefined without any. */
+  offset_percent?: number;
+  /** True when that offset is within ±2 %; past about half a FWHM (4 % at 662 keV, 2.8 % at 1.3 MeV) lines stop matching at all. */
+  ok: boolean;
+}
+
+export interface Identification {
+  /** Sorted by confidence, best first. */
+  nuclides: IdentifiedNuclide[];
+  peaks: Peak[];
+  calibration: CalibrationCheck;
+}
+
+export interface IdentifyOptions {
+  library?: readonly Nuclide[];
+  /** Peak search threshold in σ above the local continuum (default 4). */
+  minPeakSignificance?: number;
+}
+
+/** Report a nuclide only at or above these. */
+const MIN_CONSISTENCY = 0.6;
+const MIN_EVIDENCE_SIGMA = 5;
+const MIN_CONFIDENCE = 0.5;
+
+/**
+ * Identifies the nuclides in `spectrum`.
+ * @throws RadscreenError RS_ERR_CALIBRATION_IMPLAUSIBLE when the energy calibration is not
+ * increasing over the channels or maps them to an energy range no gamma detector covers.
+ */
+export function identify(spectrum: Pick<Spectrum, 'counts' | 'calibration'>, options: IdentifyOptions = {}): Identification {
+  const library = options.library ?? NUCLIDE_LIBRARY;
+  const edges = checkCalibration(spectrum);
+  const filter = applyPeakFilter(spectrum);
+  const peaks = findPeaks(spectrum, filter, options.minPeakSignificance ?? 4, MIN_LINE_KEV - 10);
+  const maxKeV = edges[edges.length - 1] as number;
+  const view: SpectrumView = { peaks, filter, maxKeV, channelOf: (e) => channelOf(edges, e) };
+  const candidates = library
+    .map((n) => evaluateNuclide(n, view))
+    .filter((e): e is Evaluation => e !== undefined && e.consistency >= MIN_CONSISTENCY);
+  const nuclides = resolveCompetition(candidates, peaks);
+  return { nuclides, peaks, calibration: calibrationOffset(nuclides) };
+}
+
+/**
+ * Each peak is explained once. NORM goes first: a man-made nuclide is reported only for peaks
+ * natural radioactivity does not already explain (so background never yields one); then the
+ * rest by strength. A candidate keeps only its unclaimed consistent peaks and must still have
+ * a gamma line (not only X-rays) and enough evidence among them, and its strongest expected
+ * peak must not be explained already.
+ */
+function resolveCompetition(candidates: Evaluation[], peaks: Peak[]): IdentifiedNuclide[] {
+  const strength = (e: Evaluation) => e.consistency * evidence(e, peaks, new Set());
+  const ordered = [...candidates].sort((a, b) => Number(isManMade(a.nuclide)) - Number(isManMade(b.nuclide)) || strength(b) - strength(a));
+  const claimed = new Set<number>();
+  const out: IdentifiedNuclide[] = [];
+  for (const e of ordered) {
+    const support = e.matches.filter((m) => m.verdict === 'consistent' && m.peak !== undefined && !claimed.has(m.peak));
+    if (!support.some((m) => !m.group.xray)) continue;
+    // Its strongest expected peak must be its own: Tl-201's 167 keV is not Tl-201 when its X-ray peak is Ba-133's 81 keV.
+    const top = e.matches
+      .filter((m) => m.verdict === 'consistent' && m.peak !== undefined)
+      .reduce((a, b) => (b.group.weight > a.group.weight ? b : a));
+    if (claimed.has(top.peak as number)) continue;
+    const sigma = evidence(e, peaks, claimed);
+    const confidence = e.consistency * (1 - Math.exp(-sigma / 5));
+    if (sigma < MIN_EVIDENCE_SIGMA || confidence < MIN_CONFIDENCE) continue;
+    for (const m of e.matches) if (m.peak !== undefined && m.verdict === 'consistent') claimed.add(m.peak);
+    claimScatterFeatures(e, peaks, claimed);
+    // Gamma lines before X-rays (the X-rays only support), each by significance.
+    const bySignificance = support.sort(
+      (a, b) =>
+        Number(a.group.xray) - Number(b.group.xray) ||
+        (peaks[b.peak as number] as Peak).significance - (peaks[a.peak as number] as Peak).significance,
+    );
+    out.push({
+      nuclide: e.nuclide.name,
+      category: e.nuclide.category,
+      confidence: round(confidence, 3),
+      peaks_kev: bySignificance.map((m) => round(m.group.energy, 1)),
+      measured_kev: bySignificance.map((m) => round((peaks[m.peak as number] as Peak).energyKeV, 1)),
+      evidence_sigma: round(sigma, 1),
+      ...(e.nuclide.members ? { members: e.nuclide.members } : {}),
+    });
+  }
+  return out.sort((a, b) => b.confidence - a.confidence || b.evidence_sigma - a.evidence_sigma);
+}
+
+/**
+ * A strong line also makes a backscatter hump (E / (1 + 2E/511), photons scattered back from the
+ * surroundings) and a Compton-edge hump just below E·(2E/511)/(1 + 2E/511); the peak search sees
+ * both. They are claimed by the accepted nuclide when weaker than half its photopeak, so the
+ * 511 keV edge is not Ir-192 and Ba-133's backscatter is not U-235 (docs §3.5).
+ */
+function claimScatterFeatures(e: Evaluation, peaks: Peak[], claimed: Set<number>): void {
+  for (const m of e.matches) {
+    if (m.verdict !== 'consistent' || m.peak === undefined || m.group.xray) continue;
+    const parent = peaks[m.peak] as Peak;
+    const E = m.group.energy;
+    const backscatter = E / (1 + (2 * E) / 511);
+    const edge = E - backscatter;
+    peaks.forEach((p, i) => {
+      if (claimed.has(i) || p.area >= 0.5 * parent.area) return;
+      const inBackscatter = p.energyKeV >= backscatter - fwhmKeV(backscatter) && p.energyKeV <= backscatter + 2 * fwhmKeV(backscatter);
+      const inEdge = p.energyKeV >= 0.8 * edge && p.energyKeV <= edge + 0.5 * fwhmKeV(edge);
+      if (inBackscatter || inEdge) claimed.add(i);
+    });
+  }
+}
+
+/** √Σ z² over the nuclide's consistent, unclaimed peaks. */
+function evidence(e: Evaluation, peaks: Peak[], claimed: Set<number>): number {
+  let s = 0;
+  for (const m of e.matches)
+    if (m.verdict === 'consistent' && m.peak !== undefined && !claimed.has(m.peak)) s += (peaks[m.peak] as Peak).significance ** 2;
+  return Math.sqrt(s);
+}
+
+/** Channel edges in keV; refuses a calibration no detector could have. */
+function checkCalibration(spectrum: Pick<Spectrum, 'counts' | 'calibration'>): Float64Array {
+  const n = spectrum.counts.length;
+  const edges = new Float64Array(n + 1);
+  for (let i = 0; i <= n; i++) edges[i] = energyAt(spectrum.calibration, i);
+  const problems: string[] = [];
+  for (let i = 1; i <= n; i++)
+    if (!((edges[i] as number) > (edges[i - 1] as number))) {
+      problems.push(`energy does not increase at channel ${i - 1}`);
+      break;
+    }
+  const low = edges[0] as number;
+  const high = edges[n] as number;
+  if (low < -100 || low > 200) problems.push(`channel 0 is at ${low.toFixed(1)} keV (expected −100…200)`);
+  if (high < 300 || high > 20_000) problems.push(`the last channel ends at ${high.toFixed(1)} keV (expected 300…20000)`);
+  if (problems.length > 0)
+    throw new RadscreenError(
+      'RS_ERR_CALIBRATION_IMPLAUSIBLE',
+      `energy calibration [${spectrum.calibration.join(', ')}] is implausible: ${problems.join('; ')}`,
+      problems,
+    );
+  return edges;
+}
+
+function channelOf(edges: Float64Array, energyKeV: number): number | undefined {
+  const n = edges.length - 1;
+  if (energyKeV < (edges[0] as number) || energyKeV >= (edges[n] as number)) return undefined;
+  let lo = 0;
+  let hi = n;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if ((edges[mid] as number) <= energyKeV) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function calibrationOffset(nuclides: IdentifiedNuclide[]): CalibrationCheck {
+  const offsets: number[] = [];
+  for (const n of nuclides)
+    n.peaks_kev.forEach((lib, i) => {
+      // X-ray and sub-100 keV peaks sit off the polynomial (CsI non-proportionality); gamma lines above judge it.
+      if (lib >= 100) offsets.push((100 * ((n.measured_kev[i] as number) - lib)) / lib);
+    });
+  if (offsets.length === 0) return { ok: true };
+  offsets.sort((a, b) => a - b);
+  const mid = offsets[Math.floor(offsets.length / 2)] as number;
+  return { offset_percent: round(mid, 2), ok: Math.abs(mid) <= 2 };
+}
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
