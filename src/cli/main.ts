@@ -11,6 +11,7 @@ import { createServiceLogger, EXIT, loadConfigOrExit, stopOnSignals } from './co
 import { registerDecodeCommand } from './decode.ts';
 import { registerIdentifyCommand } from './identify.ts';
 import { registerImportCommand } from './import.ts';
+import { registerInstallCommand } from './install.ts';
 import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
@@ -275,6 +276,7 @@ registerImportCommand(program);
 registerScenarioCommand(program);
 registerMqttAclCommand(program);
 registerUsersCommand(program);
+registerInstallCommand(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);
