@@ -9,7 +9,9 @@ import { ReadingSchema } from '../core/reading.ts';
 import { VERSION } from '../core/version.ts';
 import { createServiceLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
+import { registerIdentifyCommand } from './identify.ts';
 import { registerImportCommand } from './import.ts';
+import { registerInstallCommand } from './install.ts';
 import { registerMqttAclCommand } from './mqtt-acl.ts';
 import { METRICS_PORT_OPTION, serveProcessMetrics } from './process-metrics.ts';
 import { registerScenarioCommand } from './scenario.ts';
@@ -269,10 +271,12 @@ program
   });
 
 registerDecodeCommand(program);
+registerIdentifyCommand(program);
 registerImportCommand(program);
 registerScenarioCommand(program);
 registerMqttAclCommand(program);
 registerUsersCommand(program);
+registerInstallCommand(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);

@@ -215,6 +215,8 @@ export const ConfigSchema = z
         flush_interval_ms: z.number().int().min(10).max(60_000).default(1000),
         /** With no url: start a private influxd when installed (auto), or store nothing (never). */
         managed: z.enum(['auto', 'never']).default('auto'),
+        /** HTTP port of the private influxd (loopback). Unset: 8086 when free, else any free port (logged). Set: that port or a clear error. */
+        managed_port: z.number().int().min(1).max(65_535).optional(),
         /** Ingest spool file (SQLite). Unset: `<data_dir>/ingest-spool.sqlite` in a station, `<data_dir>/ingest/spool[-w<n>].sqlite` for `radscreen ingest [--worker n]`. */
         spool_path: z.string().optional(),
         /** Spool bounds: rows (points) and age in hours; above 80 % a service alarm is raised. */

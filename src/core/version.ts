@@ -17,3 +17,12 @@ function readVersion(): string {
 
 /** radscreen's version, as `radscreen --version` prints it and `/healthz` and the start log report it. */
 export const VERSION = readVersion();
+
+/** The installed package's root directory (holds package.json, bin/ and, after a build, dist/). */
+export const PACKAGE_ROOT = ((): string => {
+  for (const rel of ['../../', '../../../']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(`${dir}package.json`) && existsSync(`${dir}bin/radscreen.js`)) return dir.replace(/\/$/, '');
+  }
+  throw new Error(`cannot find the radscreen package root above ${fileURLToPath(import.meta.url)}`);
+})();

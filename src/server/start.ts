@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
@@ -18,10 +18,12 @@ import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
 import { followDeviceStatus } from './device-health.ts';
+import { registerFeedMetrics } from './feed-metrics.ts';
 import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import type { StorageState } from './schemas.ts';
+import { loadTlsFiles } from './tls.ts';
 
 /**
  * A training device's agent silent this long (6 missed 10-s status heartbeats) means its run was
@@ -80,11 +82,14 @@ export interface RunningServer {
  */
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { config, log } = opts;
+  // First: a bad certificate path must stop the start before any store is opened.
+  const tlsFiles = loadTlsFiles(config.server.tls);
   // Before any store opens: files an older version left 0644 are tightened (and logged).
   securePrivateTreeLogged(config.data_dir, log);
   const now = opts.now ?? Date.now;
   const catalogue = opts.catalogue ?? defaultCatalogue;
   const deviceStatus = new DeviceStatusBoard();
+  const registry = opts.metrics ?? new Registry();
   const engine = createAlarmEngine({
     now,
     rules: rulesFromConfig(config, catalogue, deviceStatus),
@@ -134,13 +139,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     for (const d of devices) state.removeDevice(d);
   };
   const app = await buildApp({
+    ...(tlsFiles ? { https: tlsFiles } : {}),
     auth,
     state,
     engine,
     // Operator actions also go out on MQTT, like transitions caused by readings (the feed attaches after the app is built).
     publish: (t) => feedRef?.publishTransition(t),
     catalogue,
-    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    metrics: registry,
     config,
     log,
     storage: opts.storage,
@@ -175,6 +181,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   for (const r of calibrations.latestAll()) if (!isTrainingDevice(r.device)) publishCalibration(r);
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
   feedRef = feed;
+  registerFeedMetrics(registry, feed);
   for (const t of leftByTraining) feed.publishTransition(t);
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {
@@ -205,7 +212,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tlsFiles ? 'https' : 'http'}://${host}:${port}`;
   log.info({ url, station: config.station.id }, 'operator console listening');
 
   let closed: Promise<void> | undefined;

@@ -17,7 +17,7 @@ export interface IdentifiedNuclide {
   category: NuclideCategory;
   /** 0…1: consistency of all its lines × strength of the evidence (see docs §3.4). */
   confidence: number;
-  /** Library energies (keV, 0.1 keV) of the lines whose peaks support it, strongest first. */
+  /** Library energies (keV, 0.1 keV) of the lines whose peaks support it: gamma lines by significance, then X-rays. */
   peaks_kev: number[];
   /** Where those peaks were found (keV, same order). */
   measured_kev: number[];
@@ -96,8 +96,11 @@ function resolveCompetition(candidates: Evaluation[], peaks: Peak[]): Identified
     if (sigma < MIN_EVIDENCE_SIGMA || confidence < MIN_CONFIDENCE) continue;
     for (const m of e.matches) if (m.peak !== undefined && m.verdict === 'consistent') claimed.add(m.peak);
     claimScatterFeatures(e, peaks, claimed);
+    // Gamma lines before X-rays (the X-rays only support), each by significance.
     const bySignificance = support.sort(
-      (a, b) => (peaks[b.peak as number] as Peak).significance - (peaks[a.peak as number] as Peak).significance,
+      (a, b) =>
+        Number(a.group.xray) - Number(b.group.xray) ||
+        (peaks[b.peak as number] as Peak).significance - (peaks[a.peak as number] as Peak).significance,
     );
     out.push({
       nuclide: e.nuclide.name,

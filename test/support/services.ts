@@ -45,8 +45,10 @@ export const REQUIRED_PACKAGES: ReadonlyArray<{ pkg: string; bin: string }> = [
   { pkg: 'mosquitto-clients', bin: 'mosquitto_pub' },
   { pkg: 'socat', bin: 'socat' },
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
+  // systemd-analyze verifies the units `radscreen install` writes (test/component/install.test.ts).
+  { pkg: 'systemd', bin: 'systemd-analyze' },
 ];
-const APT_PACKAGES = 'influxdb influxdb-client mosquitto mosquitto-clients socat chromium';
+const APT_PACKAGES = 'influxdb influxdb-client mosquitto mosquitto-clients socat chromium systemd';
 export const APT_COMMAND = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${APT_PACKAGES}`;
 /** Debian puts mosquitto in /usr/sbin, which is not on every PATH. */
 const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
