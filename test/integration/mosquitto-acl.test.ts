@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_READINGS_PAYLOAD_BYTES } from '../../src/core/reading-contract.ts';
 import { mosquittoPasswordLine } from '../../src/security/mosquitto-files.ts';
-import { ACL_CASES, ACL_STATION, aclConfigYaml, connectOnce, describeCase, trySubscribe } from '../support/acl-cases.ts';
+import { mqttClientOptions } from '../../src/security/mqtt-client-options.ts';
+import { ACL_CASES, ACL_STATION, aclConfig, aclConfigYaml, connectOnce, describeCase, trySubscribe } from '../support/acl-cases.ts';
 import { asServer, loginAs } from '../support/mqtt-identities.ts';
 import { type MosquittoHandle, startMosquitto } from '../support/services.ts';
 import { waitFor } from '../support/wait.ts';
@@ -86,6 +87,30 @@ describe('mosquitto with the generated password_file and acl_file', () => {
     client.publish(`radscreen/v1/${ACL_STATION}/g1/readings`, Buffer.alloc(4 * 1024 * 1024, 0x20), { qos: 1 });
     await closed;
     client.end(true);
+  });
+
+  it('an MQTT v5 client announces mqtt.max_packet_bytes and mosquitto sends it nothing larger', async () => {
+    const config = aclConfig(dataDir);
+    const small = { ...config, mqtt: { ...config.mqtt, max_packet_bytes: 2048 } };
+    const ingest = await mqtt.connectAsync(mosquitto.url, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      ...mqttClientOptions(small, { role: 'ingest', station: ACL_STATION }, 5),
+    });
+    const g1 = await connectOnce(mosquitto.url, loginAs(dataDir, { role: 'agent', station: ACL_STATION, device: 'g1' }));
+    try {
+      const sizes: number[] = [];
+      ingest.on('message', (_t, p) => sizes.push(p.length));
+      await ingest.subscribeAsync(`radscreen/v1/${ACL_STATION}/g1/readings`, { qos: 1 });
+      await g1.publishAsync(`radscreen/v1/${ACL_STATION}/g1/readings`, Buffer.alloc(4096, 0x20), { qos: 1 });
+      await g1.publishAsync(`radscreen/v1/${ACL_STATION}/g1/readings`, Buffer.alloc(100, 0x20), { qos: 1 });
+      await waitFor(() => sizes.length > 0, { timeoutMs: 5000 });
+      expect(sizes).toEqual([100]);
+      expect(ingest.connected).toBe(true);
+    } finally {
+      await g1.endAsync();
+      await ingest.endAsync();
+    }
   });
 
   it.each(ACL_CASES.map((c) => [describeCase(c), c] as const))('%s', async (_name, c) => {
