@@ -145,7 +145,7 @@ describe('SSE backpressure (real server process, raw stalled TCP clients)', () =
           dropped = await metric(url, 'radscreen_sse_dropped_total', 'RS_ERR_SSE_SLOW_CLIENT');
           return dropped >= MAX_STREAMS;
         },
-        { timeoutMs: 40_000, everyMs: 500, describe: () => ({ dropped, rssMb: rssBytes(pid) / 2 ** 20, statuses: [...seen.statuses] }) },
+        { timeoutMs: 60_000, everyMs: 500, describe: () => ({ dropped, rssMb: rssBytes(pid) / 2 ** 20, statuses: [...seen.statuses] }) },
       );
       const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
       // Answering is what counts here: this server stores nothing (no influx), so it is 503 degraded
