@@ -68,7 +68,7 @@ export function createStaleRule(settingsFor: (profile: string, device: string) =
     tick(dev, active, ctx): RuleDecision {
       const s = settingsFor(dev.profile, dev.device);
       if (!s || active) return { action: 'none' };
-      const silentS = (ctx.now - Math.max(dev.last_at, ctx.startedAt)) / 1000;
+      const silentS = (ctx.now - Math.max(dev.last_at, ctx.startedAt ?? dev.last_at)) / 1000;
       const cadenceMs = observedIntervalMs(ctx.state);
       const windowMs = Math.max(s.stale_window_ms, STALE_CADENCE_FACTOR * (cadenceMs ?? 0));
       const limitS = windowMs / 1000 + s.stale_delay_s;

@@ -24,14 +24,15 @@ export interface RuleContext {
   state: unknown;
   /** Latest value of another device's channel on the same station (occupancy inputs). */
   lookup(device: string, channel: string): ChannelValue | undefined;
-  /** Engine clock when this engine instance started (after a restart: the restart), ms. */
-  startedAt: number;
+  /** Engine clock when this engine instance started (after a restart: the restart), ms; the engine always sets it. */
+  startedAt?: number;
   /**
    * True for the first reading of the device this engine instance evaluates. Across a restart the
    * device's data stream may itself have restarted (a sliding window refilling), so a rule must not
    * join this reading to its persisted window of readings (docs/alarm-engine.md, "Restart").
+   * The engine always sets it; absent (a rule driven by hand) means false.
    */
-  firstSinceStart: boolean;
+  firstSinceStart?: boolean;
 }
 
 /** What the engine knows of a device, for rules that fire without a reading (staleness). */

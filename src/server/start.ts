@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
@@ -18,6 +18,7 @@ import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
 import { type AuthStore, authStorePath, openAuthStore } from './auth/store.ts';
 import { followDeviceStatus } from './device-health.ts';
+import { registerFeedMetrics } from './feed-metrics.ts';
 import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
@@ -88,6 +89,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const now = opts.now ?? Date.now;
   const catalogue = opts.catalogue ?? defaultCatalogue;
   const deviceStatus = new DeviceStatusBoard();
+  const registry = opts.metrics ?? new Registry();
   const engine = createAlarmEngine({
     now,
     rules: rulesFromConfig(config, catalogue, deviceStatus),
@@ -144,7 +146,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     // Operator actions also go out on MQTT, like transitions caused by readings (the feed attaches after the app is built).
     publish: (t) => feedRef?.publishTransition(t),
     catalogue,
-    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    metrics: registry,
     config,
     log,
     storage: opts.storage,
@@ -179,6 +181,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   for (const r of calibrations.latestAll()) if (!isTrainingDevice(r.device)) publishCalibration(r);
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
   feedRef = feed;
+  registerFeedMetrics(registry, feed);
   for (const t of leftByTraining) feed.publishTransition(t);
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {

@@ -74,6 +74,14 @@ export const NUCLIDE_LIBRARY: readonly Nuclide[] = [
       x(75.0, 17.0),
     ],
   },
+  {
+    // Refined natural or depleted uranium (glazes, ores without radium, counterweights): Th-234 and
+    // Pa-234m with U-235 at the natural activity ratio 0.046; the U-235 line then stays small.
+    name: 'U-238',
+    category: 'NORM',
+    members: ['U-238', 'Th-234', 'Pa-234m', 'U-235 (natural, 0.72 %)'],
+    lines: [g(63.29, 3.75), g(92.59, 4.33), g(143.76, 0.5), g(185.72, 2.63), g(205.31, 0.23), g(766.36, 0.294), g(1001.03, 0.839)],
+  },
   { name: 'Am-241', category: 'industrial', lines: [g(59.54, 35.9), g(26.34, 2.31)] },
   {
     name: 'Ba-133',

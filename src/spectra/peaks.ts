@@ -92,6 +92,9 @@ export function findPeaks(
     for (let j = Math.max(0, i - h); j <= Math.min(n - 1, i + h) && isMax; j++)
       if (j !== i && (net[j] as number) / (sigma[j] as number) > z) isMax = false;
     if (!isMax) continue;
+    // A flat top gives equal maxima on neighbouring channels: one peak.
+    const previous = peaks[peaks.length - 1];
+    if (previous && i - previous.channel <= h) continue;
     const energyKeV = centroid(s, filter, i, h);
     if (energyKeV < minKeV) continue;
     peaks.push({ energyKeV, channel: i, area: (net[i] as number) / filter.windowFraction, significance: z });

@@ -144,4 +144,22 @@ devices:
     await waitFor(async () => (await health()).status === 503, { timeoutMs: 5000 });
     expect((await health()).body.reasons).toEqual([expect.objectContaining({ code: 'outbox_above_bound', device: 'chute-geiger' })]);
   }, 30_000);
+  it('readings of a device not in the configuration make no tile and are counted on /metrics', async () => {
+    const phantom = await mqtt.connectAsync(broker.url, { protocolVersion: 4, ...asAgent(dir, STATION, 'phantom') });
+    const r = { station: STATION, device: 'phantom', profile: 'mightyohm-geiger', kind: 'dosimeter', ts: Date.now(), ts_source: 'agent' };
+    const values = { cps: 1, cpm: 20, dose_rate: 50, mode: 'SLOW' };
+    await phantom.publishAsync(
+      topics.readings(STATION, 'phantom'),
+      JSON.stringify({ v: 1, readings: [{ ...r, values, quality: 'good', source: 'live' }] }),
+      { qos: 1 },
+    );
+    await phantom.endAsync();
+    const scrape = async () => (await fetch(`${server.url}/metrics`)).text();
+    await waitFor(async () => /radscreen_server_feed_rejected_total\{code="RS_ERR_DEVICE_UNKNOWN"\} 1\b/.test(await scrape()), {
+      timeoutMs: 5000,
+      describe: () => 'no RS_ERR_DEVICE_UNKNOWN count on /metrics',
+    });
+    expect(server.state.device('phantom')).toBeUndefined();
+    expect(server.engine.list({ state: 'all' }).some((a) => a.device === 'phantom')).toBe(false);
+  });
 });

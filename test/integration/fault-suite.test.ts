@@ -39,6 +39,19 @@ function run(r: Rig, args: string[], logName: string): RadscreenProcess {
   return p;
 }
 
+/**
+ * An ingest whose first subscription exists. On a fresh broker there is no session to queue for
+ * until then, so readings published earlier would be acknowledged and delivered to nobody.
+ */
+async function ingestRunning(r: Rig, args: string[], logName: string): Promise<RadscreenProcess> {
+  const p = run(r, args, logName);
+  await p.logged('ingest subscribed');
+  return p;
+}
+
+/** A graceful broker stop: mosquitto writes its persistence file on SIGTERM (it can take a while under load). */
+const BROKER_GRACE_MS = 30_000;
+
 /** The devices start publishing once the agent's first sessions exist (see agentOnline). */
 async function publisher(r: Rig): Promise<NumberedPublisher> {
   await agentOnline(r);
@@ -81,7 +94,7 @@ async function expectExactlyOnce(r: Rig, pub: NumberedPublisher): Promise<void> 
 describe('fault suite: exact accounting under faults, both clock kinds (issue 8)', () => {
   it('agent SIGKILL mid-stream, restarted 3 s later: the broker-queued readings arrive exactly once', async () => {
     const r = await rig('agent-kill');
-    run(r, ['ingest'], 'ingest');
+    await ingestRunning(r, ['ingest'], 'ingest');
     const agent = run(r, ['agent'], 'agent');
     const pub = await publisher(r);
     pub.start();
@@ -95,7 +108,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
 
   it('ingest SIGKILL mid-stream, restarted 3 s later: its spool and persistent session lose nothing', async () => {
     const r = await rig('ingest-kill');
-    const ingest = run(r, ['ingest'], 'ingest');
+    const ingest = await ingestRunning(r, ['ingest'], 'ingest');
     run(r, ['agent'], 'agent');
     const pub = await publisher(r);
     pub.start();
@@ -109,7 +122,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
 
   it('influxd SIGKILL mid-stream, restarted 5 s later: the ingest spool holds and replays everything', async () => {
     const r = await rig('influx-kill');
-    run(r, ['ingest'], 'ingest');
+    await ingestRunning(r, ['ingest'], 'ingest');
     run(r, ['agent'], 'agent');
     const pub = await publisher(r);
     pub.start();
@@ -123,12 +136,12 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
 
   it('mosquitto down for 20 s mid-stream: persistent sessions and outboxes deliver everything after it returns', async () => {
     const r = await rig('broker-down');
-    run(r, ['ingest'], 'ingest');
+    await ingestRunning(r, ['ingest'], 'ingest');
     run(r, ['agent'], 'agent');
     const pub = await publisher(r);
     pub.start();
     await flowing(r);
-    await r.broker.stop();
+    await r.broker.stop(BROKER_GRACE_MS);
     await sleep(20_000);
     await r.broker.restart();
     await sleep(3000);
@@ -137,8 +150,8 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
 
   it('one of two shared-subscription ingest workers SIGKILLed and restarted: nothing lost, nothing doubled', async () => {
     const r = await rig('worker-kill', 'ingest');
-    const w1 = run(r, ['ingest', '--worker', '1'], 'ingest-w1');
-    run(r, ['ingest', '--worker', '2'], 'ingest-w2');
+    const w1 = await ingestRunning(r, ['ingest', '--worker', '1'], 'ingest-w1');
+    await ingestRunning(r, ['ingest', '--worker', '2'], 'ingest-w2');
     run(r, ['agent'], 'agent');
     const pub = await publisher(r);
     pub.start();

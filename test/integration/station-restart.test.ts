@@ -16,7 +16,7 @@ import { waitFor } from '../support/wait.ts';
  * within the runs; the station is down 6 s between them (longer than the Geiger's 5-s window + 2 s).
  */
 const DEVICES = ['sorting-geiger', 'counter-gmc', 'radpro-a', 'radpro-b', 'survey-bgeigie', 'dock-safecast'];
-const RUN_S = 15;
+const RUN_S = 12;
 
 const CONFIG = (dataDir: string) => `
 station: { id: restart }

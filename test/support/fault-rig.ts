@@ -72,6 +72,8 @@ devices:
 /** One `radscreen <command>` process; its output goes to a log file in the rig's dir. */
 export interface RadscreenProcess {
   proc: ChildProcess;
+  /** Resolves when the process has logged a line containing `text` (e.g. ingest's "ingest subscribed"). */
+  logged(text: string, timeoutMs?: number): Promise<void>;
   exited: Promise<void>;
   sigkill(): Promise<void>;
   stop(): Promise<void>;
@@ -85,12 +87,29 @@ export function startRadscreen(rig: Rig, args: string[], logName: string): Radsc
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RADSCREEN_LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'info' },
   });
-  proc.stdout?.pipe(log);
-  proc.stderr?.pipe(log);
+  let output = '';
+  const waiters: Array<() => void> = [];
+  for (const stream of [proc.stdout, proc.stderr]) {
+    stream?.pipe(log);
+    stream?.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-65_536);
+      for (const w of waiters.splice(0)) w();
+    });
+  }
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return {
     proc,
     exited,
+    async logged(text, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!output.includes(text)) {
+        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`${logName}: no "${text}" within ${timeoutMs} ms`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 250);
+        });
+      }
+    },
     async sigkill() {
       proc.kill('SIGKILL');
       await exited;

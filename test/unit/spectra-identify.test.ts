@@ -80,6 +80,14 @@ describe('identification of synthetic spectra (detector model, natural backgroun
     expect(r.nuclides[0]).toMatchObject({ nuclide: 'Pu-239', category: 'SNM' });
   });
 
+  it('natural uranium (glaze, ore without radium) is U-238 / NORM, never U-235 / SNM', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = identify(syntheticSpectrum({ sources: [{ nuclide: 'U-238', strength: 200_000 }], seed }));
+      expect(r.nuclides[0], `seed ${seed}`).toMatchObject({ nuclide: 'U-238', category: 'NORM' });
+      expect(r.nuclides.filter((n) => n.category === 'SNM')).toEqual([]);
+    }
+  });
+
   it('Na-22 is not also reported as F-18, nor its 511 keV Compton edge as Ir-192', () => {
     const names = identify(syntheticSpectrum({ sources: [{ nuclide: 'Na-22', strength: 20_000 }], seed: 3 })).nuclides.map(
       (n) => n.nuclide,
@@ -122,7 +130,7 @@ describe('library and calibration check', () => {
       NUCLIDE_LIBRARY.filter((n) => !isManMade(n))
         .map((n) => n.name)
         .sort(),
-    ).toEqual(['K-40', 'Ra-226', 'Th-232']);
+    ).toEqual(['K-40', 'Ra-226', 'Th-232', 'U-238']);
   });
 
   it('refuses a calibration that does not increase or covers no gamma range (RS_ERR_CALIBRATION_IMPLAUSIBLE)', () => {
