@@ -61,7 +61,15 @@ it('a full spool raises the service alarm, dead-letters and counts what it could
     const msg: ReadingsMessage = { v: 1, readings };
     await watcher.publishAsync(topics.readings(station, 'dev-1'), JSON.stringify(msg), { qos: 1 });
   }
-  await waitFor(() => ingest.stats().readings === 1200 && alarms.length >= 2, { timeoutMs: 10_000, describe: () => ingest.stats() });
+  // `readings` counts on arrival, the spool commit follows a tick later: wait for the spool too.
+  await waitFor(
+    () =>
+      ingest.stats().readings === 1200 &&
+      ingest.stats().writer.buffered === 1000 &&
+      ingest.stats().writer.dropped.full === 200 &&
+      alarms.length >= 2,
+    { timeoutMs: 10_000, describe: () => ingest.stats() },
+  );
 
   const stats = ingest.stats();
   expect(stats.writer).toMatchObject({ buffered: 1000, written: 0, highWater: true, dropped: { full: 200 } });
