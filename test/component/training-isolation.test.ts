@@ -60,7 +60,9 @@ describe('training isolation on a real server', () => {
     const kpis = await get<Record<string, unknown> & { flood: Record<string, unknown> }>('/api/alarms/kpis');
     const { alarms } = await get<{ alarms: Alarm[] }>('/api/alarms?state=all&limit=500');
     const { devices } = await get<{ devices: { id: string }[] }>('/api/devices');
+    const health = await get<{ alarms_active: number; reasons: unknown[] }>('/healthz');
     return {
+      health: { alarms_active: health.alarms_active, reasons: health.reasons },
       kpis: { ...kpis, flood: { ...kpis.flood, since: undefined } },
       live_alarms: alarms.filter((a) => a.source !== 'training').map((a) => a.id),
       active_training: alarms.filter((a) => a.source === 'training' && a.closed_at === undefined).map((a) => `${a.rule} ${a.isa_state}`),
@@ -99,6 +101,11 @@ describe('training isolation on a real server', () => {
       describe: () => srv.engine.list({ source: 'training' }).map((a) => a.rule),
     });
     expect(srv.state.device('training-parcel-scanner')).toBeDefined();
+    // Even while it runs, with its emergency active, the station's KPIs, flood flag and health are untouched.
+    const during = await livePicture();
+    expect(during.kpis).toEqual(before.kpis);
+    expect(during.health).toEqual(before.health);
+    expect(during.live_alarms).toEqual(before.live_alarms);
     await waitFor(
       async () => ((await get<{ runs: { run: string; state: string }[] }>('/api/training/runs')).runs[0]?.state ?? '') !== 'running',
       { timeoutMs: 20_000 },

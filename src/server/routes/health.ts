@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { isLiveSource } from '../../alarms/kpis.ts';
 import type { DeviceState } from '../../core/contract.ts';
 import { VERSION } from '../../core/version.ts';
 import { assessHealth, type HealthReason } from '../health-checks.ts';
@@ -33,7 +34,8 @@ export const healthRoutes: FastifyPluginAsyncZod<ServerDeps & { healthChecks?: (
       station: state.station,
       storage: { enabled: storage.enabled, detail: storage.detail },
       devices,
-      alarms_active: state.alarms({ state: 'active' }).length,
+      // The station's own alarms: a training run's are not the station's state.
+      alarms_active: state.alarms({ state: 'active' }).filter((a) => isLiveSource(a.source)).length,
       time: now(),
       version: VERSION,
     };
