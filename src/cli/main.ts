@@ -3,10 +3,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { catalogue, profiles } from '../../devices/index.ts';
 import { simulators } from '../../simulators/index.ts';
+import { markDataDirInUse } from '../backup/in-use.ts';
 import { configJsonSchema } from '../config/load.ts';
 import { securePrivateTreeLogged } from '../core/private-files.ts';
 import { ReadingSchema } from '../core/reading.ts';
 import { VERSION } from '../core/version.ts';
+import { registerBackupCommands } from './backup.ts';
 import { createServiceLogger, EXIT, loadConfigOrExit, stopOnSignals } from './common.ts';
 import { registerDecodeCommand } from './decode.ts';
 import { registerIdentifyCommand } from './identify.ts';
@@ -40,6 +42,7 @@ program
     const config = loadConfigOrExit(opts.config);
     const log = createServiceLogger('station');
     securePrivateTreeLogged(config.data_dir, log);
+    markDataDirInUse(config.data_dir, 'station');
     const { startStation } = await import('../station/station.ts');
     const station = await startStation({ config, catalogue, simulators, log });
     stopOnSignals(log, station.stop);
@@ -62,6 +65,7 @@ program
     if (!config.mqtt.url) fail('radscreen agent needs mqtt.url (or RADSCREEN_MQTT_URL); the embedded broker runs only in `station`');
     const log = createServiceLogger('agent');
     securePrivateTreeLogged(config.data_dir, log);
+    markDataDirInUse(config.data_dir, 'agent');
     const { startAgent } = await import('../agent/agent.ts');
     const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
@@ -102,6 +106,7 @@ program
       fail('radscreen ingest needs mqtt.url and influx.url (or RADSCREEN_MQTT_URL / RADSCREEN_INFLUX_URL)');
     const log = createServiceLogger('ingest');
     securePrivateTreeLogged(config.data_dir, log);
+    markDataDirInUse(config.data_dir, 'ingest');
     const { startIngest } = await import('../ingest/consumer.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const shareGroup = config.ingest.share_group;
@@ -155,6 +160,7 @@ program
     if (!config.mqtt.url) fail('radscreen server needs mqtt.url (or RADSCREEN_MQTT_URL)');
     const log = createServiceLogger('server');
     securePrivateTreeLogged(config.data_dir, log);
+    markDataDirInUse(config.data_dir, 'server');
     const { default: mqtt } = await import('mqtt');
     const { startServer } = await import('../server/start.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
@@ -277,6 +283,7 @@ registerScenarioCommand(program);
 registerMqttAclCommand(program);
 registerUsersCommand(program);
 registerInstallCommand(program);
+registerBackupCommands(program);
 
 function fail(message: string): never {
   process.stderr.write(`radscreen: ${message}\n`);

@@ -32,27 +32,34 @@ export interface InfluxCredentials {
 
 export interface ManagedInfluxd {
   url: string;
+  /** host:port of the RPC service `influxd backup` and `influxd restore` talk to (loopback). */
+  rpcAddress: string;
   pid: number;
   /** The admin user created at first start (auth is on: anonymous queries and writes get 401). */
   credentials: InfluxCredentials;
   stop(): Promise<void>;
 }
 
-/** `<dir>/admin-credentials.json`, mode 0600: `{ username, password, url }` (url: where it listened last). */
+/** `<dir>/admin-credentials.json`, mode 0600: `{ username, password, url, rpc }` (url, rpc: where it listened last). */
 export function managedInfluxCredentialsPath(dir: string): string {
   return join(dir, 'admin-credentials.json');
 }
 
 /** The managed influxd's credentials and last URL, when a station has created them in `dir`. */
-export function readManagedInfluxCredentials(dir: string): (InfluxCredentials & { url?: string }) | undefined {
+export function readManagedInfluxCredentials(dir: string): (InfluxCredentials & { url?: string; rpc?: string }) | undefined {
   const path = managedInfluxCredentialsPath(dir);
   if (!existsSync(path)) return undefined;
-  const doc = JSON.parse(readFileSync(path, 'utf8')) as Partial<InfluxCredentials & { url: string }>;
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as Partial<InfluxCredentials & { url: string; rpc: string }>;
   if (typeof doc.username !== 'string' || typeof doc.password !== 'string') throw new Error(`${path}: no username and password`);
-  return { username: doc.username, password: doc.password, ...(typeof doc.url === 'string' ? { url: doc.url } : {}) };
+  return {
+    username: doc.username,
+    password: doc.password,
+    ...(typeof doc.url === 'string' ? { url: doc.url } : {}),
+    ...(typeof doc.rpc === 'string' ? { rpc: doc.rpc } : {}),
+  };
 }
 
-function writeCredentials(dir: string, doc: InfluxCredentials & { url: string }): void {
+function writeCredentials(dir: string, doc: InfluxCredentials & { url: string; rpc: string }): void {
   const path = managedInfluxCredentialsPath(dir);
   writeFileSync(`${path}.tmp`, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
   chmodSync(`${path}.tmp`, 0o600);
@@ -92,12 +99,21 @@ async function ensureAdmin(url: string, credentials: InfluxCredentials, dir: str
  * `dir`, so another local user (or a process on the loopback) can neither read nor rewrite the
  * dose history (docs/calibration-trust.md, "InfluxDB auth").
  */
-export async function startManagedInfluxd(dir: string, preferredPort = 8086): Promise<ManagedInfluxd> {
+export async function startManagedInfluxd(
+  dir: string,
+  preferredPort = 8086,
+  opts: { /** The port was configured (influx.managed_port): take it or fail, never another. */ strictPort?: boolean } = {},
+): Promise<ManagedInfluxd> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stored = readManagedInfluxCredentials(dir);
   // 24 random bytes, base64url: no quote or backslash to escape in the CREATE USER statement.
-  const credentials: InfluxCredentials = stored ?? { username: 'radscreen', password: randomBytes(24).toString('base64url') };
+  const credentials: InfluxCredentials = {
+    username: stored?.username ?? 'radscreen',
+    password: stored?.password ?? randomBytes(24).toString('base64url'),
+  };
   const httpPort = await freePort(preferredPort);
+  if (opts.strictPort && httpPort !== preferredPort)
+    throw new Error(`influx.managed_port ${preferredPort} is in use: stop what holds it or configure another port for the private influxd`);
   const rpcPort = await freePort(0);
   const conf = join(dir, 'influxdb.conf');
   writeFileSync(
@@ -144,7 +160,7 @@ export async function startManagedInfluxd(dir: string, preferredPort = 8086): Pr
   }
   try {
     // Written before the user is created, so a crash in between leaves the password that will be used.
-    writeCredentials(dir, { ...credentials, url });
+    writeCredentials(dir, { ...credentials, url, rpc: `127.0.0.1:${rpcPort}` });
     await ensureAdmin(url, credentials, dir);
   } catch (e) {
     child.kill('SIGKILL');
@@ -152,6 +168,7 @@ export async function startManagedInfluxd(dir: string, preferredPort = 8086): Pr
   }
   return {
     url,
+    rpcAddress: `127.0.0.1:${rpcPort}`,
     pid: child.pid as number,
     credentials,
     async stop() {

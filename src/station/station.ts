@@ -84,12 +84,25 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     let influxAuth: { username: string; password: string } | undefined;
     let storageDetail = influxUrl ? `InfluxDB at ${influxUrl}` : '';
     if (!influxUrl && config.influx.managed === 'auto' && hasInfluxd()) {
-      const influxd = await startManagedInfluxd(join(config.data_dir, 'influxdb'));
+      const configuredPort = config.influx.managed_port;
+      const influxd = await startManagedInfluxd(join(config.data_dir, 'influxdb'), configuredPort ?? 8086, {
+        strictPort: configuredPort !== undefined,
+      });
       stack.push({ name: 'influxd', stop: influxd.stop });
       influxUrl = influxd.url;
       influxAuth = influxd.credentials;
       storageDetail = `private influxd at ${influxUrl} (data in ${join(config.data_dir, 'influxdb')})`;
-      log.info({ url: influxUrl, pid: influxd.pid }, 'started a private influxd for this station');
+      // Grafana and other tools find the data at this port (docs/install.md "Storage endpoint").
+      const port = configuredPort ?? 8086;
+      const choice = configuredPort !== undefined ? 'influx.managed_port' : influxUrl.endsWith(`:${port}`) ? 'default 8086' : 'fallback';
+      log.info(
+        { url: influxUrl, rpc: influxd.rpcAddress, pid: influxd.pid, port_choice: choice },
+        'started a private influxd for this station',
+      );
+      if (choice === 'fallback')
+        log.warn(
+          `port 8086 is in use: the private influxd listens on ${influxUrl}; set influx.managed_port so Grafana finds it at a fixed port`,
+        );
     } else if (!influxUrl) {
       storageDetail = 'readings are NOT being stored: set influx.url, or install influxd (apt-get install influxdb)';
       log.warn(storageDetail);
