@@ -249,13 +249,16 @@ export function runDevice(opts: DeviceRunnerOptions) {
       await Promise.race([publisher.drain(), new Promise((r) => setTimeout(r, 3000))]);
       publisher.close();
       outbox.close();
-      await client
-        .publishAsync(statusTopic, JSON.stringify(status('offline', { code: 'RS_ERR_AGENT_DOWN', reason: 'the agent was stopped' })), {
-          qos: 1,
-          retain: true,
-        })
-        .catch(() => {});
-      await client.endAsync();
+      // Not connected (broker down, or refusing this identity): mqtt.js would hold the QoS 1
+      // publish until a reconnect that never comes, and stop would hang. Bounded either way.
+      if (client.connected) {
+        const offline = JSON.stringify(status('offline', { code: 'RS_ERR_AGENT_DOWN', reason: 'the agent was stopped' }));
+        await Promise.race([
+          client.publishAsync(statusTopic, offline, { qos: 1, retain: true }).catch(() => {}),
+          new Promise((r) => setTimeout(r, 3000)),
+        ]);
+      }
+      await client.endAsync(!client.connected);
     },
   };
 }

@@ -10,7 +10,8 @@ import type { DeviceRecord } from './engine-state.ts';
  *    (`checkTimestamp`); otherwise the reading is rejected with RS_ERR_TS_FUTURE / RS_ERR_TS_PAST
  *    and counted. A device clock that jumped years ahead therefore never enters the engine.
  * 2. Order, per device: a reading older than the device's *watermark* is late (a redelivered or
- *    reordered backlog) and skipped, as is the exact reading evaluated last (same ts and seq).
+ *    reordered backlog) and skipped, as is one with the same ts as the last reading evaluated and
+ *    a seq not above its seq (a redelivered reading of a same-millisecond burst).
  *    The watermark is the newest evaluated timestamp, but never later than the engine clock when
  *    it was evaluated: a reading stamped ahead inside the window is evaluated, yet it cannot make
  *    the engine ignore the device's next, correctly stamped readings.
@@ -28,8 +29,8 @@ export function admitReading(r: Reading, now: number, prev: DeviceRecord | undef
   if (bad) return { ok: false, code: bad.code, reason: bad.message };
   if (!prev) return { ok: true };
   if (r.ts < watermarkOf(prev)) return { ok: false, code: 'late', reason: 'older than the last reading evaluated for the device' };
-  if (r.ts === prev.last_ts && (r.seq ?? 0) === (prev.last_seq ?? 0))
-    return { ok: false, code: 'late', reason: 'the reading evaluated last, delivered again' };
+  if (r.ts === prev.last_ts && (r.seq ?? 0) <= (prev.last_seq ?? 0))
+    return { ok: false, code: 'late', reason: 'the reading evaluated last, or one before it in the same millisecond, delivered again' };
   return { ok: true };
 }
 

@@ -9,7 +9,8 @@ import { openAlarmStore } from '../alarms/store.ts';
 import type { AlarmTransition } from '../alarms/types.ts';
 import { type Config, ConfigSchema } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
-import { ReadingSchema } from '../core/reading.ts';
+import { type Reading, ReadingSchema } from '../core/reading.ts';
+import { DEFAULT_TIMESTAMP_WINDOW } from '../core/time-window.ts';
 
 /** Inputs of runReplay. */
 export interface ReplayOptions {
@@ -31,6 +32,8 @@ export interface ReplaySummary {
   transitions: number;
   /** Line numbers (1-based) of lines that were not valid readings. */
   invalid_lines: number[];
+  /** Readings the engine did not evaluate: timestamp outside its window (by code), or late/repeated. */
+  skipped: Record<string, number>;
 }
 
 /** Longest real pause between two readings at speed N, ms (a gap of hours should not stall a demo). */
@@ -54,12 +57,26 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     rules: rulesFromConfig(config, opts.catalogue ?? defaultCatalogue),
     store: openAlarmStore(':memory:'),
   });
-  const summary: ReplaySummary = { readings: 0, transitions: 0, invalid_lines: [] };
+  const summary: ReplaySummary = { readings: 0, transitions: 0, invalid_lines: [], skipped: {} };
   const emit = (ts: AlarmTransition[]) => {
     for (const t of ts) out(JSON.stringify(t));
     summary.transitions += ts.length;
   };
   let lastTick = Number.NEGATIVE_INFINITY;
+  const futureMs = DEFAULT_TIMESTAMP_WINDOW.futureMs;
+  let started = false;
+  let pending: Reading | undefined;
+  let outliers = 0;
+  /** Advances the data clock to the reading (never backwards, even when the file is not sorted) and evaluates it. */
+  const feed = (r: Reading) => {
+    started = true;
+    clock = Math.max(clock, r.ts);
+    if (clock - lastTick >= 1000) {
+      emit(engine.tick(clock));
+      lastTick = clock;
+    }
+    emit(engine.evaluate(r));
+  };
   let prevTs: number | undefined;
   const lines = createInterface({ input: createReadStream(opts.file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
@@ -85,20 +102,30 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       if (opts.speed !== 'max' && prevTs !== undefined && reading.ts > prevTs)
         await sleep(Math.min((reading.ts - prevTs) / opts.speed, MAX_PAUSE_MS));
       prevTs = reading.ts;
-      // The clock never runs backwards, even when the file is not sorted.
-      clock = Math.max(clock, reading.ts);
-      if (clock - lastTick >= 1000) {
-        emit(engine.tick(clock));
-        lastTick = clock;
-      }
       summary.readings++;
-      emit(engine.evaluate(reading));
+      // A reading further ahead of the data clock than the future window is held until the next
+      // one: if that one is far ahead too, the data really moved on (a gap in the recording) and
+      // both are replayed; if not, the held reading is an outlier (a device clock that jumped) and
+      // is rejected like the live engine would, without moving the clock (docs/alarm-engine.md).
+      if (pending) {
+        const held = pending;
+        pending = undefined;
+        if (reading.ts > clock + futureMs) feed(held);
+        else outliers++;
+      }
+      if (started && reading.ts > clock + futureMs) pending = reading;
+      else feed(reading);
     }
+    if (pending) feed(pending);
   } finally {
+    const rejected = engine.rejected();
+    if (outliers > 0) rejected.RS_ERR_TS_FUTURE = (rejected.RS_ERR_TS_FUTURE ?? 0) + outliers;
+    summary.skipped = { ...rejected, ...(engine.late() > 0 ? { late: engine.late() } : {}) };
     engine.close();
   }
+  const skipped = Object.entries(summary.skipped).map(([k, n]) => `${n} ${k}`);
   err(
-    `replayed ${summary.readings} reading(s) from ${opts.file}: ${summary.transitions} alarm transition(s), ${summary.invalid_lines.length} invalid line(s)`,
+    `replayed ${summary.readings} reading(s) from ${opts.file}: ${summary.transitions} alarm transition(s), ${summary.invalid_lines.length} invalid line(s)${skipped.length ? `, not evaluated: ${skipped.join(', ')}` : ''}`,
   );
   return summary;
 }

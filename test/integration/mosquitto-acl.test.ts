@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -110,6 +110,53 @@ describe('mosquitto with the generated password_file and acl_file', () => {
     } finally {
       await g1.endAsync();
       await ingest.endAsync();
+    }
+  });
+
+  /** `radscreen agent` as its own process, reading the station's credentials through `mqtt.credentials_file`. */
+  async function runAgent(
+    name: string,
+    credentialsFile: string,
+    until: (out: string) => boolean,
+  ): Promise<{ out: string; code: number | null }> {
+    const cfg = join(dir, `${name}.yaml`);
+    writeFileSync(
+      cfg,
+      `station: { id: ${ACL_STATION} }\ndata_dir: ${join(dir, name)}\nmqtt: { url: '${mosquitto.url}', credentials_file: ${credentialsFile} }\n` +
+        'devices:\n  - { id: g1, profile: mightyohm-geiger, simulate: { tick_ms: 50, seed: 1 } }\n',
+    );
+    const proc = spawn(process.execPath, ['bin/radscreen.js', 'agent', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let code: number | null = null;
+    proc.stdout.on('data', (b: Buffer) => void (out += b.toString()));
+    proc.stderr.on('data', (b: Buffer) => void (out += b.toString()));
+    try {
+      await waitFor(() => until(out), { timeoutMs: 20_000, describe: () => out.slice(-800) });
+    } finally {
+      const exited = new Promise<void>((r) => proc.once('exit', (c) => r(void (code = c))));
+      proc.kill('SIGTERM');
+      // An agent that cannot reach its broker waits on its outbox: do not let it hold the test.
+      const stuck = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(stuck);
+    }
+    return { out, code };
+  }
+
+  it('a separate `radscreen agent` process pointed at the station credentials file publishes; with another file it is refused', async () => {
+    const got: string[] = [];
+    const server = await connectOnce(mosquitto.url, asServer(dataDir, ACL_STATION));
+    try {
+      server.on('message', (t) => got.push(t));
+      await server.subscribeAsync(`radscreen/v1/${ACL_STATION}/g1/readings`, { qos: 1 });
+      const ok = await runAgent('agent-ok', join(dataDir, 'mqtt-credentials.json'), () => got.length >= 3);
+      expect(ok.code).toBe(0);
+      const refused = await runAgent('agent-wrong', join(dir, 'other-credentials.json'), (out) => /Not authorized|Bad username/.test(out));
+      expect(refused.out).toMatch(/Not authorized|Bad username/);
+      // Refused by the broker, it still stops on SIGTERM (it used to wait forever for a PUBACK).
+      expect(refused.code).toBe(0);
+    } finally {
+      await server.endAsync();
     }
   });
 

@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAlarmEngine } from '../../src/alarms/engine.ts';
 import { openAlarmStore } from '../../src/alarms/store.ts';
+import { runReplay } from '../../src/cli/replay.ts';
 import type { Reading } from '../../src/core/reading.ts';
 
 /**
@@ -84,6 +85,9 @@ describe('alarm engine: reading timestamps against its own clock', () => {
     expect(engine.list({ state: 'active' })).toHaveLength(1);
     // Same millisecond, another seq: a distinct reading (a burst stamped by the agent).
     expect(engine.evaluate(reading(0.1, T0 + 5000, 1)).map((t) => t.kind)).toEqual(['cleared']);
+    // …and the first reading of that burst, redelivered after the second, is late again.
+    expect(engine.evaluate(reading(5, T0 + 5000))).toEqual([]);
+    expect(engine.late()).toBe(3);
   });
 
   it('recovers after a restart whose persisted state carries a future timestamp', () => {
@@ -114,5 +118,35 @@ describe('alarm engine: reading timestamps against its own clock', () => {
     clock.t += 1000;
     expect(engine.evaluate(reading(5, clock.t)).map((t) => t.kind)).toEqual(['raised']);
     engine.close();
+  });
+
+  it('replay rejects a far-future outlier without moving its data clock, but follows a real gap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'radscreen-replay-time-'));
+    const replay = async (readings: Reading[]) => {
+      const file = join(dir, `r${readings.length}-${readings[1]?.ts}.ndjson`);
+      writeFileSync(file, `${readings.map((r) => JSON.stringify(r)).join('\n')}\n`);
+      const errs: string[] = [];
+      const transitions: string[] = [];
+      const summary = await runReplay({
+        file,
+        speed: 'max',
+        out: (l) => {
+          const t = JSON.parse(l) as { kind: string; alarm: { rule: string } };
+          transitions.push(`${t.kind}:${t.alarm.rule}`);
+        },
+        err: (l) => errs.push(l),
+      });
+      return { summary, errs, transitions };
+    };
+    const far = T0 + 365 * DAY;
+    // One reading of a device whose clock jumped a year ahead, then hot readings at the right time.
+    const outlier = await replay([reading(0.1, T0), reading(0.1, far), reading(5, T0 + 1000), reading(5, T0 + 2000)]);
+    expect(outlier.summary.skipped).toEqual({ RS_ERR_TS_FUTURE: 1 });
+    expect(outlier.transitions).toContain('raised:dose_rate_high');
+    expect(outlier.errs.at(-1)).toMatch(/not evaluated: 1 RS_ERR_TS_FUTURE/);
+    // A recording that resumes a year later: both later readings are replayed.
+    const gap = await replay([reading(0.1, T0), reading(0.1, far), reading(5, far + 1000)]);
+    expect(gap.summary.skipped).toEqual({});
+    expect(gap.transitions).toContain('raised:dose_rate_high');
   });
 });
