@@ -64,7 +64,7 @@ describe('trainee runs', () => {
       },
       { timeoutMs: 10_000 },
     );
-    const act = (headers: object, action: string, payload: object = {}) =>
+    const act = (headers: Record<string, string>, action: string, payload: object = {}) =>
       app.inject({ method: 'POST', url: `/api/training/runs/${run}/alarms/${encodeURIComponent(alarmId)}/${action}`, headers, payload });
     expect((await act(bob, 'acknowledge')).statusCode, "bob may not work alice's run").toBe(403);
     expect((await act(alice, 'view_evidence')).statusCode).toBe(200);
