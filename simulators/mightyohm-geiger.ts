@@ -1,3 +1,4 @@
+import { systemClock } from '../src/core/clock.ts';
 import type { DeviceSimulator, DoseScenario, SimulatorWire } from '../src/core/simulator.ts';
 import { doseRateAt, poisson, seededRandom } from './physics.ts';
 
@@ -25,14 +26,15 @@ export function firmwareCpm(ring: readonly number[], cps: number): { cpm: number
 export function createMightyOhmSimulator(wire: SimulatorWire, scenario: DoseScenario): DeviceSimulator {
   const random = seededRandom(scenario.seed);
   const ring: number[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
+  const clock = scenario.clock ?? systemClock;
   let tick = 0;
   return {
     start() {
       if (timer) return;
       wire.onData(() => {}); // the firmware enables RX but ignores it
       wire.write(Buffer.from('mightyohm.com Geiger Counter 1.00\r\nhttp://mightyohm.com/geiger\r\n', 'latin1'));
-      timer = setInterval(() => {
+      timer = clock.setInterval(() => {
         tick += 1;
         const meanCps = (doseRateAt(scenario, tick) * SBM20_CPM_PER_USVH) / 60;
         const cps = Math.min(65535, poisson(meanCps, random));
@@ -43,7 +45,7 @@ export function createMightyOhmSimulator(wire: SimulatorWire, scenario: DoseScen
       }, scenario.tick_ms);
     },
     stop() {
-      if (timer) clearInterval(timer);
+      if (timer) clock.clearInterval(timer);
       timer = undefined;
     },
   };

@@ -1,3 +1,4 @@
+import { systemClock } from '../src/core/clock.ts';
 import type { DeviceSimulator, DoseScenario, SimulatorWire } from '../src/core/simulator.ts';
 import { doseRateAt, seededRandom } from './physics.ts';
 import {
@@ -100,7 +101,8 @@ export function createXrayParcelScannerSimulator(
   const random = seededRandom(scenario.seed);
   let seq = 0;
   let tick = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
+  const clock = scenario.clock ?? systemClock;
 
   function send(type: 'STA' | 'EVT' | 'INF', fields: string[]): void {
     wire.write(Buffer.from(xrsLine(type, seq, fields), 'latin1'));
@@ -135,10 +137,10 @@ export function createXrayParcelScannerSimulator(
       wire.onData(() => {}); // output only: the scanner never reads
       const s = machine.state;
       send('INF', [`radscreen xrs-sim 1.0 doors=${s.doorsOpen.length} panels=${s.panelsOpen.length}`]);
-      timer = setInterval(step, scenario.tick_ms);
+      timer = clock.setInterval(step, scenario.tick_ms);
     },
     stop() {
-      if (timer) clearInterval(timer);
+      if (timer) clock.clearInterval(timer);
       timer = undefined;
     },
     turnKey: (on) => announce(machine.turnKey(on)),

@@ -1,4 +1,4 @@
-import type { Reading } from '../core/reading.ts';
+import { pointTimeUs, type Reading } from '../core/reading.ts';
 import type { DurableReceipts } from '../ingest/receipts.ts';
 import type { OutboxMessage } from './outbox-message.ts';
 
@@ -11,7 +11,7 @@ export interface ReceiptOptions {
   timeoutMs?: number;
 }
 
-/** One message awaiting its receipt: the identities (ts → copies) not yet confirmed. */
+/** One message awaiting its receipt: the identities (point time µs → copies) not yet confirmed. */
 interface Awaiting {
   message: OutboxMessage;
   left: Map<number, number>;
@@ -64,7 +64,10 @@ export function createReceiptTracker(
   return {
     track(message: OutboxMessage): void {
       const left = new Map<number, number>();
-      for (const reading of JSON.parse(`[${message.body}]`) as Reading[]) left.set(reading.ts, (left.get(reading.ts) ?? 0) + 1);
+      for (const reading of JSON.parse(`[${message.body}]`) as Reading[]) {
+        const id = pointTimeUs(reading);
+        left.set(id, (left.get(id) ?? 0) + 1);
+      }
       awaiting.push({ message, left, remaining: message.items, pubacked: false, sentAt: Date.now() });
     },
     pubacked(message: OutboxMessage): void {

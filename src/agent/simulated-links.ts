@@ -91,7 +91,6 @@ export async function startSimulatedLinks(opts: {
   forceMemory?: boolean;
   /** The broker the agent uses; simulators of MQTT families publish there. Required only for them. */
   mqttUrl?: string;
-  mqttAuth?: { username?: string | undefined; password?: string | undefined };
   /** MQTT identity options per device and role (src/security/mqtt-client-options.ts). */
   mqttOptionsFor?: (device: string, role: 'device' | 'agent') => Partial<IClientOptions>;
 }): Promise<SimulatedLinks> {
@@ -127,7 +126,6 @@ export async function startSimulatedLinks(opts: {
           link: profile.link,
           factory,
           mqttUrl: opts.mqttUrl,
-          ...(opts.mqttAuth ? { auth: opts.mqttAuth } : {}),
           ...(opts.mqttOptionsFor ? { mqttOptionsFor: (role: 'device' | 'agent') => opts.mqttOptionsFor?.(device.id, role) ?? {} } : {}),
         });
         onBroker.push(d);

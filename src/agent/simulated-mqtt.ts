@@ -25,22 +25,16 @@ export function createMqttSimulatedDevice(opts: {
   link: MqttLinkDefaults;
   factory: SimulatorFactory;
   mqttUrl: string;
-  auth?: { username?: string | undefined; password?: string | undefined };
   /** Per-identity options (src/security/mqtt-client-options.ts): the simulator connects as the device, the link as the agent. */
   mqttOptionsFor?: (role: 'device' | 'agent') => Partial<IClientOptions>;
 }): MqttSimulatedDevice {
   const { device } = opts;
   const filter = resolveDeviceTopic(opts.link.topic, device.id);
   const topic = publishTopicFor(filter, device.id);
-  const auth = {
-    ...(opts.auth?.username !== undefined ? { username: opts.auth.username } : {}),
-    ...(opts.auth?.password !== undefined ? { password: opts.auth.password } : {}),
-  };
   const client = mqtt.connect(opts.mqttUrl, {
     protocolVersion: 4,
     clientId: `radscreen-sim-${device.id}-${process.pid}`.slice(0, 64),
     reconnectPeriod: 1000,
-    ...auth,
     ...opts.mqttOptionsFor?.('device'),
   });
   client.on('error', () => {}); // a broker that is not up yet: mqtt.js retries and queues publishes
@@ -53,7 +47,6 @@ export function createMqttSimulatedDevice(opts: {
     url: opts.mqttUrl,
     topic: filter,
     clientId: `radscreen-link-${device.id}-${process.pid}`.slice(0, 64),
-    ...auth,
     ...(opts.mqttOptionsFor ? { mqttOptions: opts.mqttOptionsFor('agent') } : {}),
   });
   return {

@@ -53,3 +53,12 @@ export type Reading = z.infer<typeof ReadingSchema>;
 export type DecodedReading = Pick<Reading, 'ts' | 'ts_source' | 'values' | 'quality'> & {
   calibration_id?: string;
 };
+
+/**
+ * A reading's point time in µs, `ts * 1000 + seq` (seq 0–999, absent = 0): with station, device,
+ * profile and source it is the reading's identity, in InfluxDB and in the station's receipts.
+ * Exact below 2^53 (the year 2255).
+ */
+export function pointTimeUs(reading: Pick<Reading, 'ts' | 'seq'>): number {
+  return Math.trunc(reading.ts) * 1000 + (reading.seq ?? 0);
+}

@@ -1,3 +1,5 @@
+import type { Clock } from './clock.ts';
+
 /**
  * A device simulator speaks one family's real bytes on a wire (one end of a pty pair, or
  * an in-process link). Simulators are written from PROTOCOLS.md, never by importing a decoder.
@@ -15,6 +17,8 @@ export interface DoseScenario {
   seed: number;
   /** The device's tick in ms (1000 = real time). */
   tick_ms: number;
+  /** Timers and time of a training run (src/core/clock.ts); default the wall clock. */
+  clock?: Clock | undefined;
 }
 
 export interface DeviceSimulator {

@@ -1,5 +1,7 @@
 import { catalogue } from '../../devices/index.ts';
-import type { Reading } from '../core/reading.ts';
+import { pointTimeUs, type Reading } from '../core/reading.ts';
+
+export { pointTimeUs };
 
 /**
  * Reading → InfluxDB 1.x line protocol, microsecond precision (`precision=u`). Pure: no clock, no I/O.
@@ -12,11 +14,6 @@ import type { Reading } from '../core/reading.ts';
 
 /** The `precision` every writer of these lines must post with. */
 export const LINE_PRECISION = 'u';
-
-/** A reading's point time in µs: `ts * 1000 + seq` (seq 0–999, absent = 0); exact below 2^53 (year 2255). */
-export function pointTimeUs(reading: Pick<Reading, 'ts' | 'seq'>): number {
-  return Math.trunc(reading.ts) * 1000 + (reading.seq ?? 0);
-}
 
 /** Field names the ingest adds beside the channel values; a channel with one of these names is shadowed. */
 export const META_FIELDS = ['quality', 'ts_source', 'calibration_id'] as const;

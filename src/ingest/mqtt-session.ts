@@ -1,21 +1,17 @@
 import type { MqttClient } from 'mqtt';
-import type { Reading } from '../core/reading.ts';
+import { pointTimeUs, type Reading } from '../core/reading.ts';
 import type { DurableReceipts } from './receipts.ts';
 
 /** Helpers of the ingest's MQTT session (consumer.ts). */
 
-/** Confirms the first `count` readings to the agent, one call per run of the same station/device. */
+/** Confirms the first `count` readings to the agent by point identity (µs), one call per run of the same station/device. */
 export function confirmReadings(receipts: DurableReceipts, rs: readonly Reading[], count: number): void {
   let from = 0;
   for (let i = 1; i <= count; i++) {
     const a = rs[from] as Reading;
     const b = rs[i];
     if (i < count && b && b.station === a.station && b.device === a.device) continue;
-    receipts.confirm(
-      a.station,
-      a.device,
-      rs.slice(from, i).map((r) => r.ts),
-    );
+    receipts.confirm(a.station, a.device, rs.slice(from, i).map(pointTimeUs));
     from = i;
   }
 }

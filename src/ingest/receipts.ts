@@ -4,12 +4,12 @@
  * PUBACK does not make a reading safe. With receipts, a publisher keeps a reading in its outbox
  * after the PUBACK until ingest confirms that the reading is committed to its spool.
  *
- * A reading is named by station + device + ts, its deterministic point identity (the same triple
- * that makes a re-sent point overwrite itself in InfluxDB), so a confirmation of any copy of a
- * reading confirms them all.
+ * A reading is named by station + device + its point time in µs (`pointTimeUs`: ts and seq), its
+ * deterministic point identity (what makes a re-sent point overwrite itself in InfluxDB), so a
+ * confirmation of any copy of a reading confirms them all, and never a sibling stamped in the same ms.
  */
 
-/** Listener for one station/device: `ts` are the readings (ms) now durable in ingest. Must not throw. */
+/** Listener for one station/device: the point times (µs, `pointTimeUs`) of the readings now durable in ingest. Must not throw. */
 export type ReceiptListener = (ts: readonly number[]) => void;
 
 export interface DurableReceipts {

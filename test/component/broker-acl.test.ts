@@ -65,6 +65,27 @@ describe('embedded broker: identities and ACL', () => {
     expect(broker.refusals().RS_ERR_MQTT_FORBIDDEN - before).toBe(c.allowed ? 0 : 1);
   });
 
+  it('logs each refusal at warn with its code, never the password', async () => {
+    const warnings: { code?: string; username?: string | null; topic?: string }[] = [];
+    const logged = await startTestBroker(dir, { devices: config.devices, log: { warn: (o: object) => void warnings.push(o) } as never });
+    try {
+      const server = asServer(dir, ACL_STATION);
+      await expect(connectOnce(logged.url, { ...server, password: 'guess-123' })).rejects.toThrow();
+      const g1 = await connectOnce(logged.url, asAgent(dir, ACL_STATION, 'g1'));
+      const closed = new Promise<void>((resolve) => g1.once('close', () => resolve()));
+      g1.publish(topics.calibration(ACL_STATION, 'g1'), 'forged', { qos: 1 });
+      await closed;
+      g1.end(true);
+      expect(warnings.map((w) => [w.code, w.username ?? w.topic])).toEqual([
+        ['RS_ERR_MQTT_AUTH', server.username],
+        ['RS_ERR_MQTT_FORBIDDEN', topics.calibration(ACL_STATION, 'g1')],
+      ]);
+      expect(JSON.stringify(warnings)).not.toContain('guess-123');
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('drops a forged calibration and a forged reading: the identities that act on them never see them', async () => {
     const agent = await connectOnce(broker.url, { ...asAgent(dir, ACL_STATION, 'g1'), clientId: 'victim-agent' });
     const server = await connectOnce(broker.url, { ...asServer(dir, ACL_STATION), clientId: 'victim-server' });

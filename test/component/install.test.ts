@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { catalogue } from '../../devices/index.ts';
 import { install } from '../../src/cli/install.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -66,6 +67,10 @@ describe('radscreen install --prefix', () => {
     );
     const config = loadConfig(join(prefix, 'etc/radscreen/radscreen.yaml'), { catalogue });
     expect(config.station.id).toBe('hall-3');
+    // The shipped Grafana datasource points at the port the installed station's influxd takes.
+    const datasource = parse(readFileSync('dashboards/grafana/provisioning/datasources/radscreen.yaml', 'utf8'));
+    expect(config.influx.managed_port).toBe(8086);
+    expect(new URL(datasource.datasources[0].url).port).toBe(String(config.influx.managed_port));
     expect(config.data_dir).toBe('/var/lib/radscreen');
     // With a prefix nothing touches the system: the user and systemctl steps are listed instead.
     expect(result.commands[0]).toMatch(/^useradd --system .* radscreen$/);

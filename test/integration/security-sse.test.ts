@@ -22,8 +22,8 @@ const BUFFER_BYTES = 64 * 1024;
 /**
  * RSS allowance over the server with the flow running and no stream open: at most
  * MAX_STREAMS × BUFFER_BYTES (6.4 MB) of queued stream data, plus per-connection state and V8
- * heap growth under a 1,200 readings/s flow with ~200 refused reconnects/s (measured: +111 MB
- * peak). Before the fix the queued data alone grew without bound (the issue saw 279 MB → 2 GB
+ * heap growth under a 1,200 readings/s flow with ~200 refused reconnects/s (measured: +111 to
+ * +128 MB peak). Before the fix the queued data alone grew without bound (the issue saw 279 MB → 2 GB
  * in 60 s); the kernel's own socket buffers are not in RSS.
  */
 const RSS_ALLOWANCE_BYTES = 200 * 1024 * 1024;
