@@ -31,7 +31,11 @@ function rig() {
   const warnings: { subscriber: string; kind: string }[] = [];
   const bus = createTransitionBus({ log: { warn: (o) => warnings.push(o as { subscriber: string; kind: string }) } });
   const config = parseConfig(CONFIG, { catalogue, env: {} });
-  const engine = createAlarmEngine({ now: () => now, transitions: bus, thresholds: { default: { threshold_usvh: 1, deadband_usvh: 0.2 } } });
+  const engine = createAlarmEngine({
+    now: () => now,
+    transitions: bus,
+    thresholds: { default: { threshold_usvh: 1, deadband_usvh: 0.2 } },
+  });
   const state = createLiveState({ config, catalogue, engine, now: () => now });
   const registry = new Registry();
   registerAlarmMetrics(registry, engine, state);
