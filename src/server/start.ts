@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import { simulators as defaultSimulators } from '../../simulators/index.ts';
 import { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
@@ -14,6 +16,8 @@ import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
 import { securePrivateTreeLogged } from '../core/private-files.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import { createTrainingDesk } from '../training/desk.ts';
+import { openTrainingRunStore } from '../training/run-store.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
 import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
@@ -111,6 +115,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const closeCalibrations = () => {
     if (!opts.calibrations) calibrations.close();
   };
+  // Trainee runs and their reports: personal data, kept 0600 beside the other stores (docs/training.md).
+  const trainingRuns = openTrainingRunStore(join(config.data_dir, 'training.sqlite'));
   const calibrationKey = opts.calibrationKey ?? loadOrCreateCalibrationKey(calibrationKeyPath(config));
   // Retained, so an agent that starts (or reconnects) later still gets the calibration in force;
   // signed, so the agent can tell it from anyone else's publish (docs/calibration-trust.md).
@@ -153,6 +159,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       bufferBytes: config.server.stream_buffer_bytes,
       stallMs: config.server.stream_stall_s * 1000,
     },
+    trainingDesk: createTrainingDesk({ store: trainingRuns, config, catalogue, simulators: defaultSimulators }),
     ...(opts.training
       ? {
           training: createServerTraining({
@@ -191,6 +198,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await app.close();
     closeAuth();
     closeCalibrations();
+    trainingRuns.close();
     engine.close();
   };
   try {
