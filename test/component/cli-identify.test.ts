@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,5 +60,20 @@ describe('radscreen identify (real process)', () => {
     const none = cli(['identify']);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/missing required argument/);
+  });
+});
+
+describe('radscreen identify: oversized input', () => {
+  it('a file over the 32 MiB limit is refused before reading (exit 2, RS_ERR_CLI_USAGE)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'radscreen-identify-big-'));
+    const big = join(dir, 'big.n42');
+    writeFileSync(big, '');
+    truncateSync(big, 33 * 1024 * 1024); // sparse: costs no disk
+    const r = cli(['identify', '--json', big]);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout.trim()).error).toMatchObject({
+      code: 'RS_ERR_CLI_USAGE',
+      message: expect.stringMatching(/larger than the 33554432-byte limit/),
+    });
   });
 });
