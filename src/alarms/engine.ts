@@ -233,19 +233,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
         out,
       );
     }
-    const sample = toSample(reading);
-    for (const [id, left] of s.collecting) {
-      const a = s.open.get(id);
-      if (!a || a.station !== reading.station || a.device !== reading.device || a.raised_at === now) continue;
-      a.readings_after.push(sample);
-      store.saveAlarm(a);
-      if (left <= 1) s.collecting.delete(id);
-      else s.collecting.set(id, left - 1);
-    }
-    const ring = s.recent.get(devKey) ?? [];
-    ring.push(sample);
-    if (ring.length > before) ring.shift();
-    s.recent.set(devKey, ring);
+    for (const a of s.keepEvidence(toSample(reading), reading, now, before)) store.saveAlarm(a);
     return out;
   }
 
