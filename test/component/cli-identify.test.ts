@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,13 +39,24 @@ describe('radscreen identify (real process)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'radscreen-identify-'));
     const junk = join(dir, 'junk.xml');
     writeFileSync(junk, '<ResultDataFile><ResultDataList><ResultData>');
-    const r = cli(['identify', '--json', join(dir, 'missing.n42'), dir, junk, `${FIX}/Cs137_b.xml`]);
+    const badCal = join(dir, 'bad-calibration.xml');
+    writeFileSync(
+      badCal,
+      readFileSync(`${FIX}/Cs137_b.xml`, 'utf8').replace('<Coefficient>2.36593</Coefficient>', '<Coefficient>-2.36593</Coefficient>'),
+    );
+    const r = cli(['identify', '--json', join(dir, 'missing.n42'), dir, junk, `${FIX}/Cs137_b.xml`, badCal]);
     expect(r.status).toBe(2);
     const lines = r.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.error?.code)).toEqual(['RS_ERR_CLI_USAGE', 'RS_ERR_CLI_USAGE', 'RS_ERR_SPECTRUM_INVALID', undefined]);
+    expect(lines.map((l) => l.error?.code)).toEqual([
+      'RS_ERR_CLI_USAGE',
+      'RS_ERR_CLI_USAGE',
+      'RS_ERR_SPECTRUM_INVALID',
+      undefined,
+      'RS_ERR_CALIBRATION_IMPLAUSIBLE',
+    ]);
     expect(lines[3].nuclides[0].nuclide).toBe('Cs-137');
     expect(r.stderr).toContain('missing.n42: cannot read the file: no such file (RS_ERR_CLI_USAGE)');
     expect(r.stderr).toMatch(/junk\.xml: invalid RadiaCode ResultDataFile: not well-formed XML/);
