@@ -6,7 +6,6 @@ import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
 import { simulators as defaultSimulators } from '../../simulators/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
-import type { AlarmTransition } from '../alarms/types.ts';
 import type { CalibrationRecord } from '../calibration/schemas.ts';
 import { type CalibrationStore, openCalibrationStore } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
@@ -40,8 +39,6 @@ export interface BuildAppOptions {
   state: LiveState;
   /** The engine the live state reads from; operator actions run through it. */
   engine: AlarmEngine;
-  /** Where action transitions go besides the live state (SSE): the MQTT alarms topic. Default: nowhere else. */
-  publish?: (t: AlarmTransition) => void;
   /** Device profiles, for the N42 export's instrument description; default the built-in catalogue. */
   catalogue?: ReadonlyMap<string, DeviceProfile>;
   config: Pick<Config, 'station'>;
@@ -156,12 +153,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   const deps: ServerDeps = {
     state: opts.state,
     engine: opts.engine,
-    publish: (transitions) => {
-      for (const t of transitions) {
-        opts.state.addAlarm(t);
-        opts.publish?.(t);
-      }
-    },
     storage: opts.storage ?? { enabled: false, detail: 'storage not configured' },
     now,
     auth,
