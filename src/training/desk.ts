@@ -1,5 +1,5 @@
 import type { Alarm, AlarmTransition } from '../alarms/types.ts';
-import type { Config } from '../config/schema.ts';
+import { type Config, ConfigSchema } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { clockProblems, type EngineRun, startEngineRun } from './engine-run.ts';
@@ -55,13 +55,20 @@ export interface TrainingDesk {
 
 export function createTrainingDesk(opts: {
   store: TrainingRunStore;
-  config: Pick<Config, 'station' | 'alarms' | 'time_window'>;
+  /** The station's config; without `alarms` (tests, a bare app) the defaults of the config schema. */
+  config: Pick<Config, 'station'> & Partial<Pick<Config, 'alarms' | 'time_window'>>;
   catalogue: ReadonlyMap<string, DeviceProfile>;
   simulators: ReadonlyMap<string, SimulatorFactory>;
   dir?: string;
   now?: () => number;
 }): TrainingDesk {
   const now = opts.now ?? Date.now;
+  const full = ConfigSchema.parse({ station: opts.config.station });
+  const config = {
+    station: opts.config.station,
+    alarms: opts.config.alarms ?? full.alarms,
+    time_window: opts.config.time_window ?? full.time_window,
+  };
   const runs = new Map<string, Entry>();
   let seq = 0;
   const load = () =>
@@ -108,7 +115,7 @@ export function createTrainingDesk(opts: {
       seq += 1;
       const run = startEngineRun({
         scenario,
-        config: opts.config,
+        config,
         catalogue: opts.catalogue,
         simulators: opts.simulators,
         speed: o.speed,
