@@ -84,7 +84,7 @@ export interface EngineRun {
 /** Refuses a scenario that cannot run on a virtual clock; returns the problems (empty when fine). */
 export function clockProblems(s: Scenario): string[] {
   return s.devices
-    .filter((d) => !CLOCKED_PROFILES.has(d.profile))
+    .filter((d) => !d.replay && !CLOCKED_PROFILES.has(d.profile))
     .map((d) => `device ${d.id}: profile '${d.profile}' cannot run on a training clock (supported: ${[...CLOCKED_PROFILES].join(', ')})`);
 }
 
@@ -137,6 +137,18 @@ export function startEngineRun(opts: EngineRunOptions): EngineRun {
 
   for (const [i, d] of devices.entries()) {
     const profile = catalogue.get(d.profile) as DeviceProfile;
+    const replay = scenario.devices[i]?.replay;
+    if (replay) {
+      // A recorded device: its readings, at their recorded offsets, on the run's clock.
+      status(d, 'online');
+      for (const p of replay)
+        clock.setTimeout(() => {
+          readings += 1;
+          const r = { station, device: d.id, profile: d.profile, kind: profile.kind, ts: clock.now(), ts_source: 'agent' as const };
+          collect(engine.evaluate({ ...r, values: p.values, quality: p.quality, source: 'training' }));
+        }, p.t_s * 1000);
+      continue;
+    }
     const session = profile.createSession({
       now: clock.now,
       write: async () => {},

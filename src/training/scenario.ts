@@ -42,6 +42,13 @@ export const CablePullSchema = z.strictObject({
   action: z.enum(['unplug', 'replug']),
 });
 
+/** One recorded reading of a replay device. */
+export const ReplayPointSchema = z.strictObject({
+  t_s: z.number().nonnegative(),
+  values: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.union([z.number(), z.string(), z.boolean()])),
+  quality: z.enum(['good', 'suspect', 'invalid', 'stale']).default('good'),
+});
+
 export const ScenarioDeviceSchema = z.strictObject({
   /** Scenario-local id; on the wire it becomes `training-<id>` (so at most 55 characters here). */
   id: IdSchema.max(64 - TRAINING_PREFIX.length, `at most ${64 - TRAINING_PREFIX.length} characters (training- is prefixed)`),
@@ -49,7 +56,12 @@ export const ScenarioDeviceSchema = z.strictObject({
   name: z.string().optional(),
   options: z.record(z.string(), z.unknown()).default({}),
   /** As `devices[].simulate` in the config; event times count in device ticks (1000 ms = seconds). */
-  simulate: SimulateSchema,
+  simulate: SimulateSchema.default(SimulateSchema.parse({})),
+  /**
+   * A replay instead of physics (`radscreen scenario record`): canonical readings at `t_s` scenario
+   * seconds, fed straight into the run's engine. Trainee runs only (not playable through a broker).
+   */
+  replay: z.array(ReplayPointSchema).max(200_000).optional(),
   actions: z.array(ScenarioActionSchema).default([]),
   cable_pull: z.array(CablePullSchema).default([]),
 });
@@ -134,6 +146,11 @@ function crossCheck(s: Scenario, ctx: ScenarioCheckContext): string[] {
       if (!r.success) out.push(...formatIssues(r.error.issues).map((l) => `${at}.options.${l}`));
       else d.options = r.data as Record<string, unknown>; // defaults filled in, as the config loader does
     } else if (profile && Object.keys(d.options).length > 0) out.push(`${at}.options: profile '${d.profile}' takes no options`);
+    if (d.replay && (d.actions.length > 0 || d.cable_pull.length > 0 || d.simulate.events.length > 0))
+      out.push(`${at}.replay: a replay device takes no simulate events, actions or cable pulls`);
+    d.replay?.forEach((p, j) => {
+      if (late(p.t_s)) out.push(`${at}.replay.${j}.t_s: ${p.t_s} s is after the scenario ends (${s.duration_s} s)`);
+    });
     d.simulate.events.forEach((e, j) => {
       if (late(e.at_s)) out.push(`${at}.simulate.events.${j}.at_s: ${e.at_s} s is after the scenario ends (${s.duration_s} s)`);
     });
