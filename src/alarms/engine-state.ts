@@ -73,6 +73,29 @@ export class EngineState {
     return id === undefined ? undefined : this.open.get(id);
   }
 
+  /**
+   * Evidence bookkeeping after a reading: appends it to `readings_after` of the device's alarms
+   * still collecting (not the ones it raised itself, at `now`) and to the device's ring of the
+   * last `keep` readings. Returns the alarms changed (to save).
+   */
+  keepEvidence(sample: ReadingSample, r: Pick<Reading, 'station' | 'device'>, now: number, keep: number): Alarm[] {
+    const changed: Alarm[] = [];
+    for (const [id, left] of this.collecting) {
+      const a = this.open.get(id);
+      if (!a || a.station !== r.station || a.device !== r.device || a.raised_at === now) continue;
+      a.readings_after.push(sample);
+      changed.push(a);
+      if (left <= 1) this.collecting.delete(id);
+      else this.collecting.set(id, left - 1);
+    }
+    const key = `${r.station}:${r.device}`;
+    const ring = this.recent.get(key) ?? [];
+    ring.push(sample);
+    if (ring.length > keep) ring.shift();
+    this.recent.set(key, ring);
+    return changed;
+  }
+
   /** Overlays a new occurrence inherits: the device-wide ones, then the rule's own. */
   overlayFor(station: string, device: string, rule: string, now: number): PointOverlay {
     const dev = this.overlays.get(`${station}:${device}`) ?? {};

@@ -9,6 +9,7 @@ import { applyEvent, deriveIsaState, type LifecycleEvent, shouldAnnunciate } fro
 import { admitReading, plausibleMemory } from './reading-admission.ts';
 import type { AlarmRule, DeviceSeen, RuleContext, RuleDecision } from './rule.ts';
 import { type AlarmStore, openAlarmStore } from './store.ts';
+import { createTransitionBus, emitterOn, type TransitionBus } from './transition-bus.ts';
 import { type Alarm, type AlarmTransition, severityRank, type TransitionKind } from './types.ts';
 
 /** Inputs of the engine. */
@@ -39,6 +40,8 @@ export interface AlarmEngineOptions {
    * outside it are rejected and counted (`rejected()`). Default DEFAULT_TIMESTAMP_WINDOW.
    */
   timestampWindow?: TimestampWindow;
+  /** The one sink every transition goes through after it is stored; default a new bus that logs nothing. */
+  transitions?: TransitionBus;
 }
 
 /** List filters; `state` filters the condition (active / cleared), `source` keeps training apart. */
@@ -51,10 +54,13 @@ export interface ListOptions {
 /**
  * The alarm engine: rules → one occurrence per (station, device, rule) → ISA-18.2 lifecycle →
  * store. Pure apart from the injected clock and the store. Every method that changes something
- * returns the transitions it caused, in order, already persisted; callers publish them (SSE, MQTT).
+ * returns the transitions it caused, in order, already persisted, and emits them on `transitions`
+ * (the one sink: SSE, MQTT and metrics subscribe there; callers never forward them by hand).
  * Operator actions throw AlarmActionError (`not_found`, `invalid_state`, `invalid_argument`).
  */
 export interface AlarmEngine extends EngineActions {
+  /** Every transition, once, in order, after it is stored (transition-bus.ts). */
+  readonly transitions: TransitionBus;
   /**
    * Runs every rule on one reading and returns the transitions it caused (often none).
    * A reading stamped outside the plausibility window around the engine clock is rejected and
@@ -227,19 +233,7 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
         out,
       );
     }
-    const sample = toSample(reading);
-    for (const [id, left] of s.collecting) {
-      const a = s.open.get(id);
-      if (!a || a.station !== reading.station || a.device !== reading.device || a.raised_at === now) continue;
-      a.readings_after.push(sample);
-      store.saveAlarm(a);
-      if (left <= 1) s.collecting.delete(id);
-      else s.collecting.set(id, left - 1);
-    }
-    const ring = s.recent.get(devKey) ?? [];
-    ring.push(sample);
-    if (ring.length > before) ring.shift();
-    s.recent.set(devKey, ring);
+    for (const a of s.keepEvidence(toSample(reading), reading, now, before)) store.saveAlarm(a);
     return out;
   }
 
@@ -281,7 +275,9 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     return [...act, ...cleared].slice(0, limit).map((a) => structuredClone(a));
   }
 
-  const actions = createEngineActions({
+  const bus = opts.transitions ?? createTransitionBus();
+  const emitting = emitterOn(bus);
+  const rawActions = createEngineActions({
     state: s,
     now: opts.now,
     silenceMs: opts.silenceMs ?? 30_000,
@@ -290,12 +286,18 @@ export function createAlarmEngine(opts: AlarmEngineOptions): AlarmEngine {
     get: (id) => s.open.get(id) ?? store.get(id),
   });
 
+  // Every action (and retireDevices) emits what it returns; a refused one throws before that.
+  const actions = Object.fromEntries(
+    Object.entries(rawActions).map(([name, fn]) => [name, emitting(fn as (...a: unknown[]) => AlarmTransition[])]),
+  ) as unknown as EngineActions;
+
   return {
     ...actions,
-    evaluate,
+    transitions: bus,
+    evaluate: emitting(evaluate),
     rejected: () => ({ ...rejectedByCode }),
     late: () => lateCount,
-    tick,
+    tick: emitting(tick),
     list,
     get: (id) => structuredClone(s.open.get(id) ?? store.get(id)),
     history: (id) => store.transitions({ alarmId: id }),

@@ -19,7 +19,8 @@ interface DecodeFlags {
 /**
  * Registers `radscreen decode --profile <id> [file|-]`: bytes through the profile's session and
  * the normaliser, one canonical reading per line (NDJSON) on stdout, `accepted N, rejected M`
- * and counts per reject code on stderr. Exit 0; 1 with --strict when anything was rejected;
+ * and counts per reject code on stderr. Exit 0; 1 with --strict when anything was rejected or
+ * the input yielded nothing at all (warned without --strict, with a --stored hint where it applies);
  * 2 for an unknown profile, bad options or an unreadable file.
  */
 export function registerDecodeCommand(program: Command): void {
@@ -74,7 +75,15 @@ async function runDecode(file: string, flags: DecodeFlags): Promise<number> {
   for (const line of shown) process.stderr.write(`reject ${line}\n`);
   if (summary.rejected > shown.length) process.stderr.write(`… ${summary.rejected - shown.length} more rejects not shown\n`);
   process.stderr.write(formatSummary(summary));
-  return flags.strict && summary.rejected > 0 ? EXIT.failure : EXIT.ok;
+  // Nothing at all out of a non-empty input is almost always the wrong profile or a stored file
+  // read as a stream: say so, and under --strict fail, rather than report a clean 0/0.
+  const empty = summary.accepted === 0 && summary.rejected === 0 && input.size !== 0;
+  if (empty) {
+    const hint =
+      source.decodeFile && !flags.stored ? `; if ${source.id} stored this file itself (history dump, datalog, SD log), add --stored` : '';
+    process.stderr.write(`radscreen: warning: ${input.name} yielded no readings and no rejects with profile ${source.id}${hint}\n`);
+  }
+  return flags.strict && (summary.rejected > 0 || empty) ? EXIT.failure : EXIT.ok;
 }
 
 /** `accepted N, rejected M` then one `  CODE: n` line per reject code, most frequent first. */

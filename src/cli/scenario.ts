@@ -28,9 +28,10 @@ async function resolveScenario(arg: string): Promise<{ file: string; scenario: S
   }
 }
 
-function parseSpeed(v: string): number {
+function parseSpeed(v: string): number | 'max' {
+  if (v === 'max') return 'max';
   const n = Number(v);
-  if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError('a number above 0 (at most 1000)');
+  if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError('a number above 0 (at most 1000), or max');
   return n;
 }
 
@@ -68,11 +69,27 @@ export function registerScenarioCommand(program: Command): void {
     .command('run')
     .argument('<scenario>', 'a shipped scenario name (`scenario list`) or a file')
     .requiredOption('-c, --config <file>', 'the station config whose broker (mqtt.url) and station id to use')
-    .option('--speed <n>', 'scenario seconds per wall second (device ticks and actions shrink; staleness stays wall-clock)', parseSpeed, 1)
+    .option('--speed <n>', 'scenario seconds per wall second, or max (with --report: every rule on the run clock)', parseSpeed, 1)
+    .option(
+      '--report <format>',
+      'json: play the run into its own alarm engine (no broker) and print its after-action report as one JSON object',
+    )
     .description('run a scenario against a station broker: devices training-<id>, readings and alarms tagged training')
-    .action(async (arg: string, opts: { config: string; speed: number }) => {
+    .action(async (arg: string, opts: { config: string; speed: number | 'max'; report?: string }) => {
       const { scenario } = await resolveScenario(arg);
       const config = loadConfigOrExit(opts.config);
+      if (opts.report !== undefined) {
+        if (opts.report !== 'json') {
+          process.stderr.write(`radscreen: --report ${opts.report}: only json is supported\n`);
+          process.exit(EXIT.usage);
+        }
+        const { runWithReport } = await import('./scenario-report.ts');
+        process.exit(await runWithReport(scenario, config, opts.speed));
+      }
+      if (opts.speed === 'max') {
+        process.stderr.write('radscreen: --speed max needs --report json (a run against a broker is paced)\n');
+        process.exit(EXIT.usage);
+      }
       if (!config.mqtt.url) {
         process.stderr.write(
           'radscreen: scenario run needs mqtt.url (or RADSCREEN_MQTT_URL): the station the scenario plays into must be reachable on a broker.\n' +
@@ -81,7 +98,7 @@ export function registerScenarioCommand(program: Command): void {
         );
         process.exit(EXIT.usage);
       }
-      await runFromCli(scenario, config, opts.speed);
+      await runFromCli(scenario, config, opts.speed as number);
     });
 }
 

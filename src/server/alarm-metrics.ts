@@ -9,7 +9,7 @@ const KPI_WINDOW_MS = 24 * 3_600_000;
  * Adds the alarm KPIs (ISA-18.2 / EEMUA 191) to the one metrics registry: open alarms by state,
  * alarms per hour and the worst 10 minutes over 24 h, raises by severity, time to acknowledge,
  * chattering and stale counts, flood state, and a counter of every transition by kind. Gauges
- * are computed from the engine at scrape time; the counter follows the live state's `alarm` events.
+ * are computed from the engine at scrape time; the counter subscribes to the engine's transition bus.
  */
 export function registerAlarmMetrics(registry: Registry, engine: AlarmEngine, state: LiveState): void {
   const station = state.station.id;
@@ -85,5 +85,19 @@ export function registerAlarmMetrics(registry: Registry, engine: AlarmEngine, st
     labelNames: ['kind', 'source'],
     registers: [registry],
   });
-  state.on('alarm', (t) => transitions.inc({ kind: t.kind, source: t.alarm.source }));
+  engine.transitions.subscribe('metrics', (t) => transitions.inc({ kind: t.kind, source: t.alarm.source }));
+  const failuresSeen = new Map<string, number>();
+  new Counter({
+    name: 'radscreen_alarm_subscriber_failures_total',
+    help: 'Alarm transitions a subscriber of the transition bus (live state, MQTT feed, metrics) threw on, by subscriber',
+    labelNames: ['subscriber'],
+    registers: [registry],
+    collect() {
+      for (const [subscriber, total] of Object.entries(engine.transitions.failures())) {
+        const delta = total - (failuresSeen.get(subscriber) ?? 0);
+        if (delta > 0) this.inc({ subscriber }, delta);
+        failuresSeen.set(subscriber, total);
+      }
+    },
+  });
 }

@@ -4,12 +4,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import { simulators as defaultSimulators } from '../../simulators/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
-import type { AlarmTransition } from '../alarms/types.ts';
 import type { CalibrationRecord } from '../calibration/schemas.ts';
 import { type CalibrationStore, openCalibrationStore } from '../calibration/store.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import { createTrainingDesk, type TrainingDesk } from '../training/desk.ts';
+import { openTrainingRunStore } from '../training/run-store.ts';
 import { createTrainingService, type TrainingService } from '../training/service.ts';
 import { registerAlarmMetrics } from './alarm-metrics.ts';
 import { type AuthContext, installAuth } from './auth/guard.ts';
@@ -37,8 +39,6 @@ export interface BuildAppOptions {
   state: LiveState;
   /** The engine the live state reads from; operator actions run through it. */
   engine: AlarmEngine;
-  /** Where action transitions go besides the live state (SSE): the MQTT alarms topic. Default: nowhere else. */
-  publish?: (t: AlarmTransition) => void;
   /** Device profiles, for the N42 export's instrument description; default the built-in catalogue. */
   catalogue?: ReadonlyMap<string, DeviceProfile>;
   config: Pick<Config, 'station'>;
@@ -67,6 +67,8 @@ export interface BuildAppOptions {
   healthChecks?: () => HealthReason[];
   /** Training scenarios and runs (src/training/service.ts); default: lists the shipped scenarios, cannot start them (503). Closed with the app. */
   training?: TrainingService;
+  /** Trainee runs on their own engines (src/training/desk.ts); default one with an in-memory run store. Closed with the app. */
+  trainingDesk?: TrainingDesk;
   /** Bounds on live streams (count, queued bytes, blocked time); default DEFAULT_STREAM_LIMITS. */
   streamLimits?: StreamLimits;
   /** PEM certificate and key: serve HTTPS (with HSTS and a Secure cookie) instead of HTTP. */
@@ -151,12 +153,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   const deps: ServerDeps = {
     state: opts.state,
     engine: opts.engine,
-    publish: (transitions) => {
-      for (const t of transitions) {
-        opts.state.addAlarm(t);
-        opts.publish?.(t);
-      }
-    },
     storage: opts.storage ?? { enabled: false, detail: 'storage not configured' },
     now,
     auth,
@@ -181,7 +177,16 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   });
   const training = opts.training ?? createTrainingService({});
   app.addHook('onClose', async () => training.close());
-  await app.register(trainingRoutes, { training, auth, prefix: '/api' });
+  const trainingDesk =
+    opts.trainingDesk ??
+    createTrainingDesk({
+      store: openTrainingRunStore(),
+      config: opts.config as Pick<Config, 'station'> & Partial<Config>,
+      catalogue: opts.catalogue ?? defaultCatalogue,
+      simulators: defaultSimulators,
+    });
+  app.addHook('onClose', async () => trainingDesk.close());
+  await app.register(trainingRoutes, { training, auth, desk: trainingDesk, prefix: '/api' });
   await app.register(streamRoutes, { ...deps, registry, limits: opts.streamLimits ?? DEFAULT_STREAM_LIMITS });
   registerAlarmMetrics(registry, opts.engine, opts.state);
   app.get(

@@ -75,6 +75,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
   readonly #entries = new Map<string, DeviceEntry>();
   readonly #forgotten = new Set<string>();
   readonly #opts: LiveStateOptions;
+  readonly #unsubscribe: () => void;
 
   constructor(opts: LiveStateOptions) {
     super();
@@ -83,6 +84,13 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
     this.#opts = opts;
     this.station = { id: opts.config.station.id, name: opts.config.station.name };
     for (const d of opts.config.devices) this.#ensure(d.id, d.profile, d.name).view.calibration_due = d.calibration_due ?? null;
+    // The live state is one subscriber of the engine's transition bus: every transition reaches SSE.
+    this.#unsubscribe = opts.engine.transitions.subscribe('live-state', (t) => this.emit('alarm', t));
+  }
+
+  /** Stops following the engine's transitions (a state dropped before its engine). */
+  detach(): void {
+    this.#unsubscribe();
   }
 
   /** Records a validated reading, emits `reading`, and `status` when that made it fresh again. */
@@ -126,11 +134,6 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
     entry.view.calibration = structuredClone(record);
     entry.view.calibration_due = record.due;
     this.emit('status', structuredClone(entry.view));
-  }
-
-  /** Passes an engine transition on to listeners (SSE clients). */
-  addAlarm(transition: AlarmTransition): void {
-    this.emit('alarm', transition);
   }
 
   /** Forgets a device (a training run's device after the run); listeners get `removed`. */

@@ -30,16 +30,15 @@ export interface MqttFeedOptions {
 export interface MqttFeed {
   /** Payloads rejected so far, by error code (for /metrics and tests). */
   rejected(): Partial<Record<ErrorCode, number>>;
-  /** Publishes a transition that did not come from a reading (an operator action, a timer) on the alarms topic. */
-  publishTransition(t: AlarmTransition): void;
-  /** Stops listening and unsubscribes; idempotent; does not end the client. */
+  /** Stops listening, unsubscribes and leaves the engine's transition bus; idempotent; does not end the client. */
   detach(): Promise<void>;
 }
 
 /**
  * Feeds the server from MQTT: readings and retained status messages of one station go into
- * the live state and the alarm engine, and every alarm transition is published (QoS 1) on
- * the station's alarms topic. Alarms therefore never wait on storage. A payload that fails
+ * the live state and the alarm engine, and every alarm transition of the engine (its transition
+ * bus: readings, timers, operator actions alike) is published (QoS 1) on the station's alarms
+ * topic. Alarms therefore never wait on storage. A payload that fails
  * validation is counted by code and dead-lettered with the reason; it never stops the feed.
  * Readings and statuses of devices the station does not know (RS_ERR_DEVICE_UNKNOWN) or that
  * claim another station/device than their topic (RS_ERR_DEVICE_MISMATCH) are refused the same way.
@@ -75,19 +74,15 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
 
   function acceptReading(reading: Reading): void {
     state.addReading(reading);
+    // The transitions reach live state and the alarms topic through the engine's bus; only the log is ours.
     for (const t of engine.evaluate(reading)) {
-      state.addAlarm(t);
-      publishAlarm(t);
       log.info({ alarm: t.alarm.id, kind: t.kind, value: t.alarm.evidence.value }, t.alarm.message);
     }
   }
 
   /** Closes a finished run's alarms (disposition training), forgets the device in engine and live state. */
   function endTrainingDevice(device: string): void {
-    for (const t of engine.retireDevices({ source: 'training', devices: [device], user: 'training', reason: 'training run ended' })) {
-      state.addAlarm(t);
-      publishAlarm(t);
-    }
+    engine.retireDevices({ source: 'training', devices: [device], user: 'training', reason: 'training run ended' });
     state.removeDevice(device);
   }
 
@@ -161,15 +156,16 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
   }
 
   const filters = [topics.allReadings(station), topics.allStatus(station)];
+  const leaveBus = engine.transitions.subscribe('mqtt-feed', publishAlarm);
   client.on('message', onMessage);
   await client.subscribeAsync(filters, { qos: 1 });
 
   return {
     rejected: () => ({ ...counts }),
-    publishTransition: publishAlarm,
     async detach() {
       if (!attached) return;
       attached = false;
+      leaveBus();
       client.off('message', onMessage);
       if (client.connected) await client.unsubscribeAsync(filters).catch(() => undefined);
     },

@@ -1,11 +1,14 @@
+import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { catalogue as defaultCatalogue } from '../../devices/index.ts';
+import { simulators as defaultSimulators } from '../../simulators/index.ts';
 import { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
 import { type AlarmStore, alarmStorePath, openAlarmStore } from '../alarms/store.ts';
+import { createTransitionBus } from '../alarms/transition-bus.ts';
 import type { CalibrationRecord } from '../calibration/schemas.ts';
 import { calibrationKeyPath, loadOrCreateCalibrationKey, signCalibration } from '../calibration/signing.ts';
 import { type CalibrationStore, calibrationStorePath, openCalibrationStore, toCalibrationMessage } from '../calibration/store.ts';
@@ -13,6 +16,8 @@ import type { Config } from '../config/schema.ts';
 import { topics } from '../core/contract.ts';
 import { securePrivateTreeLogged } from '../core/private-files.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import { createTrainingDesk } from '../training/desk.ts';
+import { openTrainingRunStore } from '../training/run-store.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
 import { isTrainingDevice } from '../training/training-id.ts';
 import { buildApp } from './app.ts';
@@ -97,6 +102,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     silenceMs: config.alarms.silence_s * 1000,
     maxShelveMs: config.alarms.max_shelve_h * 3_600_000,
     flood: { count: config.alarms.flood.count, windowMs: config.alarms.flood.window_min * 60_000 },
+    transitions: createTransitionBus({ log }),
     timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
   });
   const state = createLiveState({ config, catalogue, engine, now });
@@ -109,6 +115,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const closeCalibrations = () => {
     if (!opts.calibrations) calibrations.close();
   };
+  // Trainee runs and their reports: personal data, kept 0600 beside the other stores (docs/training.md).
+  const trainingRuns = openTrainingRunStore(join(config.data_dir, 'training.sqlite'));
   const calibrationKey = opts.calibrationKey ?? loadOrCreateCalibrationKey(calibrationKeyPath(config));
   // Retained, so an agent that starts (or reconnects) later still gets the calibration in force;
   // signed, so the agent can tell it from anyone else's publish (docs/calibration-trust.md).
@@ -121,21 +129,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         if (err) log.warn({ err, device: r.device, calibration_id: r.calibration_id }, 'calibration not published');
       },
     );
-  let feedRef: MqttFeed | undefined;
-  // No training run survives a server restart: close what the last one left open (disposition
-  // training) and forget its devices, so no timer rule raises for them. A CLI run still going
-  // re-announces its devices with its retained online status (docs/health-and-training-isolation.md).
-  const leftByTraining = engine.retireDevices({
-    source: 'training',
-    user: 'training',
-    reason: 'no training run survives a server restart',
-  });
+  // Every engine transition reaches live state (SSE), the MQTT alarms topic and the metrics through
+  // the engine's transition bus (src/alarms/transition-bus.ts); nothing here forwards one by hand.
   const retireTraining = (devices: string[]) => {
     if (devices.length === 0) return;
-    for (const t of engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' })) {
-      state.addAlarm(t);
-      feedRef?.publishTransition(t);
-    }
+    engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' });
     for (const d of devices) state.removeDevice(d);
   };
   const app = await buildApp({
@@ -143,8 +141,6 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     auth,
     state,
     engine,
-    // Operator actions also go out on MQTT, like transitions caused by readings (the feed attaches after the app is built).
-    publish: (t) => feedRef?.publishTransition(t),
     catalogue,
     metrics: registry,
     config,
@@ -163,6 +159,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       bufferBytes: config.server.stream_buffer_bytes,
       stallMs: config.server.stream_stall_s * 1000,
     },
+    trainingDesk: createTrainingDesk({ store: trainingRuns, config, catalogue, simulators: defaultSimulators }),
     ...(opts.training
       ? {
           training: createServerTraining({
@@ -180,18 +177,18 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   // Training devices' calibrations stay with their run: the run clears those topics when it ends.
   for (const r of calibrations.latestAll()) if (!isTrainingDevice(r.device)) publishCalibration(r);
   const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
-  feedRef = feed;
   registerFeedMetrics(registry, feed);
-  for (const t of leftByTraining) feed.publishTransition(t);
+  // No training run survives a server restart: close what the last one left open (disposition
+  // training) and forget its devices, so no timer rule raises for them. Done once the feed is on
+  // the bus, so these closures go out on MQTT too. A CLI run still going re-announces its devices
+  // with its retained online status (docs/health-and-training-isolation.md).
+  engine.retireDevices({ source: 'training', user: 'training', reason: 'no training run survives a server restart' });
   // One timer for device staleness and the engine's timed work (stale alarms, silence and shelve expiry).
   const staleTimer = setInterval(() => {
     // A training run killed outright leaves no end marker: its agent's silence ends it.
     retireTraining(state.abandonedTrainingDevices(TRAINING_AGENT_SILENT_MS));
     state.checkStale();
-    for (const t of engine.tick()) {
-      state.addAlarm(t);
-      feed.publishTransition(t);
-    }
+    engine.tick();
   }, opts.staleCheckMs ?? 1000);
   staleTimer.unref();
 
@@ -201,6 +198,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await app.close();
     closeAuth();
     closeCalibrations();
+    trainingRuns.close();
     engine.close();
   };
   try {

@@ -18,7 +18,7 @@ export interface GroupMatch {
   peak?: number;
   /** Significance the fitted scale predicts for this group. */
   predictedZ: number;
-  verdict: 'consistent' | 'too-weak-or-strong' | 'missing' | 'not-expected' | 'blended';
+  verdict: 'consistent' | 'too-weak' | 'shared' | 'missing' | 'masked' | 'not-expected' | 'blended';
 }
 
 export interface Evaluation {
@@ -54,12 +54,15 @@ export function evaluateNuclide(nuclide: Nuclide, view: SpectrumView): Evaluatio
     .filter((m) => m.peak !== undefined)
     .map((m) => (view.peaks[m.peak as number] as Peak).area / m.gr.weight)
     .sort((a, b) => a - b);
-  const scale = median(ratios);
+  // Lower median: a peak shared with another nuclide (Am-241's 59.5 keV under U-238's 63.3 keV)
+  // has an inflated ratio; the scale must come from the nuclide's own peaks.
+  const scale = ratios[Math.floor((ratios.length - 1) / 2)] ?? 0;
   const matches: GroupMatch[] = matched.map(({ gr, peak }) => {
     const predictedZ = predictedSignificance(gr, scale, view);
     if (peak !== undefined) {
       const r = (view.peaks[peak] as Peak).area / (scale * gr.weight);
-      return { group: gr, peak, predictedZ, verdict: r >= RATIO_MIN && r <= RATIO_MAX ? 'consistent' : 'too-weak-or-strong' };
+      // Much stronger than predicted: another nuclide shares the peak, which says nothing against this one.
+      return { group: gr, peak, predictedZ, verdict: r < RATIO_MIN ? 'too-weak' : r > RATIO_MAX ? 'shared' : 'consistent' };
     }
     // Two lines of one nuclide within a FWHM make one peak for this detector: the neighbour speaks for both.
     // Excused only when the found peak sits where the blend of both lines would put it (Co-57's 122 keV
@@ -70,6 +73,10 @@ export function evaluateNuclide(nuclide: Nuclide, view: SpectrumView): Evaluatio
       return Math.abs((view.peaks[o.peak] as Peak).energyKeV - blend) <= MATCH_FWHM * fwhmKeV(blend);
     });
     if (blended) return { group: gr, predictedZ, verdict: 'blended' };
+    // A bigger peak within 2 FWHM spoils the side windows of the filter here: the line cannot be judged.
+    const predictedArea = scale * gr.weight;
+    const masked = view.peaks.some((p) => p.area > predictedArea && Math.abs(p.energyKeV - gr.energy) <= 2 * fwhmKeV(gr.energy));
+    if (masked) return { group: gr, predictedZ, verdict: 'masked' };
     return { group: gr, predictedZ, verdict: predictedZ >= MISSING_Z ? 'missing' : 'not-expected' };
   });
   let pro = 0;
@@ -77,7 +84,7 @@ export function evaluateNuclide(nuclide: Nuclide, view: SpectrumView): Evaluatio
   for (const m of matches) {
     const z = m.peak !== undefined ? (view.peaks[m.peak] as Peak).significance : 0;
     if (m.verdict === 'consistent') pro += z;
-    else if (m.verdict === 'too-weak-or-strong') contra += Math.min(z, Math.max(m.predictedZ, 4));
+    else if (m.verdict === 'too-weak') contra += Math.max(m.predictedZ - z - 2, 0);
     // Noise: a line predicted at 5 σ may still fall below the search threshold, so 2 σ of slack.
     else if (m.verdict === 'missing') contra += m.predictedZ - 2;
   }
@@ -111,10 +118,4 @@ function predictedSignificance(gr: LineGroup, scale: number, view: SpectrumView)
   const sigma = view.filter.sigma[Math.round(ch)];
   if (sigma === undefined || !Number.isFinite(sigma)) return 0;
   return (scale * gr.weight * view.filter.windowFraction) / sigma;
-}
-
-function median(sorted: number[]): number {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  return n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2;
 }

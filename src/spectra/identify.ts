@@ -75,8 +75,8 @@ export function identify(spectrum: Pick<Spectrum, 'counts' | 'calibration'>, opt
  * Each peak is explained once. NORM goes first: a man-made nuclide is reported only for peaks
  * natural radioactivity does not already explain (so background never yields one); then the
  * rest by strength. A candidate keeps only its unclaimed consistent peaks and must still have
- * a gamma line (not only X-rays) and enough evidence among them, and its strongest expected
- * peak must not be explained already.
+ * a gamma line (not only X-rays) and enough evidence among them, and one of its main lines
+ * must have its own peak ({@link ownsMainLine}).
  */
 function resolveCompetition(candidates: Evaluation[], peaks: Peak[]): IdentifiedNuclide[] {
   const strength = (e: Evaluation) => e.consistency * evidence(e, peaks, new Set());
@@ -86,15 +86,14 @@ function resolveCompetition(candidates: Evaluation[], peaks: Peak[]): Identified
   for (const e of ordered) {
     const support = e.matches.filter((m) => m.verdict === 'consistent' && m.peak !== undefined && !claimed.has(m.peak));
     if (!support.some((m) => !m.group.xray)) continue;
-    // Its strongest expected peak must be its own: Tl-201's 167 keV is not Tl-201 when its X-ray peak is Ba-133's 81 keV.
-    const top = e.matches
-      .filter((m) => m.verdict === 'consistent' && m.peak !== undefined)
-      .reduce((a, b) => (b.group.weight > a.group.weight ? b : a));
-    if (claimed.has(top.peak as number)) continue;
+    if (!ownsMainLine(e, claimed)) continue;
     const sigma = evidence(e, peaks, claimed);
     const confidence = e.consistency * (1 - Math.exp(-sigma / 5));
     if (sigma < MIN_EVIDENCE_SIGMA || confidence < MIN_CONFIDENCE) continue;
-    for (const m of e.matches) if (m.peak !== undefined && m.verdict === 'consistent') claimed.add(m.peak);
+    // Gamma lines claim their peaks. X-ray peaks are claimed only by NORM: the 72–85 keV Pb/Bi K X-rays of
+    // natural background must not become Ba-133's 81 keV, but Cs-137's Ba K X-rays must not hide Ba-133.
+    for (const m of e.matches)
+      if (m.peak !== undefined && m.verdict === 'consistent' && (!m.group.xray || !isManMade(e.nuclide))) claimed.add(m.peak);
     claimScatterFeatures(e, peaks, claimed);
     // Gamma lines before X-rays (the X-rays only support), each by significance.
     const bySignificance = support.sort(
@@ -113,6 +112,19 @@ function resolveCompetition(candidates: Evaluation[], peaks: Peak[]): Identified
     });
   }
   return out.sort((a, b) => b.confidence - a.confidence || b.evidence_sigma - a.evidence_sigma);
+}
+
+/**
+ * The nuclide's main gamma lines (weight ≥ half the strongest among those that can be judged, i.e.
+ * not masked by a bigger neighbour, shared or blended) must include one with its own unclaimed
+ * peak: Pu-239 is not made of Eu-152's Sm X-rays and 122 keV line, Tl-201 not of Ba-133's 81 keV.
+ */
+function ownsMainLine(e: Evaluation, claimed: Set<number>): boolean {
+  const judged = e.matches.filter((m) => !m.group.xray && m.verdict !== 'masked' && m.verdict !== 'shared' && m.verdict !== 'blended');
+  const strongest = Math.max(0, ...judged.map((m) => m.group.weight));
+  return judged.some(
+    (m) => m.group.weight >= 0.5 * strongest && m.verdict === 'consistent' && m.peak !== undefined && !claimed.has(m.peak),
+  );
 }
 
 /**
@@ -137,11 +149,12 @@ function claimScatterFeatures(e: Evaluation, peaks: Peak[], claimed: Set<number>
   }
 }
 
-/** √Σ z² over the nuclide's consistent, unclaimed peaks. */
+/** √Σ z² over the nuclide's consistent, unclaimed gamma peaks (X-rays only support consistency). */
 function evidence(e: Evaluation, peaks: Peak[], claimed: Set<number>): number {
   let s = 0;
   for (const m of e.matches)
-    if (m.verdict === 'consistent' && m.peak !== undefined && !claimed.has(m.peak)) s += (peaks[m.peak] as Peak).significance ** 2;
+    if (m.verdict === 'consistent' && m.peak !== undefined && !m.group.xray && !claimed.has(m.peak))
+      s += (peaks[m.peak] as Peak).significance ** 2;
   return Math.sqrt(s);
 }
 

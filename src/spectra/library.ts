@@ -153,15 +153,8 @@ export const NUCLIDE_LIBRARY: readonly Nuclide[] = [
   {
     name: 'Pu-239',
     category: 'SNM',
-    lines: [
-      g(38.66, 0.0105),
-      g(51.62, 0.0272),
-      g(129.3, 0.0063),
-      g(203.55, 0.00057),
-      g(345.01, 0.00056),
-      g(375.05, 0.00155),
-      g(413.71, 0.00147),
-    ],
+    // 38.7 and 51.6 keV are left out: they sit among X-rays (Sm K of Eu-152, U L/K) and under Am-241's 59.5 keV.
+    lines: [g(129.3, 0.0063), g(203.55, 0.00057), g(345.01, 0.00056), g(375.05, 0.00155), g(413.71, 0.00147)],
   },
 ];
 

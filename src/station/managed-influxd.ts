@@ -94,7 +94,7 @@ async function ensureAdmin(url: string, credentials: InfluxCredentials, dir: str
 /**
  * Starts a private influxd for the demo station, data under `dir`, HTTP and RPC ports on
  * loopback. The RPC port is set too: left at its default 8088 a second instance dies
- * (RUNTIME-NOTES §1a). Reporting to InfluxData is off. HTTP auth is on: an admin user with a
+ * (docs/install.md "Storage endpoint"). Reporting to InfluxData is off. HTTP auth is on: an admin user with a
  * random password is created at first start and kept in `admin-credentials.json` (0600) in
  * `dir`, so another local user (or a process on the loopback) can neither read nor rewrite the
  * dose history (docs/calibration-trust.md, "InfluxDB auth").

@@ -56,6 +56,8 @@ export type RunEnd = 'finished' | 'stopped';
  */
 export interface EngineRun {
   id: string;
+  /** The station id the run's alarms carry (the config's). */
+  station: string;
   scenario: Scenario;
   speed: RunSpeed;
   /** Device ids (`training-<id>`). */
@@ -186,6 +188,7 @@ export function startEngineRun(opts: EngineRunOptions): EngineRun {
   });
   return {
     id: opts.runId ?? randomUUID().slice(0, 8),
+    station,
     scenario,
     speed: opts.speed,
     devices: devices.map((d) => d.id),

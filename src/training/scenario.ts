@@ -54,6 +54,41 @@ export const ScenarioDeviceSchema = z.strictObject({
   cable_pull: z.array(CablePullSchema).default([]),
 });
 
+/**
+ * What a trained operator does, and by when (scored by src/training/scoring.ts). `rule` (and
+ * `device`, scenario-local) name the alarm it concerns; `within_s` counts from that alarm's first
+ * raise, or from the start of the run when no rule is given (a checklist item such as "call the
+ * supervisor"). Done on time earns `points`; late earns half; never done earns none.
+ */
+export const ExpectedActionSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -'),
+  label: z.string().min(1).max(200),
+  action: z.enum(['acknowledge', 'disposition', 'reset', 'out_of_service', 'checklist']),
+  rule: z.string().min(1).optional(),
+  device: z.string().min(1).optional(),
+  within_s: z.number().positive(),
+  /** For `disposition`: the value and, when given, the nuclide (case-insensitive) that count. */
+  disposition: z.enum(['true', 'innocent', 'false']).optional(),
+  nuclide: z.string().min(1).max(32).optional(),
+  points: z.number().int().positive().max(100).default(10),
+});
+export type ExpectedAction = z.infer<typeof ExpectedActionSchema>;
+
+/**
+ * What counts as an error, each costing `penalty` points: silencing instead of acknowledging,
+ * acknowledging before opening the alarm's evidence, resetting while the condition is still
+ * active (e.g. an interlock alarm with the door open), shelving a scenario alarm.
+ */
+export const ScenarioErrorSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -'),
+  label: z.string().min(1).max(200),
+  when: z.enum(['silence', 'acknowledge_without_evidence', 'reset_while_active', 'shelve']),
+  rule: z.string().min(1).optional(),
+  device: z.string().min(1).optional(),
+  penalty: z.number().int().positive().max(100).default(10),
+});
+export type ScenarioError = z.infer<typeof ScenarioErrorSchema>;
+
 export const ScenarioSchema = z.strictObject({
   /** Same as the file name without `.yaml`; used in the CLI and the API. */
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -'),
@@ -65,6 +100,8 @@ export const ScenarioSchema = z.strictObject({
     .positive()
     .max(24 * 3600),
   devices: z.array(ScenarioDeviceSchema).min(1),
+  expected: z.array(ExpectedActionSchema).default([]),
+  errors: z.array(ScenarioErrorSchema).default([]),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioDevice = z.infer<typeof ScenarioDeviceSchema>;
@@ -127,6 +164,18 @@ function crossCheck(s: Scenario, ctx: ScenarioCheckContext): string[] {
       plugged = c.action === 'replug';
       last = c.at_s;
     });
+  });
+  const ids = new Set(s.devices.map((d) => d.id));
+  for (const [list, items] of [
+    ['expected', s.expected],
+    ['errors', s.errors],
+  ] as const)
+    items.forEach((x, j) => {
+      if (x.device && !ids.has(x.device)) out.push(`${list}.${j}.device: no device '${x.device}' in this scenario`);
+    });
+  s.expected.forEach((x, j) => {
+    if (x.action !== 'checklist' && x.action !== 'out_of_service' && !x.rule) out.push(`expected.${j}.rule: required for '${x.action}'`);
+    if (x.action !== 'disposition' && (x.disposition || x.nuclide)) out.push(`expected.${j}: disposition/nuclide only for 'disposition'`);
   });
   return out;
 }

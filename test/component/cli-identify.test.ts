@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ describe('radscreen identify (real process)', () => {
     const r = cli(['identify', `${FIX}/Ba133_a.xml`, `${FIX}/bg.xml`]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(
-      /Ba133_a\.xml: radiacode-xml, RC-102-001272, 300 s, 207680 counts\n {2}Ba-133 +industrial +confidence 0\.\d\d/,
+      /Ba133_a\.xml: radiacode-xml, RC-102-001272, 300 s, 207680 counts\n {2}Ba-133 +industrial +confidence [01]\.\d\d/,
     );
     expect(r.stdout).toMatch(/bg\.xml: .*\n {2}no nuclide identified/);
   });
@@ -39,13 +39,24 @@ describe('radscreen identify (real process)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'radscreen-identify-'));
     const junk = join(dir, 'junk.xml');
     writeFileSync(junk, '<ResultDataFile><ResultDataList><ResultData>');
-    const r = cli(['identify', '--json', join(dir, 'missing.n42'), dir, junk, `${FIX}/Cs137_b.xml`]);
+    const badCal = join(dir, 'bad-calibration.xml');
+    writeFileSync(
+      badCal,
+      readFileSync(`${FIX}/Cs137_b.xml`, 'utf8').replace('<Coefficient>2.36593</Coefficient>', '<Coefficient>-2.36593</Coefficient>'),
+    );
+    const r = cli(['identify', '--json', join(dir, 'missing.n42'), dir, junk, `${FIX}/Cs137_b.xml`, badCal]);
     expect(r.status).toBe(2);
     const lines = r.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.error?.code)).toEqual(['RS_ERR_CLI_USAGE', 'RS_ERR_CLI_USAGE', 'RS_ERR_SPECTRUM_INVALID', undefined]);
+    expect(lines.map((l) => l.error?.code)).toEqual([
+      'RS_ERR_CLI_USAGE',
+      'RS_ERR_CLI_USAGE',
+      'RS_ERR_SPECTRUM_INVALID',
+      undefined,
+      'RS_ERR_CALIBRATION_IMPLAUSIBLE',
+    ]);
     expect(lines[3].nuclides[0].nuclide).toBe('Cs-137');
     expect(r.stderr).toContain('missing.n42: cannot read the file: no such file (RS_ERR_CLI_USAGE)');
     expect(r.stderr).toMatch(/junk\.xml: invalid RadiaCode ResultDataFile: not well-formed XML/);
@@ -60,5 +71,20 @@ describe('radscreen identify (real process)', () => {
     const none = cli(['identify']);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/missing required argument/);
+  });
+});
+
+describe('radscreen identify: oversized input', () => {
+  it('a file over the 32 MiB limit is refused before reading (exit 2, RS_ERR_CLI_USAGE)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'radscreen-identify-big-'));
+    const big = join(dir, 'big.n42');
+    writeFileSync(big, '');
+    truncateSync(big, 33 * 1024 * 1024); // sparse: costs no disk
+    const r = cli(['identify', '--json', big]);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout.trim()).error).toMatchObject({
+      code: 'RS_ERR_CLI_USAGE',
+      message: expect.stringMatching(/larger than the 33554432-byte limit/),
+    });
   });
 });

@@ -88,6 +88,45 @@ describe('identification of synthetic spectra (detector model, natural backgroun
     }
   });
 
+  it('mixtures: a weak Ba-133 next to a strong Cs-137 is still found (Cs-137 Ba K X-rays do not hide it)', () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      const r = identify(
+        syntheticSpectrum({
+          sources: [
+            { nuclide: 'Cs-137', strength: 40_000 },
+            { nuclide: 'Ba-133', strength: 2_000 },
+          ],
+          seed,
+        }),
+      );
+      expect(
+        r.nuclides.filter((n) => n.category !== 'NORM').map((n) => n.nuclide),
+        `seed ${seed}`,
+      ).toEqual(['Cs-137', 'Ba-133']);
+    }
+  });
+
+  it('mixtures: natural uranium next to Am-241 is U-238 / NORM, not U-235 / SNM (Am-241 masks 63 and 93 keV)', () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      const r = identify(
+        syntheticSpectrum({
+          sources: [
+            { nuclide: 'Am-241', strength: 40_000 },
+            { nuclide: 'U-238', strength: 50_000 },
+          ],
+          seed,
+        }),
+      );
+      const names = r.nuclides.map((n) => n.nuclide);
+      expect(names[0], `seed ${seed}`).toBe('Am-241');
+      expect(names, `seed ${seed}`).toContain('U-238');
+      expect(
+        r.nuclides.filter((n) => n.category === 'SNM'),
+        `seed ${seed}`,
+      ).toEqual([]);
+    }
+  });
+
   it('Na-22 is not also reported as F-18, nor its 511 keV Compton edge as Ir-192', () => {
     const names = identify(syntheticSpectrum({ sources: [{ nuclide: 'Na-22', strength: 20_000 }], seed: 3 })).nuclides.map(
       (n) => n.nuclide,

@@ -19,6 +19,8 @@ export const PERMISSIONS = {
   'calibration.approve': ['technician', 'admin'],
   /** Start and stop training scenarios. */
   'training.run': ['trainer'],
+  /** Work a training run's alarms as its trainee, or start a scenario alone (self-paced). */
+  'training.act': ['operator', 'technician'],
   /** Create users, change config. */
   'users.manage': ['admin'],
   /** Read the audit log. */

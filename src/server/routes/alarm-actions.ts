@@ -30,7 +30,7 @@ const errors = {
 /**
  * Operator and technician actions on alarms (ISA-18.2): acknowledge, shelve, unshelve, silence,
  * reset, disposition (operator), and device out-of-service (technician). Each runs through the
- * engine, hands every resulting transition to `deps.publish` (SSE and MQTT), and is written to
+ * engine, whose transitions reach SSE and MQTT through the engine's transition bus, and is written to
  * the audit log, refusals included. Engine refusals map to 404 (no such alarm), 409 (not in a
  * state that allows it) and 400 (bad argument). Registered under `/api`.
  */
@@ -48,7 +48,6 @@ export const alarmActionRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, 
   ) {
     try {
       const transitions = run((req.user as { name: string }).name);
-      deps.publish(transitions);
       auth.audit(req, { action, target, ok: true, detail: { ...detail, transitions: transitions.map((t) => t.kind) } });
       return { alarm: transitions.at(-1)?.alarm ?? engine.get(target) ?? null, transitions };
     } catch (e) {
@@ -161,7 +160,6 @@ export const alarmActionRoutes: FastifyPluginAsyncZod<ServerDeps> = async (app, 
         ...(comment ? { comment } : {}),
         ...(rule ? { rule } : {}),
       });
-      deps.publish(transitions);
       auth.audit(req, {
         action: on ? 'device.out_of_service' : 'device.return_to_service',
         target: device,

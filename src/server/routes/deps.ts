@@ -1,5 +1,4 @@
 import type { AlarmEngine } from '../../alarms/engine.ts';
-import type { AlarmTransition } from '../../alarms/types.ts';
 import type { AuthContext } from '../auth/guard.ts';
 import type { LiveState } from '../live-state.ts';
 import type { StorageState } from '../schemas.ts';
@@ -9,8 +8,6 @@ export interface ServerDeps {
   state: LiveState;
   /** The alarm engine operator actions run through. */
   engine: AlarmEngine;
-  /** Passes transitions on to every listener (SSE via the live state, MQTT alarms topic); in order. */
-  publish: (transitions: AlarmTransition[]) => void;
   /** Read on every request, so the owner may update it in place when storage goes up or down. */
   storage: StorageState;
   now: () => number;

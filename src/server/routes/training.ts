@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { TrainingDesk } from '../../training/desk.ts';
 import { TrainingError, type TrainingService } from '../../training/service.ts';
 import type { AuthContext } from '../auth/guard.ts';
 import { ErrorResponseSchema } from '../schemas.ts';
+import { trainingRunRoutes } from './training-runs.ts';
 
 const ScenarioSummarySchema = z.object({
   name: z.string(),
@@ -59,7 +61,13 @@ const STATUS: Record<TrainingError['code'], { status: 404 | 409 | 503; code: str
  * audited, refusals included. One run at a time (409 while one runs); 503 when the server was
  * started without a broker URL to run scenarios on.
  */
-export const trainingRoutes: FastifyPluginAsyncZod<{ training: TrainingService; auth: AuthContext }> = async (app, { training, auth }) => {
+export const trainingRoutes: FastifyPluginAsyncZod<{ training: TrainingService; auth: AuthContext; desk?: TrainingDesk }> = async (
+  app,
+  { training, auth, desk },
+) => {
+  // Trainee runs on their own engines (src/training/desk.ts), next to the broker-played runs below.
+  if (desk) await app.register(trainingRunRoutes, { desk, auth });
+
   app.get(
     '/training/scenarios',
     {

@@ -1,0 +1,222 @@
+/**
+ * `npm run bench:peer` (`-- --json` for one JSON object; `-- --quick` for a tenth of the counts):
+ * radscreen's ingest side by side with the alternative a user would build, a Node-RED flow
+ * `mqtt in → json → join 1,000 / 1 s → function → influxdb batch` (bench/nodered/flows.json), on
+ * one private mosquitto and one private influxd started here. Both are driven with the same
+ * messages by the same publisher (QoS 1, 1,000 in flight): first one reading per message, then
+ * 100 readings per message (what the agent's coalescing sends). Each figure is readings/s from the
+ * first publish to the moment InfluxDB holds every reading (polled every 50 ms, same for both).
+ *
+ * Node-RED (node-red@4.1.15 + node-red-contrib-influxdb@0.7.0) is installed with npm into a
+ * directory under the OS temp dir on first use and reused after; it is never a project dependency.
+ * Not a test: figures only.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { topics } from '../src/core/contract.ts';
+import { ensureSchema } from '../src/ingest/schema.ts';
+import { countPoints } from '../test/support/influx-query.ts';
+import { freePort, startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
+
+const NODE_RED = 'node-red@4.1.15';
+const NODE_RED_INFLUX = 'node-red-contrib-influxdb@0.7.0';
+const json = process.argv.includes('--json');
+const scale = process.argv.includes('--quick') ? 0.1 : 1;
+const SINGLE = 60_000 * scale;
+const COALESCED = 300_000 * scale;
+const PER_MESSAGE = 100;
+const say = (s: string) => !json && process.stderr.write(`${s}\n`);
+const TOPIC = topics.readings('bench', 'peer');
+
+/** Installs Node-RED and its InfluxDB node once into a temp directory (npm), returns red.js. */
+function installNodeRed(): string {
+  const home = join(os.tmpdir(), `radscreen-nodered-${NODE_RED.split('@')[1]}`);
+  const red = join(home, 'node_modules', 'node-red', 'red.js');
+  const influxNode = join(home, 'node_modules', 'node-red-contrib-influxdb', 'package.json');
+  if (existsSync(red) && existsSync(influxNode)) return red;
+  say(`installing ${NODE_RED} and ${NODE_RED_INFLUX} into ${home} (npm)…`);
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, 'package.json'), '{"name":"radscreen-bench-nodered","private":true}\n');
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', NODE_RED, NODE_RED_INFLUX], {
+    cwd: home,
+    stdio: json ? 'ignore' : ['ignore', 'inherit', 'inherit'],
+  });
+  return red;
+}
+
+/** The same reading shape the agent publishes (profile mqtt-json declares cpm, dose_rate, counts). */
+const t0 = Date.now() - 3_600_000;
+let nextSeq = 0;
+function reading(): string {
+  const n = nextSeq++;
+  return JSON.stringify({
+    station: 'bench',
+    device: 'peer',
+    profile: 'mqtt-json',
+    kind: 'dosimeter',
+    ts: t0 + n,
+    ts_source: 'agent',
+    values: { cpm: n % 1000, dose_rate: (n % 1000) / 175, counts: n },
+    quality: 'good',
+    source: 'simulated',
+  });
+}
+/** Pre-built payloads, so building them is not timed. */
+function messages(count: number, perMessage: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count / perMessage; i++) out.push(`{"v":1,"readings":[${Array.from({ length: perMessage }, reading).join(',')}]}`);
+  return out;
+}
+
+async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`bench: ${what} not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Peak resident set of a child so far (Linux VmHWM), MiB. */
+function peakRssMib(pid: number | undefined): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-peer-'));
+const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
+const started: ChildProcess[] = [];
+const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-peer-pub' });
+
+/** Publishes at QoS 1 with 1,000 in flight, then waits until `db` holds `target` points; returns readings/s. */
+async function drive(db: string, payloads: string[], readings: number, target: number): Promise<number> {
+  const start = performance.now();
+  let sent = 0;
+  let inflight = 0;
+  await new Promise<void>((resolve) => {
+    const next = () => {
+      while (inflight < 1000 && sent < payloads.length) {
+        inflight++;
+        publisher.publish(TOPIC, payloads[sent++] as string, { qos: 1 }, () => {
+          inflight--;
+          next();
+        });
+      }
+      if (sent >= payloads.length && inflight === 0) resolve();
+    };
+    next();
+  });
+  await until(async () => (await countPoints(influx.url, db, 'radiation')) >= target, 300_000, `${db}: ${target} stored`);
+  const seconds = (performance.now() - start) / 1000;
+  const stored = await countPoints(influx.url, db, 'radiation');
+  if (stored !== target) throw new Error(`${db}: stored ${stored}, expected ${target}`);
+  return readings / seconds;
+}
+
+/** One warm-up reading through the whole path (subscription, first write), then the two runs. */
+async function runBoth(db: string): Promise<{ single: number; coalesced: number }> {
+  await drive(db, messages(1, 1), 1, 1);
+  const singles = messages(SINGLE, 1);
+  const single = await drive(db, singles, SINGLE, 1 + SINGLE);
+  const coalescedPayloads = messages(COALESCED, PER_MESSAGE);
+  const coalesced = await drive(db, coalescedPayloads, COALESCED, 1 + SINGLE + COALESCED);
+  return { single, coalesced };
+}
+
+async function measureNodeRed(): Promise<{ single: number; coalesced: number; rss: number }> {
+  const red = installNodeRed();
+  const userDir = join(dir, 'nodered');
+  mkdirSync(userDir, { recursive: true });
+  copyFileSync(join(import.meta.dirname, 'nodered', 'flows.json'), join(userDir, 'flows.json'));
+  const db = 'bench_nodered';
+  await ensureSchema({ url: influx.url, database: db, retention: '30d' });
+  const proc = spawn(process.execPath, [red, '--userDir', userDir, '--port', String(await freePort()), 'flows.json'], {
+    env: {
+      ...process.env,
+      NR_MQTT_PORT: new URL(broker.url).port,
+      NR_INFLUX_PORT: new URL(influx.url).port,
+      NR_INFLUX_DB: db,
+      NR_TOPIC: TOPIC,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(proc);
+  let log = '';
+  proc.stdout?.on('data', (c: Buffer) => (log += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+  await until(() => log.includes('Connected to broker'), 60_000, `Node-RED connected (log: ${log.slice(-2000)})`);
+  const result = await runBoth(db);
+  const rss = peakRssMib(proc.pid);
+  await stopChild(proc);
+  return { ...result, rss };
+}
+
+async function measureRadscreen(): Promise<{ single: number; coalesced: number; rss: number }> {
+  const db = 'bench_radscreen';
+  const proc = spawn(
+    process.execPath,
+    [
+      ...['--import', 'tsx', join(import.meta.dirname, 'ingest-worker.ts')],
+      ...['--mqtt', broker.url, '--influx', influx.url, '--db', db, '--spool', join(dir, 'peer-spool.sqlite')],
+      ...['--client-id', 'bench-peer-ingest', '--batch-size', '5000', '--flush-ms', '50'],
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  started.push(proc);
+  let ready = false;
+  proc.stdout?.on('data', (c: Buffer) => (ready ||= c.toString().includes('"ready":true')));
+  await until(() => ready, 30_000, 'radscreen ingest ready');
+  const result = await runBoth(db);
+  const rss = peakRssMib(proc.pid);
+  await stopChild(proc);
+  return { ...result, rss };
+}
+
+try {
+  say('Node-RED flow…');
+  const nodered = await measureNodeRed();
+  say('radscreen ingest…');
+  const radscreen = await measureRadscreen();
+  const cpus = os.cpus();
+  const result = {
+    nodered_readings_per_s: Math.round(nodered.single),
+    nodered_coalesced_readings_per_s: Math.round(nodered.coalesced),
+    radscreen_single_readings_per_s: Math.round(radscreen.single),
+    radscreen_coalesced_readings_per_s: Math.round(radscreen.coalesced),
+    single_ratio: Number((radscreen.single / nodered.single).toFixed(2)),
+    coalesced_ratio: Number((radscreen.coalesced / nodered.coalesced).toFixed(2)),
+    peak_rss_mib: { nodered: nodered.rss, radscreen_ingest: radscreen.rss },
+    machine: {
+      cpu: cpus[0]?.model ?? 'unknown',
+      cores: cpus.length,
+      node: process.version,
+      // Shared machine: figures taken under load are only comparable within one run.
+      loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+    },
+  };
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    const f = (n: number) => `${n.toLocaleString('en')} readings/s`;
+    const rows: Array<[string, string]> = [
+      ['machine', `${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}`],
+      ['load average (1, 5, 15 min) at the end', result.machine.loadavg.join(', ')],
+      [`Node-RED flow, one reading per message (${SINGLE.toLocaleString('en')})`, f(result.nodered_readings_per_s)],
+      [`radscreen ingest, one reading per message (${SINGLE.toLocaleString('en')})`, f(result.radscreen_single_readings_per_s)],
+      ['radscreen / Node-RED, one per message (target ≥ 1.3×)', `${result.single_ratio}×`],
+      [`Node-RED flow, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.nodered_coalesced_readings_per_s)],
+      [`radscreen ingest, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.radscreen_coalesced_readings_per_s)],
+      ['radscreen / Node-RED, coalesced', `${result.coalesced_ratio}×`],
+      ['peak RSS: Node-RED / radscreen ingest', `${nodered.rss} / ${radscreen.rss} MiB`],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    process.stdout.write(`| ${'measure'.padEnd(w)} | figure |\n|${'-'.repeat(w + 2)}|--------|\n`);
+    for (const [k, v] of rows) process.stdout.write(`| ${k.padEnd(w)} | ${v} |\n`);
+  }
+} finally {
+  await publisher.endAsync();
+  await Promise.all(started.map((p) => stopChild(p, 2000)));
+  await Promise.all([influx.stop(), broker.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+}
