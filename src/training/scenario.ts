@@ -9,7 +9,8 @@ import { formatIssues } from '../config/load.ts';
 import { type DeviceConfig, DeviceConfigSchema, SimulateSchema } from '../config/schema.ts';
 import { RadscreenError } from '../core/errors.ts';
 import type { DeviceProfile } from '../core/profile.ts';
-import { IdSchema } from '../core/reading.ts';
+import { ChannelValueSchema, IdSchema, QualitySchema } from '../core/reading.ts';
+import { checkChannelValues } from '../core/reading-contract.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { CONTROL_APIS, controlMethodsOf } from './controls.ts';
 import { TRAINING_PREFIX } from './training-id.ts';
@@ -42,11 +43,17 @@ export const CablePullSchema = z.strictObject({
   action: z.enum(['unplug', 'replug']),
 });
 
-/** One recorded reading of a replay device. */
+/**
+ * One recorded reading of a replay device (`radscreen scenario record`): its canonical values at
+ * `t_s` scenario seconds (ms resolution). The values are checked against the profile's channels
+ * in crossCheck, with the same contract the agent and ingest apply.
+ */
 export const ReplayPointSchema = z.strictObject({
   t_s: z.number().nonnegative(),
-  values: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.union([z.number(), z.string(), z.boolean()])),
-  quality: z.enum(['good', 'suspect', 'invalid', 'stale']).default('good'),
+  values: z
+    .record(z.string().regex(/^[a-z][a-z0-9_]*$/), ChannelValueSchema)
+    .refine((v) => Object.keys(v).length > 0, 'a reading carries at least one value'),
+  quality: QualitySchema.default('good'),
 });
 
 export const ScenarioDeviceSchema = z.strictObject({
@@ -150,6 +157,8 @@ function crossCheck(s: Scenario, ctx: ScenarioCheckContext): string[] {
       out.push(`${at}.replay: a replay device takes no simulate events, actions or cable pulls`);
     d.replay?.forEach((p, j) => {
       if (late(p.t_s)) out.push(`${at}.replay.${j}.t_s: ${p.t_s} s is after the scenario ends (${s.duration_s} s)`);
+      const refused = profile && checkChannelValues(p.values, profile.channels, profile.id);
+      if (refused) out.push(`${at}.replay.${j}.values: ${refused.message} (${refused.code})`);
     });
     d.simulate.events.forEach((e, j) => {
       if (late(e.at_s)) out.push(`${at}.simulate.events.${j}.at_s: ${e.at_s} s is after the scenario ends (${s.duration_s} s)`);
