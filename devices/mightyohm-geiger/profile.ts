@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createLineSession } from '../../src/sessions/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createLineSession } from '../../src/sessions/line-session.ts';
 import { decodeMightyOhmLine, FIRMWARE_SENSITIVITY, type MightyOhmState } from './decode.ts';
 
 const OptionsSchema = z.strictObject({

@@ -1,5 +1,5 @@
-import { createMessageSession } from '../../src/sessions/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createMessageSession } from '../../src/sessions/message-session.ts';
 import { createMqttJsonDecoder } from './decode.ts';
 import { type MqttJsonOptions, MqttJsonOptionsSchema } from './options.ts';
 import { MQTT_JSON_CHANNELS } from './units.ts';

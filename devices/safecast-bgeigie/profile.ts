@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createLineSession } from '../../src/sessions/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createLineSession } from '../../src/sessions/line-session.ts';
 import { type BgeigieLogState, decodeBgeigieLog, decodeBgeigieRawLine, LND7317_SENSITIVITY } from './decode.ts';
 
 const OptionsSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createMessageSession } from '../../src/sessions/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createMessageSession } from '../../src/sessions/message-session.ts';
 import { DOSE_TUBES, decodeSafecastJson, LND_7318_CPM_PER_USVH, SAFECAST_JSON_CHANNELS, type SafecastJsonOptions } from './decode.ts';
 
 const OptionsSchema = z.strictObject({

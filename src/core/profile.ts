@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ChannelSpec, Measurement } from './channel.ts';
-import type { Reject } from './errors.ts';
+import { RadscreenError, type Reject } from './errors.ts';
 import type { DecodedReading, DeviceKind } from './reading.ts';
 
 /** Serial line settings a device family uses by default; config may override path and baud. */
@@ -100,4 +100,24 @@ export interface DeviceProfile<Options extends object = Record<string, unknown>>
    * clock; readings carry the device's own timestamps. Options are already validated.
    */
   decodeFile?(bytes: Buffer, options: Options): { readings: DecodedReading[]; rejects: Reject[] };
+}
+
+/**
+ * Raw options (a config entry, a scenario, `--option` flags, a test) as the profile's session gets
+ * them: parsed by its `optionsSchema`, defaults filled in, so `createSession`/`decodeFile` never
+ * re-parse. Throws RS_ERR_CONFIG_INVALID with one line per problem. The config and scenario
+ * loaders report problems field by field into their own reports; everything else calls this.
+ */
+export function parseSessionOptions<Options extends object>(profile: DeviceProfile<Options>, raw: Record<string, unknown>): Options {
+  if (!profile.optionsSchema) {
+    const keys = Object.keys(raw);
+    if (keys.length > 0)
+      throw new RadscreenError('RS_ERR_CONFIG_INVALID', `${profile.id} takes no options`, [`options: got ${keys.join(', ')}`]);
+    // No schema means the profile declared no options: its Options is the empty default record.
+    return raw as Options;
+  }
+  const parsed = profile.optionsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `options.${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new RadscreenError('RS_ERR_CONFIG_INVALID', `invalid options for ${profile.id}`, problems);
 }
