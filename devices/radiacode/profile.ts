@@ -13,7 +13,7 @@ const OptionsSchema = z.strictObject({
 });
 
 /** RadiaCode 101/102/103 (and 110): CsI(Tl) scintillation spectrometer-dosimeter, 1024 channels. */
-export const radiacode: DeviceProfile = {
+export const radiacode: DeviceProfile<z.output<typeof OptionsSchema>> = {
   id: 'radiacode',
   vendor: 'Radiacode',
   model: 'RadiaCode-101/102/103 (firmware ≥ 4.8)',
@@ -37,7 +37,7 @@ export const radiacode: DeviceProfile = {
   staleAfterMs: 10_000,
   optionsSchema: OptionsSchema,
   createSession(ctx) {
-    const o = OptionsSchema.parse(ctx.options);
+    const o = ctx.options;
     return createRadiacodeSession(ctx, {
       pollIntervalMs: o.poll_interval_ms,
       spectrumIntervalMs: o.spectrum_interval_s * 1000,
