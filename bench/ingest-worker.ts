@@ -7,6 +7,7 @@
  *
  * Prints one JSON line of stats every 250 ms (the first once subscribed); SIGTERM stops cleanly.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startIngest } from '../src/ingest/consumer.ts';
 import { silentLogger } from '../src/ingest/logger.ts';
@@ -43,11 +44,16 @@ const ingest = await startIngest({
   ...(a['share-group'] ? { shareGroup: a['share-group'] } : {}),
 });
 let writtenAllAt: number | undefined;
+// Event-loop delay since the last report, ms: how late this process could be to handle anything
+// (a live reading, an alarm in a station) while it works through a backlog (bench/drain.ts).
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 const report = (extra: object = {}) => {
   const s = ingest.stats();
   process.stdout.write(
-    `${JSON.stringify({ messages: s.messages, readings: s.readings, written: s.writer.written, buffered: s.writer.buffered, retries: s.writer.retries, rss: process.memoryUsage.rss(), writtenAllAt, ...extra })}\n`,
+    `${JSON.stringify({ messages: s.messages, readings: s.readings, written: s.writer.written, buffered: s.writer.buffered, retries: s.writer.retries, rss: process.memoryUsage.rss(), writtenAllAt, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6, ...extra })}\n`,
   );
+  loopDelay.reset();
 };
 report({ ready: true });
 const timer = setInterval(report, 250);

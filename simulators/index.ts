@@ -1,11 +1,11 @@
-import type { SimulatorFactory } from '../src/core/simulator.ts';
+import type { ControlApi, SimulatorFactory } from '../src/core/simulator.ts';
 import { createGqGmcSimulator } from './gq-gmc.ts';
 import { createMightyOhmSimulator } from './mightyohm-geiger.ts';
 import { createMqttJsonSimulator } from './mqtt-json.ts';
 import { createRadproSimulator } from './radpro.ts';
 import { createSafecastBgeigieSimulator } from './safecast-bgeigie.ts';
 import { createSafecastJsonSimulator } from './safecast-json.ts';
-import { createXrayParcelScannerSimulator } from './xray-parcel-scanner.ts';
+import { createXrayParcelScannerSimulator, xrayControlApi } from './xray-parcel-scanner.ts';
 import { createXrayParcelScannerMqttSimulator } from './xray-parcel-scanner-mqtt.ts';
 
 /** Simulators by profile id; the catalogue test fails when a profile has none. */
@@ -19,3 +19,6 @@ export const simulators: ReadonlyMap<string, SimulatorFactory> = new Map([
   ['mqtt-json', createMqttJsonSimulator],
   ['xray-parcel-scanner-mqtt', createXrayParcelScannerMqttSimulator],
 ]);
+
+/** Scenario control panels by profile id, declared by the simulators that offer one. */
+export const simulatorControls: ReadonlyMap<string, ControlApi> = new Map([['xray-parcel-scanner', xrayControlApi]]);

@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { systemClock } from '../src/core/clock.ts';
-import type { DeviceSimulator, DoseScenario, SimulatorWire } from '../src/core/simulator.ts';
+import type { ControlApi, DeviceSimulator, DoseScenario, SimulatorWire } from '../src/core/simulator.ts';
 import { doseRateAt, seededRandom } from './physics.ts';
 import {
   createXrayMachine,
@@ -48,6 +49,28 @@ export interface XrayControls {
 
 /** A scanner simulator: the usual start/stop plus its control panel. */
 export type XraySimulator = DeviceSimulator & XrayControls;
+
+const door = z.tuple([z.number().int().min(1).max(4)]);
+const none = z.tuple([]);
+const fault = z.tuple([z.enum(['lamp', 'interlock_bypass', 'leakage'])]);
+
+/** The XrayControls a scenario may call (step and snapshot are for tests only). */
+export const xrayControlApi = {
+  turnKey: z.tuple([z.boolean()]),
+  openDoor: door,
+  closeDoor: door,
+  openPanel: door,
+  closePanel: door,
+  pressEstop: none,
+  releaseEstop: none,
+  reset: none,
+  startBelt: none,
+  stopBelt: none,
+  /** kV, mA. */
+  setTube: z.tuple([z.number().positive().max(450), z.number().positive().max(20)]),
+  injectFault: fault,
+  clearFault: fault,
+} satisfies Record<Exclude<keyof XrayControls, 'step' | 'snapshot'>, z.ZodType<unknown[]>> satisfies ControlApi;
 
 /** XOR of the bytes between `$` and `*`, two uppercase hex digits (README "Line format"). */
 function checksum(body: string): string {

@@ -62,7 +62,8 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   const values = reading?.values ?? {};
   // A scanner's number that matters to an operator is the leakage 5 cm from the tunnel; its
   // beam, interlocks and belt replace the count rate a Geiger counter shows.
-  const scanner = device.kind === 'xray_scanner';
+  // The profile declares its tile (DeviceProfile.tile), so a new family needs no change here.
+  const scanner = device.tile === 'scanner';
   q(tile, 'dose-rate').textContent = formatDoseRate(scanner ? values.leakage_dose_rate : values.dose_rate);
   q(tile, 'dose-label').hidden = !scanner;
   q(tile, 'count-fact').hidden = scanner;

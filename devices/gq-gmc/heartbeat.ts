@@ -1,4 +1,4 @@
-import type { PollSession } from '../../src/agent/poll-session.ts';
+import type { PollSession } from '../../src/sessions/poll-session.ts';
 import { reject } from '../../src/core/errors.ts';
 import type { SessionContext } from '../../src/core/profile.ts';
 import { decodeCps } from './decode.ts';

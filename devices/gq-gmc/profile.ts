@@ -49,6 +49,8 @@ export const gqGmc: DeviceProfile = {
   measurement: 'radiation',
   staleAfterMs: 15_000,
   defaultSensitivity: M4011_SENSITIVITY,
+  // One Li-ion cell: 3.5 V leaves about 10 % of charge.
+  alarmDefaults: { battery_low_v: 3.5 },
   optionsSchema: GqGmcOptionsSchema,
   createSession(ctx) {
     const options: GqGmcOptions = GqGmcOptionsSchema.parse(ctx.options);

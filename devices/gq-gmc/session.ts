@@ -1,4 +1,4 @@
-import { createPollSession, type PollRequest, type ReplySpec } from '../../src/agent/poll-session.ts';
+import { createPollSession, type PollRequest, type ReplySpec } from '../../src/sessions/poll-session.ts';
 import type { DeviceSession, SessionContext } from '../../src/core/profile.ts';
 import type { Decoded, DeviceVersion, DoseCurve } from './decode.ts';
 import {

@@ -1,4 +1,4 @@
-import { parseJsonPayload } from '../../src/agent/message-session.ts';
+import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import type { MqttJsonOptions } from './options.ts';

@@ -1,4 +1,4 @@
-import { createMessageSession } from '../../src/agent/message-session.ts';
+import { createMessageSession } from '../../src/sessions/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
 import { createMqttJsonDecoder } from './decode.ts';
 import { MqttJsonOptionsSchema } from './options.ts';

@@ -1,4 +1,4 @@
-import type { LineResult } from '../../src/agent/line-session.ts';
+import type { LineResult } from '../../src/sessions/line-session.ts';
 import type { Reject } from '../../src/core/errors.ts';
 import { reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';

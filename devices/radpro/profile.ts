@@ -40,6 +40,9 @@ export const radpro: DeviceProfile = {
   ],
   measurement: 'radiation',
   staleAfterMs: 10_000,
+  // No battery_low_v default: the firmware runs on one-cell (1.2–1.5 V), two-cell and Li-ion (3.7 V)
+  // hardware and reports the voltage of all cells, so only the station knows its cut-off
+  // (alarms.devices.<id>.battery_low_v). A wrong default would alarm all shift or never.
   // No default: the dose rate always uses GET tubeSensitivity (Rad Pro M4011 simulated value is 108.345).
   optionsSchema: OptionsSchema,
   createSession(ctx) {

@@ -1,4 +1,4 @@
-import { createPollSession, type PollResult } from '../../src/agent/poll-session.ts';
+import { createPollSession, type PollResult } from '../../src/sessions/poll-session.ts';
 import { reject } from '../../src/core/errors.ts';
 import type { DeviceSession, SessionContext } from '../../src/core/profile.ts';
 import { decodeRadproDatalog } from './datalog.ts';
@@ -6,7 +6,7 @@ import { composeRadproReading, parseRadproNumber, parseRadproReply, parseRadproU
 
 /**
  * Rad Pro's polling loop (PROTOCOLS.md §2.2): one `GET …\r\n`, one reply line, on the shared
- * request/response helper src/agent/poll-session.ts (FIFO, deadlines, stale-byte flushing).
+ * request/response helper src/sessions/poll-session.ts (FIFO, deadlines, stale-byte flushing).
  */
 
 export interface RadproSessionOptions {

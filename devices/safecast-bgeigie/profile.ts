@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createLineSession } from '../../src/agent/line-session.ts';
+import { createLineSession } from '../../src/sessions/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
 import { type BgeigieLogState, decodeBgeigieLog, decodeBgeigieRawLine, LND7317_SENSITIVITY } from './decode.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseJsonPayload } from '../../src/agent/message-session.ts';
+import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 import type { ChannelSpec } from '../../src/core/channel.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';

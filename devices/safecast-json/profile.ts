@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createMessageSession } from '../../src/agent/message-session.ts';
+import { createMessageSession } from '../../src/sessions/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
 import { DOSE_TUBES, decodeSafecastJson, LND_7318_CPM_PER_USVH, SAFECAST_JSON_CHANNELS, type SafecastJsonOptions } from './decode.ts';
 

@@ -1,5 +1,5 @@
-import { createMessageSession } from '../../src/agent/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createMessageSession } from '../../src/sessions/message-session.ts';
 import { layoutFromOptions, XRAY_CHANNELS } from '../xray-parcel-scanner/channels.ts';
 import { decodeXrayJson } from '../xray-parcel-scanner/json.ts';
 import { XrayOptionsSchema } from '../xray-parcel-scanner/profile.ts';
@@ -14,6 +14,7 @@ export const xrayParcelScannerMqtt: DeviceProfile = {
   vendor: 'radscreen',
   model: 'XRS JSON v1 over MQTT (scanner gateway)',
   kind: 'xray_scanner',
+  tile: 'scanner',
   description: 'X-ray parcel scanner status and events as XRS JSON, one object per MQTT message on scanners/{device}/status.',
   link: { type: 'mqtt', topic: 'scanners/{device}/status' },
   channels: XRAY_CHANNELS,

@@ -1,4 +1,4 @@
-import type { LineResult } from '../../src/agent/line-session.ts';
+import type { LineResult } from '../../src/sessions/line-session.ts';
 import { reject } from '../../src/core/errors.ts';
 import { EVENT_CAUSES, type EventCause, type InterlockState, statusToReading, type XrayLayout, type XrayStatus } from './channels.ts';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createLineSession } from '../../src/agent/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createLineSession } from '../../src/sessions/line-session.ts';
 import { layoutFromOptions, MAX_DOORS, MAX_PANELS, XRAY_CHANNELS } from './channels.ts';
 import { decodeXrayLine } from './decode.ts';
 
@@ -21,6 +21,7 @@ export const xrayParcelScanner: DeviceProfile = {
   vendor: 'radscreen',
   model: 'XRS line protocol v1 (parcel scanner or PLC gateway)',
   kind: 'xray_scanner',
+  tile: 'scanner',
   description: 'X-ray parcel scanner status and events as $XRS checksummed ASCII lines at 115200 8N1; output only.',
   link: { type: 'serial', baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
   channels: XRAY_CHANNELS,

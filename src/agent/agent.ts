@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { readCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
-import type { DurableReceipts } from '../ingest/receipts.ts';
+import type { DurableReceipts } from '../core/receipts.ts';
 import { mqttClientOptions } from '../security/mqtt-client-options.ts';
 import type { DeviceLink } from '../transports/link.ts';
 import { createMqttLink, resolveDeviceTopic } from '../transports/mqtt-link.ts';

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../core/errors.ts';
 import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profile.ts';
 import type { DecodedReading, Source } from '../core/reading.ts';
 import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
-import type { DurableReceipts } from '../ingest/receipts.ts';
+import type { DurableReceipts } from '../core/receipts.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';

@@ -16,7 +16,7 @@ export interface FloodStatus {
 
 /**
  * Alarm-management KPIs (§C) over a window of transitions. Rates are per hour of the window;
- * times in seconds. Chattering: a (device, rule) raised 3 or more times within any 60 s.
+ * times in seconds. Chattering: a (device, rule) raised or reactivated 3 or more times within any 60 s.
  * Stale: open occurrences whose condition has been active more than 24 h.
  */
 export interface AlarmKpis {
@@ -98,7 +98,9 @@ export function computeKpis(
     max10 = Math.max(max10, i - j + 1);
   }
   const perKey = new Map<string, number[]>();
-  for (const t of raised) {
+  // A latched alarm that comes back before its reset is the same entry `reactivated`: for
+  // chattering it is one more occurrence all the same (ISA-18.2 counts annunciations, not entries).
+  for (const t of transitions.filter((x) => x.kind === 'raised' || x.kind === 'reactivated')) {
     const k = `${t.alarm.station}\u0000${t.alarm.device}\u0000${t.alarm.rule}`;
     perKey.set(k, [...(perKey.get(k) ?? []), t.ts]);
   }

@@ -1,3 +1,4 @@
+import { catalogue as registry } from '../../devices/index.ts';
 import type { AlarmOverrides, Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { Reading } from '../core/reading.ts';
@@ -12,7 +13,7 @@ import { createZoneRule, type ZoneSettings } from './zone-rule.ts';
 
 /**
  * Builds the station's rule set from the config. Settings resolve per device as
- * built-in defaults ← profile defaults below ← `alarms.defaults` ← `alarms.profiles.<profile>`
+ * built-in defaults ← the profile's `alarmDefaults` ← `alarms.defaults` ← `alarms.profiles.<profile>`
  * ← `alarms.devices.<device>`, so a site tunes one detector without touching the others.
  *
  * Built-in rules: `dose_rate_high` (fixed µSv/h, the PRD-style layer), `radiation_background`
@@ -21,14 +22,8 @@ import { createZoneRule, type ZoneSettings } from './zone-rule.ts';
  * devices with `personal_dosimeter: true`), and `zone_<channel>` for each configured zone.
  */
 
-/** Built-in per-profile defaults: battery cut-offs where the family reports a battery voltage. */
-const PROFILE_DEFAULTS: Readonly<Record<string, AlarmOverrides>> = {
-  // One Li-ion cell: 3.5 V leaves about 10 % of charge.
-  'gq-gmc': { battery_low_v: 3.5 },
-  // No Rad Pro default: the firmware runs on one-cell (1.2–1.5 V), two-cell and Li-ion (3.7 V)
-  // hardware and reports the voltage of all cells, so only the station knows its cut-off
-  // (alarms.devices.<id>.battery_low_v). A wrong default would alarm all shift or never.
-};
+/** Per-profile defaults are declared by each family (`DeviceProfile.alarmDefaults`). */
+const profileDefaults = (profile: string) => registry.get(profile)?.alarmDefaults as AlarmOverrides | undefined;
 
 /** Everything a device's rules use, resolved. */
 export interface ResolvedAlarmSettings {
@@ -61,7 +56,7 @@ export function resolveAlarmSettings(
   device: string,
   staleAfterMs: number,
 ): ResolvedAlarmSettings {
-  const o = merge([PROFILE_DEFAULTS[profile], alarms.defaults, alarms.profiles[profile], alarms.devices[device]]);
+  const o = merge([profileDefaults(profile), alarms.defaults, alarms.profiles[profile], alarms.devices[device]]);
   const bg = o.background ?? {};
   const rise = o.rate_of_rise ?? {};
   const zones: ZoneSettings[] = Object.entries(o.zones ?? {}).map(([channel, z]) => ({

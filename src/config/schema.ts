@@ -108,6 +108,8 @@ export const AlarmOverridesSchema = z.strictObject({
       warmup_s: z.number().nonnegative().optional(),
       window_multiples: z.array(z.number().int().min(1).max(60)).min(1).optional(),
       hold_s: z.number().nonnegative().optional(),
+      /** A persisted background estimate is re-used after a restart only if younger than this, s (default tau_s; docs/alarm-engine.md). */
+      reuse_max_age_s: z.number().nonnegative().optional(),
       /** Boolean inputs that freeze the background while true (default: the device's own `bag_present`). */
       occupancy: z.array(z.strictObject({ device: z.string().optional(), channel: z.string() })).optional(),
       sprt: z.strictObject({ enabled: z.boolean(), ratio: z.number().gt(1).default(2) }).optional(),
@@ -130,6 +132,8 @@ export const AlarmOverridesSchema = z.strictObject({
       leakage_warn_usvh: z.number().positive().optional(),
       leakage_alarm_usvh: z.number().positive().optional(),
       belt_stopped_delay_s: z.number().nonnegative().optional(),
+      /** While an interlock is still open, the beam must stay off this long before the interlock emergency clears, s (default 30). */
+      interlock_off_delay_s: z.number().nonnegative().optional(),
     })
     .optional(),
   /** Investigation levels for personal dosimeters (set `personal_dosimeter: true` on the device). */

@@ -72,6 +72,18 @@ export interface DeviceProfile {
   staleAfterMs: number;
   /** Sensitivity in CPM per µSv/h the family ships with, where it has a GM tube. */
   defaultSensitivity?: number;
+  /**
+   * Alarm settings this family ships with, the lowest override layer below `alarms.defaults`
+   * (same keys as `alarms.defaults` in the config, e.g. `battery_low_v` in V where the family
+   * reports a battery voltage whose cut-off is known). The catalogue test validates them
+   * against the config's alarm schema.
+   */
+  alarmDefaults?: Readonly<Record<string, unknown>>;
+  /**
+   * How the operator console draws the device's tile: `dose` (dose rate, counts, sparkline) or
+   * `scanner` (leakage dose rate, beam, interlocks, belt). Default `dose`.
+   */
+  tile?: 'dose' | 'scanner';
   /** Validates `options` from the device's config entry; omitted means no options. */
   optionsSchema?: z.ZodType<Record<string, unknown>>;
   createSession(ctx: SessionContext): DeviceSession;

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Clock } from './clock.ts';
 
 /**
@@ -28,3 +29,10 @@ export interface DeviceSimulator {
 }
 
 export type SimulatorFactory = (wire: SimulatorWire, scenario: DoseScenario) => DeviceSimulator;
+
+/**
+ * The control panel a simulator offers to scenarios: each method it exposes beyond start/stop,
+ * with the zod schema of its argument list. Declared next to the simulator (one file per family);
+ * scenarios are validated against it and the training runner calls the method by name.
+ */
+export type ControlApi = Readonly<Record<string, z.ZodType<unknown[]>>>;

@@ -4,6 +4,7 @@ import type { ErrorCode, Reject } from '../core/errors.ts';
 import type { SessionContext, SessionLogger } from '../core/profile.ts';
 import type { Reading, Source } from '../core/reading.ts';
 import { asNormaliserProfile, type DecodeSource } from './formats.ts';
+import { createJsonMessageFramer } from './json-messages.ts';
 
 /**
  * Offline decoding shared by `radscreen decode` and `radscreen import`: bytes from a file or
@@ -114,17 +115,22 @@ export async function decodeStream(opts: DecodeStreamOptions): Promise<DecodeSum
     pending = [];
     await opts.onReadings(batch);
   };
+  // Message profiles (JSON over MQTT) get whole payloads, never 64 KiB slices (json-messages.ts).
+  const messages =
+    (opts.source as { link?: { type?: string } }).link?.type === 'mqtt' ? createJsonMessageFramer((m) => session.push(m)) : undefined;
   try {
     for await (const chunk of opts.input) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-      session.push(bytes);
+      if (messages) messages.write(bytes);
+      else session.push(bytes);
       summary.bytes += bytes.length;
       await settle();
       await drain();
       opts.onProgress?.(summary.bytes);
     }
     // A last line without its delimiter is still a line: the framer sees the end of input.
-    session.push(Buffer.from('\n'));
+    if (messages) messages.end();
+    else session.push(Buffer.from('\n'));
     await settle();
   } finally {
     session.stop();

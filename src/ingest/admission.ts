@@ -4,6 +4,7 @@ import type { DeviceProfile } from '../core/profile.ts';
 import type { Reading } from '../core/reading.ts';
 import { checkReadingContract } from '../core/reading-contract.ts';
 import { DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
+import { fastCheckReading } from './reading-fast-check.ts';
 
 /**
  * Admission: which readings of a payload ingest may store (docs/data-integrity.md "Admission").
@@ -105,14 +106,19 @@ export function createAdmission(opts: AdmissionOptions): (topic: string, payload
       if (reading) g.parsed.push(reading);
     };
     for (const raw of envelope.readings) {
-      const parsed = parseReading(raw);
-      if (!parsed.ok) {
-        refuse(parsed.code, parsed.reason, raw);
-        continue;
+      // The cheap check proves the common valid case; zod decides (and explains) everything else.
+      let reading = fastCheckReading(raw);
+      if (!reading) {
+        const parsed = parseReading(raw);
+        if (!parsed.ok) {
+          refuse(parsed.code, parsed.reason, raw);
+          continue;
+        }
+        reading = parsed.reading;
       }
-      const r = admitOne(parsed.reading, parts?.station, parts?.device, at);
-      if (r) refuse(r.code, r.message, raw, parsed.reading);
-      else accepted.push(parsed.reading);
+      const r = admitOne(reading, parts?.station, parts?.device, at);
+      if (r) refuse(r.code, r.message, raw, reading);
+      else accepted.push(reading);
     }
     return { ok: true, accepted, refused: [...refused.values()], received: envelope.readings.length };
   };

@@ -21,6 +21,8 @@ export interface DeviceView {
   profile: string;
   name: string;
   kind: DeviceKind | null;
+  /** How the console draws the tile: the profile's `tile` (default `dose`). */
+  tile: 'dose' | 'scanner';
   status: DeviceState;
   /** What the agent last said in its retained status message; null when it never did. */
   reported_status: DeviceState | null;
@@ -197,6 +199,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
           profile: profileId,
           name: name ?? id,
           kind: profile?.kind ?? null,
+          tile: profile?.tile ?? 'dose',
           status: 'offline',
           reported_status: null,
           status_detail: {},

@@ -51,6 +51,7 @@ export const DeviceViewSchema = z.object({
   profile: z.string(),
   name: z.string(),
   kind: DeviceKindSchema.nullable(),
+  tile: z.enum(['dose', 'scanner']),
   status: DeviceStateSchema,
   reported_status: DeviceStateSchema.nullable(),
   status_detail: z.record(z.string(), z.unknown()),

@@ -95,11 +95,24 @@ export function findPeaks(
     // A flat top gives equal maxima on neighbouring channels: one peak.
     const previous = peaks[peaks.length - 1];
     if (previous && i - previous.channel <= h) continue;
+    if (isSpike(s, filter, i, h)) continue;
     const energyKeV = centroid(s, filter, i, h);
     if (energyKeV < minKeV) continue;
     peaks.push({ energyKeV, channel: i, area: (net[i] as number) / filter.windowFraction, significance: z });
   }
   return peaks;
+}
+
+/**
+ * A detector peak spreads over its resolution (the centre channel holds at most ~25 % of the
+ * window's net); one channel holding over 60 % is an electronic spike or a stuck channel.
+ */
+function isSpike(s: Pick<Spectrum, 'counts'>, filter: PeakFilter, i: number, h: number): boolean {
+  if (h < 2) return false;
+  const base = filter.continuumPerChannel[i] as number;
+  let max = 0;
+  for (let j = i - h; j <= i + h; j++) max = Math.max(max, (s.counts[j] ?? 0) - base);
+  return max > 0.6 * (filter.net[i] as number);
 }
 
 /** Net-count-weighted mean energy over the central window (falls back to the channel centre). */

@@ -1,34 +1,12 @@
-import { z } from 'zod';
-import type { DeviceSimulator } from '../core/simulator.ts';
+import { simulatorControls } from '../../simulators/index.ts';
+import type { ControlApi, DeviceSimulator } from '../core/simulator.ts';
 
 /**
- * The control panels a scenario may drive, by profile id: each method a simulator exposes
- * beyond start/stop, with the zod schema of its argument list. Only profiles listed here take
- * `actions` in a scenario; the runner calls the method on the running simulator by name.
+ * The control panels a scenario may drive, by profile id. Each simulator declares its own
+ * (simulators/index.ts `simulatorControls`); only profiles listed there take `actions` in a
+ * scenario, and the runner calls the method on the running simulator by name.
  */
-const door = z.tuple([z.number().int().min(1).max(4)]);
-const none = z.tuple([]);
-const fault = z.tuple([z.enum(['lamp', 'interlock_bypass', 'leakage'])]);
-
-export const CONTROL_APIS: Readonly<Record<string, Readonly<Record<string, z.ZodType<unknown[]>>>>> = {
-  // simulators/xray-parcel-scanner.ts XrayControls (doors and panels numbered from 1).
-  'xray-parcel-scanner': {
-    turnKey: z.tuple([z.boolean()]),
-    openDoor: door,
-    closeDoor: door,
-    openPanel: door,
-    closePanel: door,
-    pressEstop: none,
-    releaseEstop: none,
-    reset: none,
-    startBelt: none,
-    stopBelt: none,
-    /** kV, mA. */
-    setTube: z.tuple([z.number().positive().max(450), z.number().positive().max(20)]),
-    injectFault: fault,
-    clearFault: fault,
-  },
-};
+export const CONTROL_APIS: Readonly<Record<string, ControlApi>> = Object.fromEntries(simulatorControls);
 
 /** Method names a profile's simulator offers to scenarios; empty when it has no control panel. */
 export function controlMethodsOf(profile: string): string[] {

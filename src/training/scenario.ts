@@ -174,7 +174,7 @@ function crossCheck(s: Scenario, ctx: ScenarioCheckContext): string[] {
       if (x.device && !ids.has(x.device)) out.push(`${list}.${j}.device: no device '${x.device}' in this scenario`);
     });
   s.expected.forEach((x, j) => {
-    if (x.action !== 'checklist' && !x.rule) out.push(`expected.${j}.rule: required for '${x.action}'`);
+    if (x.action !== 'checklist' && x.action !== 'out_of_service' && !x.rule) out.push(`expected.${j}.rule: required for '${x.action}'`);
     if (x.action !== 'disposition' && (x.disposition || x.nuclide)) out.push(`expected.${j}: disposition/nuclide only for 'disposition'`);
   });
   return out;

@@ -42,7 +42,7 @@ export function publishTopicFor(filter: string, deviceId: string): string {
 
 /**
  * A device that speaks MQTT itself, as a DeviceLink. **Each MQTT message is delivered as exactly
- * one `data(chunk)` call**, never split or merged: JSON sessions (src/agent/message-session.ts)
+ * one `data(chunk)` call**, never split or merged: JSON sessions (src/sessions/message-session.ts)
  * rely on message boundaries being frames, so they need no delimiter and a payload may contain
  * newlines. The broker connection is the link: `online` once subscribed, `offline` when the
  * connection drops, `error` for refused connections or a refused subscription.

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { profiles } from '../../devices/index.ts';
-import { simulators } from '../../simulators/index.ts';
+import { simulatorControls, simulators } from '../../simulators/index.ts';
+import { AlarmOverridesSchema } from '../../src/config/schema.ts';
 import { ChannelSpecSchema } from '../../src/core/channel.ts';
 import { DeviceKindSchema } from '../../src/core/reading.ts';
 
@@ -17,6 +18,11 @@ describe('device catalogue', () => {
 
   it('has unique ids', () => {
     expect(new Set(profiles.map((p) => p.id)).size).toBe(profiles.length);
+  });
+
+  it('has simulators and control panels only for registered profiles', () => {
+    const ids = new Set(profiles.map((p) => p.id));
+    expect([...simulators.keys(), ...simulatorControls.keys()].filter((k) => !ids.has(k))).toEqual([]);
   });
 
   describe.each(profiles.map((p) => [p.id, p] as const))('%s', (id, profile) => {
@@ -38,6 +44,24 @@ describe('device catalogue', () => {
       expect(existsSync(join(dir, 'README.md')), 'README.md').toBe(true);
       expect(existsSync(join(dir, 'fixtures')) && readdirSync(join(dir, 'fixtures')).length > 0, 'fixtures/').toBe(true);
       expect(simulators.has(id), 'simulators/index.ts entry').toBe(true);
+    });
+
+    it('declares its alarm defaults and console tile in the profile, in the config schema', () => {
+      expect(['dose', 'scanner', undefined]).toContain(profile.tile);
+      const r = AlarmOverridesSchema.strict().safeParse(profile.alarmDefaults ?? {});
+      expect(r.success, JSON.stringify(r.error?.issues)).toBe(true);
+    });
+
+    it('has a simulator offering every control its control panel declares', () => {
+      const create = simulators.get(id);
+      const controls = simulatorControls.get(id) ?? {};
+      if (!create) throw new Error(`no simulator for ${id}`);
+      const sim = create({ write() {}, onData() {} }, { background_usvh: 0.1, events: [], seed: 1, tick_ms: 1000 }) as unknown as Record<
+        string,
+        unknown
+      >;
+      for (const method of Object.keys(controls)) expect(typeof sim[method], `${id} control ${method}`).toBe('function');
+      expect(typeof sim.start).toBe('function');
     });
   });
 });

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +25,28 @@ describe('the CLI tells the truth', () => {
     const stored = cli(['decode', '-p', 'gq-gmc', 'devices/gq-gmc/fixtures/flight.bin', '--stored', '--strict']);
     expect(stored.stderr).not.toContain('warning');
     expect(stored.stdout.trim().split('\n').length).toBeGreaterThan(0);
+  });
+
+  it('decodes JSON profiles from JSON Lines, files over 64 KiB and a pretty-printed document without phantom rejects', () => {
+    const fixture = JSON.parse(readFileSync('devices/safecast-json/fixtures/telemetry.json', 'utf8')) as {
+      cases: { payload: string; reading: unknown; options?: unknown }[];
+    };
+    const payloads = fixture.cases.filter((c) => c.reading && !c.options).map((c) => c.payload);
+    expect(payloads.length).toBeGreaterThan(2);
+    const dir = mkdtempSync(join(tmpdir(), 'radscreen-jsonl-'));
+    const files = {
+      'lines.jsonl': { text: `${payloads.join('\n')}\n`, accepted: payloads.length },
+      // Over 64 KiB: the file is read in 64 KiB chunks, which must not cut payloads apart.
+      'big.jsonl': { text: Array(400).fill(payloads.join('\n')).join('\n'), accepted: payloads.length * 400 },
+      'pretty.json': { text: `${JSON.stringify(JSON.parse(payloads[0] as string), null, 2)}\n`, accepted: 1 },
+    };
+    for (const [name, f] of Object.entries(files)) {
+      writeFileSync(join(dir, name), f.text);
+      const r = cli(['decode', '-p', 'safecast-json', join(dir, name), '--strict']);
+      expect(r.stderr, name).toBe(`accepted ${f.accepted}, rejected 0\n`);
+      expect(r.status, name).toBe(0);
+    }
+    expect(files['big.jsonl'].text.length).toBeGreaterThan(64 * 1024);
   });
 
   it('refuses an unknown RADSCREEN_LOG_LEVEL or RADSCREEN_LOG_FORMAT with the accepted values (exit 2)', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPollSession, type PollRequest } from '../../src/agent/poll-session.ts';
+import { createPollSession, type PollRequest } from '../../src/sessions/poll-session.ts';
 import type { Reject } from '../../src/core/errors.ts';
 
 function harness() {

@@ -50,13 +50,16 @@ describe('spectrum readers and identification under malformed input', () => {
     expect(rejected).toBeGreaterThan(0);
   });
 
-  it('degenerate spectra do not throw: all zero and flat ones identify nothing; one hot channel, tiny and huge channel counts', () => {
+  it('degenerate spectra: all zero, flat, tiny and huge channel counts identify nothing; a one-channel spike is no peak', () => {
     const base = { calibration: [0, 3], live_time_s: 1 };
     expect(identify({ ...base, counts: new Array(1024).fill(0) }).nuclides).toEqual([]);
-    const hot = new Array(1024).fill(0);
-    hot[500] = 1e9;
-    // A one-channel spike is not a detector peak, but no width test exists (docs §8): only "does not throw" is claimed.
-    expect(Array.isArray(identify({ ...base, counts: hot }).nuclides)).toBe(true);
+    // A one-channel spike is not a detector peak (peaks.ts isSpike), wherever it sits.
+    for (const channel of [100, 250, 500, 600]) {
+      const hot = new Array(1024).fill(0);
+      hot[channel] = 1e6;
+      const r = identify({ ...base, counts: hot });
+      expect(r.peaks, `channel ${channel}`).toEqual([]);
+    }
     expect(identify({ calibration: [0, 30], counts: new Array(16).fill(5) }).nuclides).toEqual([]);
     expect(identify({ calibration: [0, 0.2], counts: new Array(16_384).fill(3) }).nuclides).toEqual([]);
   });

@@ -42,6 +42,32 @@ const SHORT: Record<string, { edit(s: Scenario): void; config?: string }> = {
       ];
     },
   },
+  'norm-parcel': {
+    config: 'alarms:\n  defaults:\n    background: { warmup_s: 10 }\n',
+    edit(s) {
+      s.duration_s = 30;
+      (s.devices[0] as Scenario['devices'][number]).simulate.events = [{ at_s: 18, duration_s: 12, peak_usvh: 0.8, shape: 'step' }];
+    },
+  },
+  'two-simultaneous-alarms': {
+    edit(s) {
+      s.duration_s = 30;
+      const [scanner, geiger] = s.devices as [Scenario['devices'][number], Scenario['devices'][number]];
+      for (const a of scanner.actions) a.at_s = a.at_s === 20 ? 0 : a.at_s === 30 ? 8 : 25;
+      geiger.simulate.events = [{ at_s: 6, duration_s: 15, peak_usvh: 5, shape: 'step' }];
+    },
+  },
+  'detector-drift': {
+    config: 'alarms:\n  defaults:\n    background: { warmup_s: 10 }\n',
+    edit(s) {
+      s.duration_s = 30;
+      (s.devices[0] as Scenario['devices'][number]).simulate.events = [
+        { at_s: 12, duration_s: 18, peak_usvh: 0.2, shape: 'step' },
+        { at_s: 16, duration_s: 14, peak_usvh: 0.4, shape: 'step' },
+        { at_s: 20, duration_s: 10, peak_usvh: 1.2, shape: 'step' },
+      ];
+    },
+  },
   'geiger-cable-pulled': {
     edit(s) {
       s.duration_s = 25;

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:agent` (`-- --json`; `-- --duration 10` for a short development run): the edge
+ * footprint of one `radscreen agent` process. N MightyOhm-style Geiger counters are simulated on
+ * socat pty pairs by THIS process (so the simulators' cost is not the agent's), each sending one
+ * line a second; the agent (spawned as `node --import tsx src/cli/main.ts agent`) reads them over
+ * the real serialport and publishes to a private mosquitto, where a subscriber counts readings.
+ *
+ * Per run: CPU % of one core used by the agent process (utime + stime from /proc, all threads)
+ * over the measured window, which starts once every device's readings arrive (start-up excluded),
+ * and its peak RSS (VmHWM, start-up included). First 64 devices for --duration seconds (default
+ * 60), then 8, 16 and 32 for --growth-duration (default 30) to show how cost grows. Not a test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import { SerialPort } from 'serialport';
+import { stringify } from 'yaml';
+import { topics } from '../src/core/contract.ts';
+import { type PtyPair, startPtyPair } from '../src/transports/socat.ts';
+import { freePort, startMosquitto, stopChild } from '../test/support/services.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '60' },
+    'growth-duration': { type: 'string', default: '30' },
+    devices: { type: 'string', default: '64,8,16,32' },
+  },
+});
+const say = (s: string) => !a.json && process.stderr.write(`${s}\n`);
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s.
+const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-agent-'));
+const broker = await startMosquitto(join(dir, 'mosquitto'));
+const started: ChildProcess[] = [];
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14, 15)
+}
+function peakRssMib(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface RunResult {
+  devices: number;
+  seconds: number;
+  cpu_pct_of_one_core: number;
+  peak_rss_mib: number;
+  readings_per_s: number;
+}
+
+async function run(devices: number, seconds: number): Promise<RunResult> {
+  const runDir = join(dir, `run-${devices}-${Date.now()}`);
+  mkdirSync(runDir, { recursive: true });
+  const pairs: PtyPair[] = [];
+  const ports: SerialPort[] = [];
+  for (let i = 0; i < devices; i++) {
+    const pair = await startPtyPair(join(runDir, `agent-${i}`), join(runDir, `device-${i}`));
+    pairs.push(pair);
+    ports.push(
+      await new Promise<SerialPort>((ok, fail) => {
+        const p = new SerialPort({ path: join(runDir, `device-${i}`), baudRate: 9600 }, (err) => (err ? fail(err) : ok(p)));
+      }),
+    );
+  }
+  // Every device sends one line a second, spread over the second like independent instruments.
+  let tick = 0;
+  const sender = setInterval(() => {
+    const i = tick++ % devices;
+    const cpm = 18 + (tick % 7);
+    ports[i]?.write(`CPS, 0, CPM, ${cpm}, uSv/hr, 0.${String(cpm).padStart(2, '0')}, SLOW\n`);
+  }, 1000 / devices);
+  const config = {
+    station: { id: 'bench' },
+    data_dir: join(runDir, 'data'),
+    mqtt: { url: broker.url },
+    devices: Array.from({ length: devices }, (_, i) => ({
+      id: `gm-${i}`,
+      profile: 'mightyohm-geiger',
+      serial: { path: join(runDir, `agent-${i}`) },
+    })),
+  };
+  const configPath = join(runDir, 'agent.yaml');
+  writeFileSync(configPath, stringify(config));
+  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: `bench-agent-sub-${devices}` });
+  const seen = new Set<string>();
+  let readings = 0;
+  sub.on('message', (_t, payload) => {
+    const m = JSON.parse(payload.toString()) as { readings?: Array<{ device: string }> };
+    for (const r of m.readings ?? []) {
+      seen.add(r.device);
+      readings++;
+    }
+  });
+  await sub.subscribeAsync(topics.allReadings('bench'), { qos: 1 });
+  const agent = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'),
+      'agent',
+      '--config',
+      configPath,
+      '--metrics-port',
+      String(await freePort()),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RADSCREEN_LOG_LEVEL: 'warn' } },
+  );
+  started.push(agent);
+  let stderr = '';
+  agent.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  const pid = agent.pid as number;
+  const deadline = Date.now() + 60_000;
+  while (seen.size < devices) {
+    if (Date.now() > deadline || agent.exitCode !== null)
+      throw new Error(`bench: ${seen.size} of ${devices} devices online within 60 s; agent stderr: ${stderr}`);
+    await sleep(200);
+  }
+  const cpu0 = cpuSeconds(pid);
+  const n0 = readings;
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(pid) - cpu0;
+  const result: RunResult = {
+    devices,
+    seconds: Math.round(wall),
+    cpu_pct_of_one_core: Number(((100 * cpu) / wall).toFixed(2)),
+    peak_rss_mib: peakRssMib(pid),
+    readings_per_s: Number(((readings - n0) / wall).toFixed(1)),
+  };
+  clearInterval(sender);
+  await stopChild(agent);
+  await sub.endAsync();
+  await Promise.all(ports.map((p) => new Promise((r) => (p.isOpen ? p.close(() => r(undefined)) : r(undefined)))));
+  await Promise.all(pairs.map((p) => p.stop()));
+  return result;
+}
+
+try {
+  const counts = (a.devices ?? '').split(',').map(Number);
+  const runs: RunResult[] = [];
+  for (const [i, n] of counts.entries()) {
+    const seconds = Number(i === 0 ? a.duration : a['growth-duration']);
+    say(`agent with ${n} devices for ${seconds} s…`);
+    const r = await run(n, seconds);
+    say(
+      `  ${JSON.stringify(r)} load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    runs.push(r);
+  }
+  runs.sort((x, y) => x.devices - y.devices);
+  const cpus = os.cpus();
+  const machine = {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+  };
+  if (a.json) process.stdout.write(`${JSON.stringify({ runs, machine })}\n`);
+  else {
+    process.stdout.write(
+      `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; load average at the end ${machine.loadavg.join(', ')}\n`,
+    );
+    process.stdout.write(
+      '| devices at 1 Hz | measured s | agent CPU (% of one core) | agent peak RSS | readings/s |\n|---|---|---|---|---|\n',
+    );
+    for (const r of runs)
+      process.stdout.write(`| ${r.devices} | ${r.seconds} | ${r.cpu_pct_of_one_core} % | ${r.peak_rss_mib} MiB | ${r.readings_per_s} |\n`);
+  }
+} finally {
+  await Promise.all(started.map((p) => stopChild(p, 2000)));
+  await broker.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
