@@ -12,6 +12,8 @@ export interface IdentifyLine {
   total_counts?: number;
   nuclides?: { nuclide: string; category: string; confidence: number; peaks_kev: number[]; measured_kev: number[] }[];
   calibration?: { offset_percent?: number; ok: boolean };
+  /** Where the subtracted background came from: the --background file, or the file's own Background spectrum. */
+  background?: string;
   error?: { code: string; message: string };
 }
 
@@ -26,14 +28,15 @@ export function registerIdentifyCommand(program: Command): void {
     .description('identify gamma-emitting nuclides in N42.42-2011 or RadiaCode XML spectrum files')
     .argument('<file...>', 'spectrum files (format recognised from the content)')
     .option('--json', 'one JSON object per input file, one per line')
+    .option('--background <file>', "background spectrum to subtract (same instrument); default: the file's own Background spectrum, if any")
     .addHelpText(
       'after',
       '\nCategories: NORM (natural), medical, industrial, SNM. Chains are reported under their parent\n' +
         '(Th-232, Ra-226 for the U-238 series). Exit 0 when every file was read, 2 otherwise.\n' +
         'Method, library and limits: docs/spectroscopy.md',
     )
-    .action(async (files: string[], flags: { json?: boolean }) => {
-      const lines = await Promise.all(files.map((f) => identifyFile(f)));
+    .action(async (files: string[], flags: { json?: boolean; background?: string }) => {
+      const lines = await Promise.all(files.map((f) => identifyFile(f, flags.background)));
       for (const line of lines) {
         if (flags.json) process.stdout.write(`${JSON.stringify(line)}\n`);
         else process.stdout.write(formatHuman(line));
@@ -44,25 +47,31 @@ export function registerIdentifyCommand(program: Command): void {
 }
 
 /** Reads, parses and identifies one file; every failure becomes an `error` with a stable code. */
-export async function identifyFile(file: string): Promise<IdentifyLine> {
+export async function identifyFile(file: string, backgroundFile?: string): Promise<IdentifyLine> {
   const { MAX_SPECTRUM_FILE_BYTES, foregroundOf, readSpectrumFile } = await import('../spectra/read.ts');
   const { identify } = await import('../spectra/identify.ts');
   const { totalCounts } = await import('../spectra/spectrum.ts');
-  try {
-    let text: string;
+  const read = (path: string, what: string): string => {
     try {
-      const st = statSync(file);
+      const st = statSync(path);
       if (!st.isFile()) throw new Error('not a regular file');
       if (st.size > MAX_SPECTRUM_FILE_BYTES) throw new Error(`${st.size} bytes, larger than the ${MAX_SPECTRUM_FILE_BYTES}-byte limit`);
-      text = readFileSync(file, 'utf8');
+      return readFileSync(path, 'utf8');
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-      throw new RadscreenError('RS_ERR_CLI_USAGE', `cannot read the file: ${reason}`);
+      throw new RadscreenError('RS_ERR_CLI_USAGE', `cannot read the ${what}: ${reason}`);
     }
-    const { format, spectra } = readSpectrumFile(text);
+  };
+  try {
+    const { format, spectra } = readSpectrumFile(read(file, 'file'));
     const spectrum = foregroundOf(spectra);
     if (!spectrum) throw new RadscreenError('RS_ERR_SPECTRUM_INVALID', 'the file holds no spectrum');
-    const result = identify(spectrum);
+    // An explicit background file wins; else a Background layer in the same file (RadiaCode, N42) is used.
+    const fromFile = backgroundFile ? readSpectrumFile(read(backgroundFile, 'background file')).spectra : undefined;
+    const bg = fromFile
+      ? (fromFile.find((s) => s.measurement_class === 'Background') ?? fromFile[0])
+      : spectra.find((s) => s !== spectrum && s.measurement_class === 'Background');
+    const result = identify(spectrum, bg ? { background: bg } : {});
     return {
       file,
       format,
@@ -77,6 +86,7 @@ export async function identifyFile(file: string): Promise<IdentifyLine> {
         measured_kev: n.measured_kev,
       })),
       calibration: result.calibration,
+      ...(bg ? { background: backgroundFile ?? 'in-file' } : {}),
     };
   } catch (e) {
     if (e instanceof RadscreenError) return { file, error: { code: e.code, message: firstLine(e.message) } };

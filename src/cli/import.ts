@@ -3,11 +3,10 @@ import type { Config } from '../config/schema.ts';
 import type { Reading, Source } from '../core/reading.ts';
 import { EXIT, loadConfigOrExit } from './common.ts';
 import { checkId, collectOption, formatSummary, openInput, peekFile, usage } from './decode.ts';
+import { startProgress } from './import-progress.ts';
 
 /** Readings per MQTT message: well under the contract's 10 000, small enough to spread over ingest workers. */
 const READINGS_PER_MESSAGE = 500;
-/** Progress lines at most this often (ms): about 5 per second. */
-const PROGRESS_EVERY_MS = 200;
 
 interface ImportFlags {
   profile: string;
@@ -82,8 +81,9 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
 
   const sink = config.mqtt.url ? await openMqttSink(config, station, device) : await openInfluxSink(config);
   const started = Date.now();
-  const progress = createProgress(input.size);
   let handedOver = 0;
+  let bytesRead = 0;
+  const progress = startProgress({ size: input.size, state: () => ({ bytes: bytesRead, readings: handedOver }) });
   let summary: Awaited<ReturnType<typeof decodeStream>>;
   try {
     summary = await decodeStream({
@@ -96,14 +96,17 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
         handedOver += readings.length;
         return sink.store(readings);
       },
-      onProgress: (bytes) => progress.update(bytes, handedOver),
+      onProgress: (bytes) => {
+        bytesRead = bytes;
+      },
     });
   } catch (e) {
+    progress.stop();
     await sink.finish();
     throw e;
   }
   const lost = await sink.finish();
-  progress.update(summary.bytes, summary.accepted, true);
+  progress.stop();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stderr.write(
     `${formatSummary(summary)}imported ${summary.accepted - lost} readings from ${input.name} to ${sink.target} in ${seconds} s\n`,
@@ -113,20 +116,6 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
     return EXIT.failure;
   }
   return flags.strict && summary.rejected > 0 ? EXIT.failure : EXIT.ok;
-}
-
-/** A stderr progress line (percent of bytes when the size is known), at most every PROGRESS_EVERY_MS. */
-function createProgress(size: number | undefined) {
-  let last = 0;
-  return {
-    update(bytes: number, readings: number, final = false) {
-      const now = Date.now();
-      if (!final && now - last < PROGRESS_EVERY_MS) return;
-      last = now;
-      const pct = size ? ` ${Math.min(100, Math.floor((bytes / size) * 100))}%` : '';
-      process.stderr.write(`import:${pct} ${bytes} bytes, ${readings} readings${final ? ', done' : ''}\n`);
-    },
-  };
 }
 
 /** QoS 1 publishes on the readings topic, at most `max_inflight` (≤ 1000) awaiting PUBACK. */

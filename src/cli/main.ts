@@ -79,18 +79,21 @@ program
       mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
     });
     const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
+    // Signals are handled from the moment devices run: a SIGTERM during the metrics start-up must
+    // still stop the agent cleanly (outbox closed, offline status), not kill it mid-write.
+    let metrics: { close(): Promise<void> } | undefined;
+    stopOnSignals(log, async () => {
+      await metrics?.close();
+      await agent.stop();
+      await sims.stop();
+    });
     const { createDataPathMetrics } = await import('../server/metrics.ts');
     const { createAgentMetrics } = await import('../agent/metrics.ts');
-    const metrics = await serveProcessMetrics({
+    metrics = await serveProcessMetrics({
       endpoint: config.agent.metrics,
       flagPort: opts.metricsPort,
       registries: [createDataPathMetrics({ devices: agent.stats }), createAgentMetrics(agent.stats)],
       log,
-    });
-    stopOnSignals(log, async () => {
-      await metrics.close();
-      await agent.stop();
-      await sims.stop();
     });
   });
 

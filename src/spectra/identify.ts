@@ -2,7 +2,7 @@ import { RadscreenError } from '../core/errors.ts';
 import { fwhmKeV, MIN_LINE_KEV } from './detector.ts';
 import { type Evaluation, evaluateNuclide, type SpectrumView } from './evaluate.ts';
 import { isManMade, NUCLIDE_LIBRARY, type Nuclide, type NuclideCategory } from './library.ts';
-import { applyPeakFilter, findPeaks, type Peak } from './peaks.ts';
+import { applyPeakFilter, type FilterBackground, findPeaks, type Peak } from './peaks.ts';
 import { energyAt, type Spectrum } from './spectrum.ts';
 
 /**
@@ -45,6 +45,12 @@ export interface IdentifyOptions {
   library?: readonly Nuclide[];
   /** Peak search threshold in σ above the local continuum (default 4). */
   minPeakSignificance?: number;
+  /**
+   * A background measured with the same instrument (same channels, calibration within 2 %): it is
+   * subtracted scaled by live time, so its lines (K-40, radium, thorium) cancel. The spectrum then
+   * needs its `live_time_s`.
+   */
+  background?: Pick<Spectrum, 'counts' | 'calibration' | 'live_time_s'>;
 }
 
 /** Report a nuclide only at or above these. */
@@ -57,10 +63,13 @@ const MIN_CONFIDENCE = 0.5;
  * @throws RadscreenError RS_ERR_CALIBRATION_IMPLAUSIBLE when the energy calibration is not
  * increasing over the channels or maps them to an energy range no gamma detector covers.
  */
-export function identify(spectrum: Pick<Spectrum, 'counts' | 'calibration'>, options: IdentifyOptions = {}): Identification {
+export function identify(
+  spectrum: Pick<Spectrum, 'counts' | 'calibration'> & { live_time_s?: number },
+  options: IdentifyOptions = {},
+): Identification {
   const library = options.library ?? NUCLIDE_LIBRARY;
   const edges = checkCalibration(spectrum);
-  const filter = applyPeakFilter(spectrum);
+  const filter = applyPeakFilter(spectrum, options.background ? backgroundFor(spectrum, edges, options.background) : undefined);
   const peaks = findPeaks(spectrum, filter, options.minPeakSignificance ?? 4, MIN_LINE_KEV - 10);
   const maxKeV = edges[edges.length - 1] as number;
   const view: SpectrumView = { peaks, filter, maxKeV, channelOf: (e) => channelOf(edges, e) };
@@ -156,6 +165,30 @@ function evidence(e: Evaluation, peaks: Peak[], claimed: Set<number>): number {
     if (m.verdict === 'consistent' && m.peak !== undefined && !m.group.xray && !claimed.has(m.peak))
       s += (peaks[m.peak] as Peak).significance ** 2;
   return Math.sqrt(s);
+}
+
+/**
+ * The background's counts and live-time scale, when it is comparable.
+ * @throws RadscreenError RS_ERR_SPECTRUM_INVALID when channels, calibration or live times do not allow it.
+ */
+function backgroundFor(
+  spectrum: Pick<Spectrum, 'counts'> & { live_time_s?: number },
+  edges: Float64Array,
+  background: Pick<Spectrum, 'counts' | 'calibration' | 'live_time_s'>,
+): FilterBackground {
+  const n = spectrum.counts.length;
+  const problems: string[] = [];
+  if (background.counts.length !== n) problems.push(`it has ${background.counts.length} channels, the spectrum ${n}`);
+  else
+    for (const ch of [n >> 2, n >> 1, n]) {
+      const e = edges[ch] as number;
+      if (Math.abs(energyAt(background.calibration, ch) - e) > 0.02 * Math.abs(e))
+        problems.push(`its calibration differs by more than 2 % at channel ${ch}`);
+    }
+  if (!(spectrum.live_time_s && spectrum.live_time_s > 0)) problems.push('the spectrum has no live time to scale it by');
+  if (problems.length > 0)
+    throw new RadscreenError('RS_ERR_SPECTRUM_INVALID', `background cannot be subtracted: ${problems.join('; ')}`, problems);
+  return { counts: background.counts, scale: (spectrum.live_time_s as number) / background.live_time_s };
 }
 
 /** Channel edges in keV; refuses a calibration no detector could have. */

@@ -21,6 +21,14 @@ export interface PeakFilter {
   continuumPerChannel: Float64Array;
   /** Fraction of a Gaussian peak's area that falls into the central window (same for every channel). */
   windowFraction: number;
+  /** Counts per channel the filter looked at: the spectrum, minus the scaled background when one was given. */
+  signal: Float64Array;
+}
+
+/** A background to subtract: its counts on the same channels, scaled by `scale` (foreground/background live time). */
+export interface FilterBackground {
+  counts: readonly number[];
+  scale: number;
 }
 
 /** A peak the search found. */
@@ -38,12 +46,27 @@ export interface Peak {
 const CENTRE_SIGMAS = 1.2;
 const WINDOW_FRACTION = 0.7699;
 
-/** Computes the filter over the whole spectrum in O(channels) with prefix sums. */
-export function applyPeakFilter(s: Pick<Spectrum, 'counts' | 'calibration'>): PeakFilter {
+/**
+ * Computes the filter over the whole spectrum in O(channels) with prefix sums. With a background,
+ * the filter runs on foreground − scale × background and its variance adds scale² × background
+ * (both Poisson), so natural lines cancel instead of becoming peaks.
+ */
+export function applyPeakFilter(s: Pick<Spectrum, 'counts' | 'calibration'>, background?: FilterBackground): PeakFilter {
   const n = s.counts.length;
+  const bgScale = background?.scale ?? 0;
   const prefix = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) prefix[i + 1] = (prefix[i] as number) + (s.counts[i] as number);
-  const sum = (a: number, b: number) => (prefix[Math.min(b, n - 1) + 1] as number) - (prefix[Math.max(a, 0)] as number);
+  const prefixBg = new Float64Array(n + 1);
+  const signal = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = background ? (background.counts[i] as number) : 0;
+    prefix[i + 1] = (prefix[i] as number) + (s.counts[i] as number);
+    prefixBg[i + 1] = (prefixBg[i] as number) + b;
+    signal[i] = (s.counts[i] as number) - bgScale * b;
+  }
+  const range = (p: Float64Array, a: number, b: number) => (p[Math.min(b, n - 1) + 1] as number) - (p[Math.max(a, 0)] as number);
+  // Net sums (foreground − scaled background) and their Poisson variance.
+  const sum = (a: number, b: number) => range(prefix, a, b) - bgScale * range(prefixBg, a, b);
+  const variance = (a: number, b: number) => range(prefix, a, b) + bgScale * bgScale * range(prefixBg, a, b);
   const net = new Float64Array(n);
   const sigma = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   const half = new Int32Array(n);
@@ -65,10 +88,11 @@ export function applyPeakFilter(s: Pick<Spectrum, 'counts' | 'calibration'>): Pe
     const k = (2 * h + 1) / (2 * m);
     const continuum = (left + right) * k;
     net[i] = centre - continuum;
-    sigma[i] = Math.sqrt(Math.max(1, centre + (left + right) * k * k));
+    const v = variance(i - h, i + h) + (variance(i - d - m + 1, i - d) + variance(i + d, i + d + m - 1)) * k * k;
+    sigma[i] = Math.sqrt(Math.max(1, v));
     continuumPerChannel[i] = continuum / (2 * h + 1);
   }
-  return { net, sigma, half, continuumPerChannel, windowFraction: WINDOW_FRACTION };
+  return { net, sigma, half, continuumPerChannel, windowFraction: WINDOW_FRACTION, signal };
 }
 
 /**
@@ -95,7 +119,7 @@ export function findPeaks(
     // A flat top gives equal maxima on neighbouring channels: one peak.
     const previous = peaks[peaks.length - 1];
     if (previous && i - previous.channel <= h) continue;
-    if (isSpike(s, filter, i, h)) continue;
+    if (isSpike(filter, i, h)) continue;
     const energyKeV = centroid(s, filter, i, h);
     if (energyKeV < minKeV) continue;
     peaks.push({ energyKeV, channel: i, area: (net[i] as number) / filter.windowFraction, significance: z });
@@ -107,11 +131,11 @@ export function findPeaks(
  * A detector peak spreads over its resolution (the centre channel holds at most ~25 % of the
  * window's net); one channel holding over 60 % is an electronic spike or a stuck channel.
  */
-function isSpike(s: Pick<Spectrum, 'counts'>, filter: PeakFilter, i: number, h: number): boolean {
+function isSpike(filter: PeakFilter, i: number, h: number): boolean {
   if (h < 2) return false;
   const base = filter.continuumPerChannel[i] as number;
   let max = 0;
-  for (let j = i - h; j <= i + h; j++) max = Math.max(max, (s.counts[j] ?? 0) - base);
+  for (let j = i - h; j <= i + h; j++) max = Math.max(max, (filter.signal[j] ?? 0) - base);
   return max > 0.6 * (filter.net[i] as number);
 }
 
@@ -121,7 +145,7 @@ function centroid(s: Pick<Spectrum, 'counts' | 'calibration'>, filter: PeakFilte
   let w = 0;
   let wx = 0;
   for (let j = i - h; j <= i + h; j++) {
-    const excess = Math.max(0, (s.counts[j] ?? 0) - base);
+    const excess = Math.max(0, (filter.signal[j] ?? 0) - base);
     w += excess;
     wx += excess * (j + 0.5);
   }

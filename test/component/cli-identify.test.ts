@@ -88,3 +88,30 @@ describe('radscreen identify: oversized input', () => {
     });
   });
 });
+
+describe('radscreen identify: background', () => {
+  it('--background subtracts another file; a Background layer in the file is used by itself', () => {
+    const withFile = cli(['identify', '--json', '--background', `${FIX}/bg.xml`, `${FIX}/Co60_a.xml`]);
+    expect(withFile.status, withFile.stderr).toBe(0);
+    expect(JSON.parse(withFile.stdout.trim())).toMatchObject({
+      background: `${FIX}/bg.xml`,
+      nuclides: [expect.objectContaining({ nuclide: 'Co-60' })],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'radscreen-identify-bg-'));
+    const layer = (readFileSync(`${FIX}/bg.xml`, 'utf8').match(/<EnergySpectrum>[\s\S]*<\/EnergySpectrum>/)?.[0] ?? '').replaceAll(
+      'EnergySpectrum>',
+      'BackgroundEnergySpectrum>',
+    );
+    const both = join(dir, 'cs-with-bg.xml');
+    writeFileSync(both, readFileSync(`${FIX}/Cs137_b.xml`, 'utf8').replace('</EnergySpectrum>', `</EnergySpectrum>\n${layer}`));
+    const inFile = cli(['identify', '--json', both]);
+    expect(inFile.status, inFile.stderr).toBe(0);
+    expect(JSON.parse(inFile.stdout.trim())).toMatchObject({
+      background: 'in-file',
+      nuclides: [expect.objectContaining({ nuclide: 'Cs-137' })],
+    });
+    const missing = cli(['identify', '--background', join(dir, 'nope.xml'), `${FIX}/Cs137_b.xml`]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('cannot read the background file: no such file (RS_ERR_CLI_USAGE)');
+  });
+});

@@ -84,7 +84,7 @@ describe('radscreen import: a Safecast log into real mosquitto + ingest + influx
       '--config',
       config,
     ]);
-    expect(r.stderr).toMatch(/import: 100% \d+ bytes, 118 readings, done/);
+    expect(r.stderr).toMatch(/import: 100% of [\d.]+ (kB|MB|B), 118 readings, \d+\/s, done/);
     expect(r.status).toBe(0);
     const accepted = acceptedIn(r.stderr);
     expect(accepted).toBe(118);

@@ -118,7 +118,7 @@ describe('mosquitto with the generated password_file and acl_file', () => {
     name: string,
     credentialsFile: string,
     until: (out: string) => boolean,
-  ): Promise<{ out: string; code: number | null }> {
+  ): Promise<{ out: string; code: number | string | null }> {
     const cfg = join(dir, `${name}.yaml`);
     writeFileSync(
       cfg,
@@ -127,16 +127,16 @@ describe('mosquitto with the generated password_file and acl_file', () => {
     );
     const proc = spawn(process.execPath, ['bin/radscreen.js', 'agent', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    let code: number | null = null;
+    let code: number | string | null = null;
     proc.stdout.on('data', (b: Buffer) => void (out += b.toString()));
     proc.stderr.on('data', (b: Buffer) => void (out += b.toString()));
     try {
       await waitFor(() => until(out), { timeoutMs: 20_000, describe: () => out.slice(-800) });
     } finally {
-      const exited = new Promise<void>((r) => proc.once('exit', (c) => r(void (code = c))));
+      const exited = new Promise<void>((r) => proc.once('exit', (c, s) => r(void (code = c ?? s))));
       proc.kill('SIGTERM');
       // An agent that cannot reach its broker waits on its outbox: do not let it hold the test.
-      const stuck = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      const stuck = setTimeout(() => proc.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(stuck);
     }

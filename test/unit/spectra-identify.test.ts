@@ -142,6 +142,34 @@ describe('identification of synthetic spectra (detector model, natural backgroun
   });
 });
 
+describe('background subtraction (same instrument, scaled by live time)', () => {
+  it('real spectra minus the real 1800 s background: same top nuclides; background minus itself has no peak', () => {
+    const bg = real('bg.xml');
+    for (const { file, top } of SOURCES.slice(0, 3)) expect(identify(real(file), { background: bg }).nuclides[0]?.nuclide, file).toBe(top);
+    expect(identify(bg, { background: bg }).peaks).toEqual([]);
+  });
+
+  it('a weak I-131 under strong natural background is I-131 once the background is subtracted (Ra-226 without)', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const fg = syntheticSpectrum({ sources: [{ nuclide: 'I-131', strength: 3_000 }], seed, background: 10 });
+      const bg = syntheticSpectrum({ sources: [], seed: seed + 100, background: 10, liveTime: 3_000 });
+      expect(
+        identify(fg, { background: bg }).nuclides.map((n) => n.nuclide),
+        `seed ${seed}`,
+      ).toEqual(['I-131']);
+    }
+  });
+
+  it('refuses a background from another calibration or without live time (RS_ERR_SPECTRUM_INVALID)', () => {
+    const cs = real('Cs137_b.xml');
+    expect(() => identify(cs, { background: real('data_am241.xml') })).toThrow(/calibration differs by more than 2 %/);
+    expect(() => identify({ counts: cs.counts, calibration: cs.calibration }, { background: real('bg.xml') })).toThrow(
+      expect.objectContaining({ code: 'RS_ERR_SPECTRUM_INVALID' }),
+    );
+    expect(() => identify(cs, { background: { ...real('bg.xml'), counts: new Array(512).fill(1) } })).toThrow(/512 channels/);
+  });
+});
+
 describe('library and calibration check', () => {
   it('covers the required nuclides, each with a category', () => {
     const names = NUCLIDE_LIBRARY.map((n) => n.name);
