@@ -8,7 +8,7 @@ import type { Reading } from '../../src/core/reading.ts';
 import { loginAs } from '../support/browser.ts';
 import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
 import { devicePublishers } from '../support/mqtt-identities.ts';
-import { compareWithReference } from '../support/screenshot-compare.ts';
+import { compareWithReference, referenceFonts, renderedFontFamilies } from '../support/screenshot-compare.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -20,13 +20,23 @@ const DATA_DIR = mkdtempSync(join(tmpdir(), 'radscreen-shift-'));
 const DEVICES = ['belt-1', 'belt-2', 'belt-3', 'door-1', 'door-2', 'door-3'];
 const IN_ALARM = ['belt-1', 'door-2', 'belt-3'];
 const REFERENCES = join(import.meta.dirname, 'references');
-/** Share of pixels allowed to differ from the reference (font anti-aliasing, sub-pixel layout). */
-const MAX_DIFFERENT_SHARE = 0.02;
+/**
+ * Share of pixels allowed to differ from the reference. Measured here (docs/console.md): a re-run
+ * and a run 35 s later differ by 0.00 %; the alarm panel moved 10 px sideways by 3.2–3.6 %,
+ * 8 px down by 5.3–8.7 %, below the tiles by 27–31 %. 1.5 % leaves room for another Chromium's
+ * anti-aliasing and still fails every one of those moves.
+ */
+const MAX_DIFFERENT_SHARE = 0.015;
 const CONFIG = `
 station: { id: ${STATION}, name: Mail Screening Station 1 }
 data_dir: ${DATA_DIR}
 server: { host: 127.0.0.1, port: 0 }
-alarms: { dose_rate_usvh: 1.0, deadband_usvh: 0.2 }
+# Only the dose-rate zone: the statistical and rate-of-rise rules would add alarms some seconds
+# into the run (the readings keep coming), at a moment the screenshots cannot wait for.
+alarms:
+  dose_rate_usvh: 1.0
+  deadband_usvh: 0.2
+  defaults: { background: { enabled: false }, rate_of_rise: { enabled: false } }
 devices:
 ${DEVICES.map((id) => `  - { id: ${id}, name: Geiger ${id}, profile: mightyohm-geiger, serial: { path: /dev/null } }`).join('\n')}
 `;
@@ -51,8 +61,13 @@ describe('console for a working shift (Chromium)', () => {
   let page: Page;
   let publisher: ReturnType<typeof devicePublishers>;
   const items = () => page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]');
-  const publish = (device: string, dose: number) =>
-    publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [reading(device, dose)] }));
+  /** Each device's present dose rate; like a real instrument, every device keeps reporting once a second. */
+  const levels = new Map<string, number>();
+  let feeder: NodeJS.Timeout | undefined;
+  const publish = (device: string, dose: number) => {
+    levels.set(device, dose);
+    return publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [reading(device, dose)] }));
+  };
 
   beforeAll(async () => {
     stack = await startConsoleStack({
@@ -72,9 +87,22 @@ describe('console for a working shift (Chromium)', () => {
       await publish(d, 2.5);
       await waitFor(async () => (await items().count()) === i + 1, { timeoutMs: 10_000 });
     }
+    // Without it the tiles turn STALE 5 s after the last reading (the profile's staleAfterMs), at
+    // a moment that depends on how fast this machine runs the steps above.
+    feeder = setInterval(() => {
+      for (const [d, dose] of levels) void publish(d, dose);
+    }, 1000);
+    // The console asks /healthz at load and every 30 s; at load no device was online yet, so
+    // its "none of 6 devices is online" banner would go away at a moment the screenshots cannot
+    // know. A reload now shows the station as it is.
+    await page.reload();
+    await page.locator('[data-testid="stream-state"][data-state="live"]').waitFor();
+    await page.getByTestId('health-banner').waitFor({ state: 'hidden' });
+    await waitFor(async () => (await items().count()) === IN_ALARM.length, { timeoutMs: 10_000 });
   });
 
   afterAll(async () => {
+    clearInterval(feeder);
     await publisher?.end();
     await stack?.close();
   });
@@ -96,15 +124,21 @@ describe('console for a working shift (Chromium)', () => {
       // Above the tiles on a narrow screen, to their left on a wide one: never after them.
       expect(list.y < firstTile.y || list.x < firstTile.x).toBe(true);
 
+      // The references hold this machine's glyphs: another font makes a pixel share meaningless,
+      // so a different font set is named as such (install fonts-dejavu-core, or regenerate).
+      const fonts = await renderedFontFamilies(page);
+      expect(fonts, 'fonts Chromium rendered the console with').toEqual(referenceFonts(join(REFERENCES, 'fonts.json'), fonts));
       const shot = await page.screenshot({
         animations: 'disabled',
         caret: 'hide',
-        // Wall-clock parts change from run to run; they are covered with a fixed box.
-        mask: [page.getByTestId('clock'), page.locator('.alarm-time'), page.getByTestId('last-update')],
+        // Wall-clock parts and the sparklines (their slope follows the seconds between readings)
+        // change from run to run; they are covered with a fixed box.
+        mask: [page.getByTestId('clock'), page.locator('.alarm-time'), page.getByTestId('last-update'), page.getByTestId('sparkline')],
       });
       const cmp = await compareWithReference(stack.browser, shot, join(REFERENCES, `console-${viewport.width}x${viewport.height}.png`));
-      expect({ width: cmp.width, height: cmp.height }).toEqual({ width: cmp.refWidth, height: cmp.refHeight });
-      expect(cmp.differentShare).toBeLessThanOrEqual(MAX_DIFFERENT_SHARE);
+      const where = `screenshot ${cmp.actualPath}, diff ${cmp.diffPath}`;
+      expect({ width: cmp.width, height: cmp.height }, where).toEqual({ width: cmp.refWidth, height: cmp.refHeight });
+      expect(cmp.differentShare, where).toBeLessThanOrEqual(MAX_DIFFERENT_SHARE);
     });
   }
 
