@@ -30,7 +30,7 @@ export const GqGmcOptionsSchema = z.strictObject({
 });
 
 /** GQ Electronics GMC-300/320/500/600/800 over USB serial (GQ-RFC1201 / GQ-RFC1801). */
-export const gqGmc: DeviceProfile = {
+export const gqGmc: DeviceProfile<GqGmcOptions> = {
   id: 'gq-gmc',
   vendor: 'GQ Electronics',
   model: 'GMC-300/320/500/600/800',
@@ -53,12 +53,10 @@ export const gqGmc: DeviceProfile = {
   alarmDefaults: { battery_low_v: 3.5 },
   optionsSchema: GqGmcOptionsSchema,
   createSession(ctx) {
-    const options: GqGmcOptions = GqGmcOptionsSchema.parse(ctx.options);
-    return createGqGmcSession(ctx, options);
+    return createGqGmcSession(ctx, ctx.options);
   },
-  decodeFile(bytes, rawOptions) {
+  decodeFile(bytes, options) {
     // A history flash dump (`<SPIR…>>` bytes, or GeigerLog's .bin) stamped by the device clock.
-    const options = GqGmcOptionsSchema.parse(rawOptions);
     const sensitivity = options.sensitivity ?? M4011_SENSITIVITY;
     const history = decodeHistory(bytes, { timeZone: options.timezone });
     return { readings: historyToReadings(history.samples, (cpm) => cpm / sensitivity), rejects: history.rejects };

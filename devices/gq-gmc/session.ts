@@ -1,5 +1,5 @@
-import { createPollSession, type PollRequest, type ReplySpec } from '../../src/sessions/poll-session.ts';
 import type { DeviceSession, SessionContext } from '../../src/core/profile.ts';
+import { createPollSession, type PollRequest, type ReplySpec } from '../../src/sessions/poll-session.ts';
 import type { Decoded, DeviceVersion, DoseCurve } from './decode.ts';
 import {
   buildDoseCurve,
@@ -15,15 +15,18 @@ import {
 import { startHeartbeat } from './heartbeat.ts';
 import { describeModel, type ModelInfo, type Series } from './models.ts';
 
-/** Validated options (see GqGmcOptionsSchema in profile.ts). */
-export interface GqGmcOptions {
+/**
+ * Validated options (see GqGmcOptionsSchema in profile.ts). A type alias, not an interface, so it
+ * is assignable to the registry's `Record<string, unknown>` options (interfaces have no index signature).
+ */
+export type GqGmcOptions = {
   model: 'auto' | Series;
   mode: 'poll' | 'heartbeat';
   poll_interval_s: number;
   request_timeout_ms: number;
   timezone: string;
   sensitivity?: number | undefined;
-}
+};
 
 /** Battery and clock change slowly: read them on the first cycle and then every this many. */
 export const HOUSEKEEPING_EVERY = 60;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createLineSession } from '../../src/sessions/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createLineSession } from '../../src/sessions/line-session.ts';
 import { decodeMightyOhmLine, FIRMWARE_SENSITIVITY, type MightyOhmState } from './decode.ts';
 
 const OptionsSchema = z.strictObject({
@@ -8,7 +8,7 @@ const OptionsSchema = z.strictObject({
   sensitivity: z.number().positive().optional(),
 });
 
-export const mightyohmGeiger: DeviceProfile = {
+export const mightyohmGeiger: DeviceProfile<z.output<typeof OptionsSchema>> = {
   id: 'mightyohm-geiger',
   vendor: 'MightyOhm',
   model: 'Geiger Counter Kit (firmware 1.00)',
@@ -27,7 +27,7 @@ export const mightyohmGeiger: DeviceProfile = {
   optionsSchema: OptionsSchema,
   createSession(ctx) {
     const state: MightyOhmState = { lines: 0 };
-    const sensitivity = ctx.options.sensitivity as number | undefined;
+    const sensitivity = ctx.options.sensitivity;
     return createLineSession(ctx, {
       delimiter: '\n',
       maxLineBytes: 128,

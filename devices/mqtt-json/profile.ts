@@ -1,7 +1,7 @@
-import { createMessageSession } from '../../src/sessions/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createMessageSession } from '../../src/sessions/message-session.ts';
 import { createMqttJsonDecoder } from './decode.ts';
-import { MqttJsonOptionsSchema } from './options.ts';
+import { type MqttJsonOptions, MqttJsonOptionsSchema } from './options.ts';
 import { MQTT_JSON_CHANNELS } from './units.ts';
 
 /**
@@ -9,7 +9,7 @@ import { MQTT_JSON_CHANNELS } from './units.ts';
  * device's `mqtt.topic` says where it publishes, `options.fields` maps JSON paths (with their
  * units) onto a fixed set of canonical channels, `options.timestamp` says where its clock is.
  */
-export const mqttJson: DeviceProfile = {
+export const mqttJson: DeviceProfile<MqttJsonOptions> = {
   id: 'mqtt-json',
   vendor: 'generic',
   model: 'declarative JSON over MQTT (field mapping in config)',
@@ -21,7 +21,7 @@ export const mqttJson: DeviceProfile = {
   staleAfterMs: 60_000,
   optionsSchema: MqttJsonOptionsSchema,
   createSession(ctx) {
-    const decode = createMqttJsonDecoder(MqttJsonOptionsSchema.parse(ctx.options));
+    const decode = createMqttJsonDecoder(ctx.options);
     return createMessageSession(ctx, { decodeMessage: decode });
   },
 };

@@ -25,7 +25,7 @@ const OptionsSchema = z.strictObject({
 });
 
 /** Any dosimeter running Rad Pro 2.x/3.x firmware (FS2011, FS-600/1000/5000, GC-01/03, GMC-800, …). */
-export const radpro: DeviceProfile = {
+export const radpro: DeviceProfile<z.output<typeof OptionsSchema>> = {
   id: 'radpro',
   vendor: 'Gissio',
   model: 'Rad Pro firmware 2.x/3.x (FS2011, Bosean FS-x, FNIRSI GC-0x, GQ GMC-800)',
@@ -46,7 +46,7 @@ export const radpro: DeviceProfile = {
   // No default: the dose rate always uses GET tubeSensitivity (Rad Pro M4011 simulated value is 108.345).
   optionsSchema: OptionsSchema,
   createSession(ctx) {
-    const o = OptionsSchema.parse(ctx.options);
+    const o = ctx.options;
     return createRadproSession(ctx, {
       pollIntervalMs: o.poll_interval_ms,
       timeoutMs: o.timeout_ms,
@@ -58,6 +58,6 @@ export const radpro: DeviceProfile = {
   },
   decodeFile(bytes, options) {
     // A saved `GET datalog` reply: `OK time,tubePulseCount;…` on one line.
-    return decodeRadproDatalog(bytes.toString('latin1').trim(), OptionsSchema.parse(options).sensitivity);
+    return decodeRadproDatalog(bytes.toString('latin1').trim(), options.sensitivity);
   },
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createLineSession } from '../../src/sessions/line-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createLineSession } from '../../src/sessions/line-session.ts';
 import { type BgeigieLogState, decodeBgeigieLog, decodeBgeigieRawLine, LND7317_SENSITIVITY } from './decode.ts';
 
 const OptionsSchema = z.strictObject({
@@ -9,7 +9,7 @@ const OptionsSchema = z.strictObject({
 });
 
 /** Safecast bGeigie Nano/Zen (and Mini, classic, NX, CzechRad) streaming one sentence every 5 s. */
-export const safecastBgeigie: DeviceProfile = {
+export const safecastBgeigie: DeviceProfile<z.output<typeof OptionsSchema>> = {
   id: 'safecast-bgeigie',
   vendor: 'Safecast',
   model: 'bGeigie Nano / Zen / Mini / NX (and CzechRad)',
@@ -33,11 +33,11 @@ export const safecastBgeigie: DeviceProfile = {
   optionsSchema: OptionsSchema,
   decodeFile(bytes, options) {
     // An SD-card log: `# NEW LOG` blocks, dead-time headers, power-loss truncation.
-    return decodeBgeigieLog(bytes, { sensitivity: (options.sensitivity as number | undefined) ?? LND7317_SENSITIVITY });
+    return decodeBgeigieLog(bytes, { sensitivity: options.sensitivity ?? LND7317_SENSITIVITY });
   },
   createSession(ctx) {
     const state: BgeigieLogState = {};
-    const sensitivity = (ctx.options.sensitivity as number | undefined) ?? LND7317_SENSITIVITY;
+    const sensitivity = ctx.options.sensitivity ?? LND7317_SENSITIVITY;
     return createLineSession(ctx, {
       delimiter: '\n',
       maxLineBytes: 256,

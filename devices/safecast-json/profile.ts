@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createMessageSession } from '../../src/sessions/message-session.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
+import { createMessageSession } from '../../src/sessions/message-session.ts';
 import { DOSE_TUBES, decodeSafecastJson, LND_7318_CPM_PER_USVH, SAFECAST_JSON_CHANNELS, type SafecastJsonOptions } from './decode.ts';
 
 const OptionsSchema = z.strictObject({
@@ -14,7 +14,7 @@ const OptionsSchema = z.strictObject({
  * Fixed Safecast-style devices (nGeigie, Solarcast, Pointcast or a TTServe relay) publishing
  * one JSON object per MQTT message. Read-only: the agent subscribes and never publishes to them.
  */
-export const safecastJson: DeviceProfile = {
+export const safecastJson: DeviceProfile<z.output<typeof OptionsSchema>> = {
   id: 'safecast-json',
   vendor: 'Safecast',
   model: 'JSON telemetry (nGeigie / Solarcast / Pointcast, TTServe field names)',
@@ -28,7 +28,7 @@ export const safecastJson: DeviceProfile = {
   defaultSensitivity: LND_7318_CPM_PER_USVH,
   optionsSchema: OptionsSchema,
   createSession(ctx) {
-    const o = OptionsSchema.parse(ctx.options);
+    const o = ctx.options;
     const opts: SafecastJsonOptions = { sensitivity: o.sensitivity, doseTube: o.dose_tube };
     return createMessageSession(ctx, { decodeMessage: (payload, receivedAt) => decodeSafecastJson(payload, receivedAt, opts) });
   },

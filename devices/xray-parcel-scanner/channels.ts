@@ -65,7 +65,7 @@ export interface XrayLayout {
 }
 
 /** The layout from a device's validated options (`doors`, `panels`); absent keys stay unchecked. */
-export function layoutFromOptions(options: Record<string, unknown>): XrayLayout {
+export function layoutFromOptions(options: { doors?: number | undefined; panels?: number | undefined }): XrayLayout {
   const layout: XrayLayout = {};
   if (typeof options.doors === 'number') layout.doors = options.doors;
   if (typeof options.panels === 'number') layout.panels = options.panels;

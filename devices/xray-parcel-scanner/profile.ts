@@ -12,11 +12,14 @@ export const XrayOptionsSchema = z.strictObject({
   panels: z.int().min(0).max(MAX_PANELS).optional(),
 });
 
+/** Validated options of an X-ray scanner entry (see XrayOptionsSchema). */
+export type XrayOptions = z.output<typeof XrayOptionsSchema>;
+
 /**
  * Conveyor X-ray parcel scanner speaking radscreen's XRS line protocol (README.md): status
  * once a second, an event line on every change. Output only; the agent never writes to it.
  */
-export const xrayParcelScanner: DeviceProfile = {
+export const xrayParcelScanner: DeviceProfile<XrayOptions> = {
   id: 'xray-parcel-scanner',
   vendor: 'radscreen',
   model: 'XRS line protocol v1 (parcel scanner or PLC gateway)',

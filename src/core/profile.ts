@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ChannelSpec, Measurement } from './channel.ts';
-import type { Reject } from './errors.ts';
+import { RadscreenError, type Reject } from './errors.ts';
 import type { DecodedReading, DeviceKind } from './reading.ts';
 
 /** Serial line settings a device family uses by default; config may override path and baud. */
@@ -28,7 +28,7 @@ export interface SessionLogger {
  * What a device session may touch. Sessions never open ports or read clocks themselves:
  * the agent hands them this, so the same session runs on a pty, a mock port or a replay.
  */
-export interface SessionContext {
+export interface SessionContext<Options extends object = Record<string, unknown>> {
   /** ms since the epoch; the agent's clock (fake in tests). */
   now(): number;
   /** Bytes to the device. Rejects when the port is gone; poll sessions treat that as a timeout. */
@@ -37,8 +37,11 @@ export interface SessionContext {
   emit(reading: DecodedReading): void;
   /** A frame that could not be decoded: counted per device and code, the stream goes on. */
   reject(r: Reject): void;
-  /** Per-device options from the config, already validated by the profile's optionsSchema. */
-  options: Record<string, unknown>;
+  /**
+   * Per-device options from the config, already validated (defaults filled in) by the profile's
+   * optionsSchema at the boundary (config loader, scenario loader): typed, never re-parsed.
+   */
+  options: Options;
   log: SessionLogger;
 }
 
@@ -54,9 +57,13 @@ export interface DeviceSession {
 
 /**
  * One device family. Adding a family is a folder under devices/ that exports one of these,
- * registered in devices/index.ts; nothing in src/ changes.
+ * registered in devices/index.ts; nothing in src/ changes (docs/ARCHITECTURE.md, five steps).
+ *
+ * `Options` is the output type of its `optionsSchema` (`DeviceProfile<z.output<typeof Schema>>`),
+ * so `createSession` and `decodeFile` get typed options. The registry holds them as
+ * `DeviceProfile` (options as a record); callers pass only options the schema produced.
  */
-export interface DeviceProfile {
+export interface DeviceProfile<Options extends object = Record<string, unknown>> {
   /** vendor-model, kebab-case; stable, used in topics, tags and config. */
   id: string;
   vendor: string;
@@ -85,12 +92,32 @@ export interface DeviceProfile {
    */
   tile?: 'dose' | 'scanner';
   /** Validates `options` from the device's config entry; omitted means no options. */
-  optionsSchema?: z.ZodType<Record<string, unknown>>;
-  createSession(ctx: SessionContext): DeviceSession;
+  optionsSchema?: z.ZodType<Options>;
+  createSession(ctx: SessionContext<Options>): DeviceSession;
   /**
    * Decodes a whole file the instrument stored itself (a GMC history flash dump, a Rad Pro
    * datalog, a bGeigie SD-card log) for `radscreen decode|import --stored`. Pure: no I/O, no
    * clock; readings carry the device's own timestamps. Options are already validated.
    */
-  decodeFile?(bytes: Buffer, options: Record<string, unknown>): { readings: DecodedReading[]; rejects: Reject[] };
+  decodeFile?(bytes: Buffer, options: Options): { readings: DecodedReading[]; rejects: Reject[] };
+}
+
+/**
+ * Raw options (a config entry, a scenario, `--option` flags, a test) as the profile's session gets
+ * them: parsed by its `optionsSchema`, defaults filled in, so `createSession`/`decodeFile` never
+ * re-parse. Throws RS_ERR_CONFIG_INVALID with one line per problem. The config and scenario
+ * loaders report problems field by field into their own reports; everything else calls this.
+ */
+export function parseSessionOptions<Options extends object>(profile: DeviceProfile<Options>, raw: Record<string, unknown>): Options {
+  if (!profile.optionsSchema) {
+    const keys = Object.keys(raw);
+    if (keys.length > 0)
+      throw new RadscreenError('RS_ERR_CONFIG_INVALID', `${profile.id} takes no options`, [`options: got ${keys.join(', ')}`]);
+    // No schema means the profile declared no options: its Options is the empty default record.
+    return raw as Options;
+  }
+  const parsed = profile.optionsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `options.${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new RadscreenError('RS_ERR_CONFIG_INVALID', `invalid options for ${profile.id}`, problems);
 }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import { mqttJson } from '../../devices/mqtt-json/profile.ts';
 import { runDevice } from '../../src/agent/device-runner.ts';
+import { parseSessionOptions } from '../../src/core/profile.ts';
 import type { DeviceLink, LinkHandlers } from '../../src/transports/link.ts';
 
 /**
@@ -42,7 +43,7 @@ describe('agent restart with a message committed but not acknowledged', () => {
         device: 'a1',
         profile: mqttJson,
         source: 'live',
-        options: { fields: { counts: { path: 'n', unit: 'counts' } } },
+        options: parseSessionOptions(mqttJson, { fields: { counts: { path: 'n', unit: 'counts' } } }),
         link: hand.link,
         mqttUrl: services.mqttUrl,
         dataDir,

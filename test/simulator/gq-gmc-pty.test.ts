@@ -29,7 +29,7 @@ async function run(options: Record<string, unknown>, ms: number) {
   sim.start();
   const sendToDevice = (bytes: Buffer) =>
     new Promise<void>((resolve, reject) => agentPort.write(bytes, (err) => (err ? reject(err) : agentPort.drain(() => resolve()))));
-  const { session, readings, rejects } = harness(gqGmc, gqGmc.optionsSchema?.parse(options) ?? {}, Date.now, sendToDevice);
+  const { session, readings, rejects } = harness(gqGmc, options, Date.now, sendToDevice);
   agentPort.on('data', (chunk: Buffer) => session.push(chunk));
   session.start?.();
   await new Promise((r) => setTimeout(r, ms));

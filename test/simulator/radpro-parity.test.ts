@@ -3,7 +3,7 @@ import { decodeRadproDatalog } from '../../devices/radpro/datalog.ts';
 import { radpro } from '../../devices/radpro/profile.ts';
 import { createRadproSimulator, formatFixed } from '../../simulators/radpro.ts';
 import type { Reject } from '../../src/core/errors.ts';
-import type { SessionContext } from '../../src/core/profile.ts';
+import { parseSessionOptions } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DoseScenario } from '../../src/core/simulator.ts';
 
@@ -100,9 +100,9 @@ describe('Rad Pro simulator ↔ session parity', () => {
       write: async (b) => void setTimeout(() => toDevice(Buffer.from(b)), 1),
       emit: (r) => readings.push(r),
       reject: (r) => rejects.push(r),
-      options: radpro.optionsSchema?.parse({ poll_interval_ms: 5_000, download_datalog: true }) ?? {},
+      options: parseSessionOptions(radpro, { poll_interval_ms: 5_000, download_datalog: true }),
       log: { debug() {}, info() {}, warn() {} },
-    } satisfies SessionContext);
+    });
     const sim = createRadproSimulator(
       { write: (b) => setTimeout(() => session.push(b), 1), onData: (l) => (toDevice = l) },
       { ...scenario, events: [{ at_s: 120, duration_s: 120, peak_usvh: 10, shape: 'step' }] },

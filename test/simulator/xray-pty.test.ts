@@ -9,6 +9,7 @@ import { xrayParcelScanner } from '../../devices/xray-parcel-scanner/profile.ts'
 import { createXrayParcelScannerSimulator, type XraySimulator } from '../../simulators/xray-parcel-scanner.ts';
 import { type DeviceRunner, runDevice } from '../../src/agent/device-runner.ts';
 import { type ReadingsMessage, topics } from '../../src/core/contract.ts';
+import { parseSessionOptions } from '../../src/core/profile.ts';
 import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
 import { type PtyPair, startPtyPair } from '../../src/transports/socat.ts';
@@ -62,7 +63,7 @@ describe('X-ray scanner simulator → socat pty → agent → MQTT', () => {
       device: 'xr1',
       profile: xrayParcelScanner,
       source: 'simulated',
-      options: { doors: 2, panels: 1 },
+      options: parseSessionOptions(xrayParcelScanner, { doors: 2, panels: 1 }),
       link,
       mqttUrl: url,
       mqttOptions: asAgent(dir, 't1', 'xr1'),

@@ -1,10 +1,11 @@
 import type { ErrorCode } from '../../src/core/errors.ts';
-import type { DeviceProfile, DeviceSession, SessionContext } from '../../src/core/profile.ts';
+import { type DeviceProfile, type DeviceSession, parseSessionOptions, type SessionContext } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 
 /** A session wired to arrays instead of an agent: what a unit test needs to watch a decoder. */
-export function harness(
-  profile: DeviceProfile,
+export function harness<Options extends object>(
+  profile: DeviceProfile<Options>,
+  /** Raw options, parsed by the profile's schema as the config loader does. */
   options: Record<string, unknown> = {},
   now = () => 1_700_000_000_000,
   /** Where requests go besides `written` (a real port in pty tests); default nowhere. */
@@ -14,7 +15,7 @@ export function harness(
   const rejects: { code: ErrorCode; message: string }[] = [];
   const written: Buffer[] = [];
   const quiet = { debug() {}, info() {}, warn() {} };
-  const ctx: SessionContext = {
+  const ctx: SessionContext<Options> = {
     now,
     write: async (b) => {
       const bytes = Buffer.from(b);
@@ -23,7 +24,7 @@ export function harness(
     },
     emit: (r) => void readings.push(r),
     reject: (r) => void rejects.push({ code: r.code, message: r.message }),
-    options,
+    options: parseSessionOptions(profile, options),
     log: quiet,
   };
   const session: DeviceSession = profile.createSession(ctx);

@@ -5,7 +5,7 @@ import { profiles } from '../../devices/index.ts';
 import { seededRandom } from '../../simulators/physics.ts';
 import { normaliseReading } from '../../src/agent/normalise.ts';
 import { ERROR_CODES, RadscreenError } from '../../src/core/errors.ts';
-import type { DeviceProfile, SessionContext } from '../../src/core/profile.ts';
+import { type DeviceProfile, parseSessionOptions, type SessionContext } from '../../src/core/profile.ts';
 import { parseN42Document } from '../../src/importers/n42.ts';
 
 /**
@@ -92,7 +92,7 @@ function instrument(profile: DeviceProfile) {
       counts.rejects++;
       if (!(r.code in ERROR_CODES)) counts.unknownCodes.push(r.code);
     },
-    options: {},
+    options: parseSessionOptions(profile, {}),
     log: { debug: () => void counts.ignored++, info() {}, warn() {} },
   };
   const session = profile.createSession(ctx);

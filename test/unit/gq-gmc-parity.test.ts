@@ -3,7 +3,7 @@ import { gqGmc } from '../../devices/gq-gmc/profile.ts';
 import { createGqGmcSimulatorFor } from '../../simulators/gq-gmc.ts';
 import type { GqSimModel } from '../../simulators/gq-gmc-device.ts';
 import type { Reject } from '../../src/core/errors.ts';
-import type { DeviceSession, SessionContext } from '../../src/core/profile.ts';
+import { type DeviceSession, parseSessionOptions } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DoseScenario } from '../../src/core/simulator.ts';
 
@@ -18,7 +18,7 @@ function connect(model: GqSimModel, options: Record<string, unknown>, scenario: 
   const wire = { bytesFromSim: 0 };
   let toSim: ((chunk: Buffer) => void) | undefined;
   let session: DeviceSession | undefined;
-  const ctx: SessionContext = {
+  const ctx: Parameters<typeof gqGmc.createSession>[0] = {
     now: () => Date.now(),
     async write(bytes) {
       const b = Buffer.from(bytes);
@@ -26,7 +26,7 @@ function connect(model: GqSimModel, options: Record<string, unknown>, scenario: 
     },
     emit: (r) => readings.push(r),
     reject: (r) => rejects.push(r),
-    options: gqGmc.optionsSchema?.parse(options) ?? {},
+    options: parseSessionOptions(gqGmc, options),
     log: { debug: () => {}, info: (o) => info.push(o), warn: () => {} },
   };
   session = gqGmc.createSession(ctx);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { gqGmc } from '../../devices/gq-gmc/profile.ts';
 import type { Reject } from '../../src/core/errors.ts';
-import type { DeviceSession, SessionContext } from '../../src/core/profile.ts';
+import { type DeviceSession, parseSessionOptions } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 
 /** GETCFG of a GMC-320 (real config: 60 = 0.39, 240 = 1.56, 1000 = 6.5 µSv/h; floats little-endian). */
@@ -40,7 +40,7 @@ function rig(options: Record<string, unknown>, replies: Record<string, Buffer | 
   const rejects: Reject[] = [];
   const info: object[] = [];
   let session: DeviceSession | undefined;
-  const ctx: SessionContext = {
+  const ctx: Parameters<typeof gqGmc.createSession>[0] = {
     now: () => Date.now(),
     async write(bytes) {
       const cmd = Buffer.from(bytes).toString('latin1');
@@ -53,7 +53,7 @@ function rig(options: Record<string, unknown>, replies: Record<string, Buffer | 
     },
     emit: (r) => readings.push(r),
     reject: (r) => rejects.push(r),
-    options: gqGmc.optionsSchema?.parse(options) ?? {},
+    options: parseSessionOptions(gqGmc, options),
     log: { debug: () => {}, info: (o) => info.push(o), warn: () => {} },
   };
   session = gqGmc.createSession(ctx);

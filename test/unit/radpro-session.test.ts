@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { radpro } from '../../devices/radpro/profile.ts';
 import type { Reject } from '../../src/core/errors.ts';
-import type { DeviceSession, SessionContext } from '../../src/core/profile.ts';
+import { type DeviceSession, parseSessionOptions } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 
 /**
@@ -18,7 +18,7 @@ function scriptedDevice(script: Script, options: Record<string, unknown> = {}, c
   const rejects: Reject[] = [];
   const sent: string[] = [];
   let session: DeviceSession | undefined;
-  const ctx: SessionContext = {
+  const ctx: Parameters<typeof radpro.createSession>[0] = {
     now: () => Date.now(),
     async write(bytes) {
       const text = bytes.toString();
@@ -33,7 +33,7 @@ function scriptedDevice(script: Script, options: Record<string, unknown> = {}, c
     },
     emit: (r) => readings.push(r),
     reject: (r) => rejects.push(r),
-    options: radpro.optionsSchema?.parse(options) ?? {},
+    options: parseSessionOptions(radpro, options),
     log: { debug() {}, info() {}, warn() {} },
   };
   session = radpro.createSession(ctx);

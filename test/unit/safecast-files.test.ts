@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBgeigieLog } from '../../devices/safecast-bgeigie/decode.ts';
 import { safecastBgeigie } from '../../devices/safecast-bgeigie/profile.ts';
 import type { Reject } from '../../src/core/errors.ts';
-import type { SessionContext } from '../../src/core/profile.ts';
+import { parseSessionOptions } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../devices/safecast-bgeigie/fixtures/${name}`, import.meta.url));
@@ -11,12 +11,12 @@ const fixture = (name: string) => readFileSync(new URL(`../../devices/safecast-b
 function fakeContext(options: Record<string, unknown> = {}) {
   const readings: DecodedReading[] = [];
   const rejects: Reject[] = [];
-  const ctx: SessionContext = {
+  const ctx: Parameters<typeof safecastBgeigie.createSession>[0] = {
     now: () => 0,
     write: async () => {},
     emit: (r) => readings.push(r),
     reject: (r) => rejects.push(r),
-    options,
+    options: parseSessionOptions(safecastBgeigie, options),
     log: { debug() {}, info() {}, warn() {} },
   };
   return { ctx, readings, rejects };
