@@ -116,7 +116,9 @@ describe('console for a working shift (Chromium)', () => {
       await page.evaluate(() => window.scrollTo(0, 0));
       // Nothing wider than the screen: the header wraps instead.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
-      const last = await items().nth(IN_ALARM.length - 1).boundingBox();
+      const last = await items()
+        .nth(IN_ALARM.length - 1)
+        .boundingBox();
       expect(last).not.toBeNull();
       expect(last!.y + last!.height).toBeLessThanOrEqual(viewport.height);
       const list = (await page.getByTestId('alarm-list').boundingBox())!;
