@@ -9,6 +9,7 @@ import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unsh
 import { formatDateTime } from './format.js';
 import { removeTile, renderTile, tickAges } from './render.js';
 import { beep, setSound } from './sound.js';
+import { showTrainee } from './trainee.js';
 import { showTraining } from './training.js';
 
 const TREND_POINTS = 60;
@@ -198,6 +199,7 @@ setUpLogin((user) => {
   $('training-link').hidden = view.role !== 'trainer';
   renderAlarmPanel();
   showTraining(user);
+  showTrainee(user);
 });
 setUpDisposition((id) => alarms.get(id));
 setUpCalibration((id) => devices.get(id));
