@@ -19,7 +19,7 @@ function sources(dir: string): string[] {
 }
 
 /** Lines that touch an underscore member, comments and strings aside as far as a line scan can tell. */
-export function privateAccesses(text: string): string[] {
+function privateAccesses(text: string): string[] {
   return text
     .split('\n')
     .map((line, i) => ({ line: line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, ''), n: i + 1 }))
