@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { readCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
-import type { DurableReceipts } from '../ingest/receipts.ts';
+import type { DurableReceipts } from '../queue/receipts.ts';
 import { mqttClientOptions } from '../security/mqtt-client-options.ts';
 import type { DeviceLink } from '../transports/link.ts';
 import { createMqttLink, resolveDeviceTopic } from '../transports/mqtt-link.ts';
@@ -18,7 +18,7 @@ export interface AgentOptions {
   /** Links made elsewhere (simulators); devices not in it open their `serial` port or MQTT topic. */
   links?: ReadonlyMap<string, DeviceLink>;
   coalesceMs?: number;
-  /** Station mode: outbox rows stay until ingest confirms them durable (ingest/receipts.ts). */
+  /** Station mode: outbox rows stay until ingest confirms them durable (src/queue/receipts.ts). */
   receipts?: DurableReceipts;
   /** The server's calibration key (station mode shares it in-process); default: `calibration.key` or the key file. */
   calibrationKey?: Buffer;

@@ -1,5 +1,5 @@
 import { pointTimeUs, type Reading } from '../core/reading.ts';
-import type { DurableReceipts } from '../ingest/receipts.ts';
+import type { DurableReceipts } from '../queue/receipts.ts';
 import type { OutboxMessage } from './outbox-message.ts';
 
 /** Station mode: whose readings a publisher sends, and how long it waits for ingest's receipt. */

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { type IngestHandle, startIngest } from '../ingest/consumer.ts';
-import { createDurableReceipts } from '../ingest/receipts.ts';
+import { createDurableReceipts } from '../queue/receipts.ts';
 import { deviceTopicsFrom } from '../security/device-topics.ts';
 import { mqttClientOptions } from '../security/mqtt-client-options.ts';
 import { credentialsPath, loadMqttCredentials } from '../security/mqtt-credentials.ts';

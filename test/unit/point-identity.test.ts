@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { openDurableQueue } from '../../src/agent/outbox.ts';
+import { openDurableQueue } from '../../src/queue/durable-queue.ts';
 import { createSeqStamper } from '../../src/agent/point-identity.ts';
 import { createPublisher } from '../../src/agent/publisher.ts';
 import type { Reading } from '../../src/core/reading.ts';

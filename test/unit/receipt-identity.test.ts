@@ -3,7 +3,7 @@ import type { OutboxMessage } from '../../src/agent/outbox-message.ts';
 import { createReceiptTracker } from '../../src/agent/receipt-tracker.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { confirmReadings } from '../../src/ingest/mqtt-session.ts';
-import { createDurableReceipts } from '../../src/ingest/receipts.ts';
+import { createDurableReceipts } from '../../src/queue/receipts.ts';
 
 /**
  * Station mode: a reading leaves the agent's outbox only on ingest's receipt. Two agent-stamped
