@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { createIdleWaiters } from '../core/idle-waiters.ts';
 import type { Reading } from '../core/reading.ts';
-import { createRateLimiter, type DurableQueue, type QueueBatch } from './outbox.ts';
+import { createRateLimiter, type DurableQueue, type QueueBatch } from '../queue/durable-queue.ts';
 import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
 import { createSeqStamper } from './point-identity.ts';
 import { createReceiptTracker, type ReceiptOptions } from './receipt-tracker.ts';
@@ -43,7 +43,7 @@ export interface PublisherStats {
 }
 
 /**
- * Coalescing QoS 1 publisher backed by the SQLite outbox (outbox.ts).
+ * Coalescing QoS 1 publisher backed by the SQLite outbox (src/queue/durable-queue.ts).
  *
  * A reading is committed to the outbox (one transaction per event-loop turn, so a burst costs one
  * commit) and only what is committed is published; a message's rows are deleted on PUBACK. A

@@ -1,11 +1,14 @@
-import { createRateLimiter, type DurableQueue, openDurableQueue, type QueueBatch } from '../agent/outbox.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { createIdleWaiters } from '../core/idle-waiters.ts';
+import { createRateLimiter, type DurableQueue, openDurableQueue, type QueueBatch } from '../queue/durable-queue.ts';
 import { createLinePoster, type LinePosterOptions } from './influx-http.ts';
 import { computeBackoffMs, type DropReason } from './write-errors.ts';
 
 /**
- * The ingest spool: line protocol in SQLite (WAL), drained to InfluxDB in batches.
+ * The one write engine: line protocol in a queue (durable-queue.ts: a SQLite file, or `:memory:`),
+ * drained to InfluxDB in batches. The ingest spool uses a file; influx-writer.ts (`import`, tools)
+ * is this same engine over `:memory:` with backpressure, so the batch → post → classify → retry /
+ * drop / fault state machine exists once.
  *
  * Zero-loss rule: `append()` commits before it returns, so the consumer acknowledges an MQTT
  * message only once its points are on disk. A row leaves the spool only when influxd answered
@@ -37,8 +40,10 @@ export interface SpoolOptions extends Omit<LinePosterOptions, 'maxSockets'> {
   retryMaxMs?: number;
   /** Delay between retries while a service fault (401/403, database missing) lasts, ms. Default 10 000. */
   faultRetryMs?: number;
-  /** Lines influxd refused as bad data, for dead-lettering. Must not throw. */
-  onDrop?: (lines: readonly string[], info: { reason: DropReason; code: ErrorCode; message: string }) => void;
+  /** Lines influxd refused as bad data, for dead-lettering (`droppedPoints`: influxd's count when it said). Must not throw. */
+  onDrop?: (lines: readonly string[], info: { reason: DropReason; code: ErrorCode; message: string; droppedPoints?: number }) => void;
+  /** A batch left the spool (written or dead-lettered): room was made. Must not throw. */
+  onSettled?: () => void;
   /** A service fault started (set) or cleared (undefined). */
   onFault?: (fault: { code: ErrorCode; message: string } | undefined) => void;
   /** The spool crossed 80 % full (true) or fell back (false). */
@@ -227,8 +232,10 @@ export function openSpool(opts: SpoolOptions): Spool {
     inflight--;
     // A POST that outlived close(): its rows stay on disk and go again at the next start.
     if (closed && failed) return;
-    if (settled) queue.ack(batch);
-    else failed = true;
+    if (settled) {
+      queue.ack(batch);
+      opts.onSettled?.();
+    } else failed = true;
     if (failed) {
       // Wait for the other batch in flight, then replay everything unwritten after the backoff.
       if (inflight === 0 && !retryTimer)

@@ -5,7 +5,8 @@ import type { QueueBatch } from './queue-batch.ts';
 export { type QueueBatch, splitBatch } from './queue-batch.ts';
 
 /**
- * A durable FIFO of text items in SQLite (WAL): the agent's outbox (readings' JSON) and, through
+ * The shared durable queue (src/queue: agent and ingest import it, never each other). A durable
+ * FIFO of text items in SQLite (WAL): the agent's outbox (readings' JSON) and, through
  * ingest/spool.ts, the ingest spool (lines of line protocol).
  *
  * Zero-loss rule: a row leaves only through `ack()` (the next hop confirmed it) or a counted
