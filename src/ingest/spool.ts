@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../core/errors.ts';
 import { createIdleWaiters } from '../core/idle-waiters.ts';
-import { createRateLimiter, type DurableQueue, openDurableQueue, type QueueBatch } from '../queue/durable-queue.ts';
+import { type DurableQueue, openDurableQueue, type QueueBatch } from '../queue/durable-queue.ts';
+import { createPacedBacklog } from '../queue/rate-limiter.ts';
 import { createLinePoster, type LinePosterOptions } from './influx-http.ts';
 import { computeBackoffMs, type DropReason } from './write-errors.ts';
 
@@ -108,7 +109,11 @@ export function openSpool(opts: SpoolOptions): Spool {
     },
   });
   const maxInflight = opts.maxInflight ?? 2;
-  const limiter = createRateLimiter(opts.backlogRatePerSec ?? 50_000);
+  const backlog = createPacedBacklog({
+    ratePerSec: opts.backlogRatePerSec ?? 50_000,
+    takeBacklog: (n) => queue.takeBacklog(n),
+    wake: () => pump(),
+  });
   const st = { written: 0, retries: 0 } as Pick<SpoolStats, 'written' | 'retries' | 'fault' | 'lastError'>;
   let inflight = 0;
   let liveWaiting = 0;
@@ -121,7 +126,6 @@ export function openSpool(opts: SpoolOptions): Spool {
   let preferBacklog = false;
   let intervalTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
-  let backlogTimer: NodeJS.Timeout | undefined;
   const idle = createIdleWaiters();
   let finalStats: SpoolStats | undefined;
   const expireTimer = setInterval(() => queue.expire(), 10_000);
@@ -141,19 +145,10 @@ export function openSpool(opts: SpoolOptions): Spool {
 
   function takeBacklog(): QueueBatch | undefined {
     if (!backlogDue) return undefined;
-    const allowed = limiter.allowance(opts.batchSize);
-    if (allowed === 0) {
-      backlogTimer ??= setTimeout(() => {
-        backlogTimer = undefined;
-        pump();
-      }, limiter.waitMs());
-      return undefined;
-    }
-    const batch = queue.takeBacklog(allowed);
-    if (batch) {
-      limiter.spend(batch.items);
-      batch.bodies = batch.bodies.map(upgradeMsRow);
-    } else backlogDue = false;
+    const batch = backlog.take(opts.batchSize);
+    if (batch === 'empty') backlogDue = false;
+    if (typeof batch === 'string') return undefined;
+    batch.bodies = batch.bodies.map(upgradeMsRow);
     return batch;
   }
 
@@ -279,7 +274,8 @@ export function openSpool(opts: SpoolOptions): Spool {
       if (closed) return queue.depth();
       closed = true;
       await flush(timeoutMs);
-      for (const t of [intervalTimer, retryTimer, backlogTimer, expireTimer]) clearTimeout(t);
+      for (const t of [intervalTimer, retryTimer, expireTimer]) clearTimeout(t);
+      backlog.stop();
       failed = true; // nothing new starts; a POST still in flight settles into a closed database
       poster.destroy();
       const left = queue.depth();

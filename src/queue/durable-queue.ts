@@ -1,5 +1,5 @@
-import Database from 'better-sqlite3';
-import { preparePrivateFile } from '../core/private-files.ts';
+import type Database from 'better-sqlite3';
+import { openPrivateDatabase } from '../core/private-database.ts';
 import type { QueueBatch } from './queue-batch.ts';
 
 export { type QueueBatch, splitBatch } from './queue-batch.ts';
@@ -99,11 +99,9 @@ export interface DurableQueue {
 
 /** Opens (creating) the queue. Rows found in the file are backlog. @throws when SQLite cannot open the file. */
 export function openDurableQueue(opts: QueueOptions): DurableQueue {
-  preparePrivateFile(opts.path);
   const now = opts.now ?? Date.now;
   const separator = opts.separator ?? '\n';
-  const db = new Database(opts.path);
-  db.pragma('journal_mode = WAL');
+  const db = openPrivateDatabase(opts.path);
   // NORMAL with WAL: a commit is in the OS once the call returns, so it survives a crash or SIGKILL
   // of this process (the guarantee we need: the next hop is acked only after it). Only a power cut
   // or kernel panic can lose the last commits before a checkpoint; FULL would fsync every commit
@@ -294,5 +292,3 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     },
   };
 }
-
-export { createRateLimiter } from './rate-limiter.ts';

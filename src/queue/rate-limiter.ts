@@ -23,3 +23,40 @@ export function createRateLimiter(ratePerSec: number, now: () => number = Date.n
     },
   };
 }
+
+/**
+ * A backlog drained at a bounded rate: the agent's publisher and the ingest spool both read old
+ * rows through this, so the pace-or-wait rule exists once. `take` returns a batch of at most
+ * `want` items (charged to the bucket), `'wait'` while the bucket is empty (one timer then calls
+ * `wake`), or `'empty'` when the backlog holds nothing.
+ */
+export function createPacedBacklog<B extends { items: number }>(opts: {
+  ratePerSec: number;
+  takeBacklog: (maxItems: number) => B | undefined;
+  wake: () => void;
+  now?: () => number;
+}) {
+  const limiter = createRateLimiter(opts.ratePerSec, opts.now);
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    take(want: number): B | 'wait' | 'empty' {
+      const allowed = limiter.allowance(want);
+      if (allowed === 0) {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          opts.wake();
+        }, limiter.waitMs());
+        return 'wait';
+      }
+      const batch = opts.takeBacklog(allowed);
+      if (!batch) return 'empty';
+      limiter.spend(batch.items);
+      return batch;
+    },
+    /** Cancels a pending wake-up (on close). */
+    stop(): void {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
