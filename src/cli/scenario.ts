@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { RadscreenError } from '../core/errors.ts';
 import type { Scenario } from '../training/scenario.ts';
 import { createLogger, EXIT, loadConfigOrExit } from './common.ts';
+import { registerRecordCommand } from './scenario-record.ts';
 
 /** Prints a scenario's problems as `path: message` lines and exits 2, as `config check` does. */
 function exitWithProblems(e: unknown, file: string): never {
@@ -86,6 +87,12 @@ export function registerScenarioCommand(program: Command): void {
         const { runWithReport } = await import('./scenario-report.ts');
         process.exit(await runWithReport(scenario, config, opts.speed));
       }
+      if (scenario.devices.some((d) => d.replay)) {
+        process.stderr.write(
+          'radscreen: a recorded (replay) scenario plays only on its own engine: add --report json (RS_ERR_CLI_USAGE)\n',
+        );
+        process.exit(EXIT.usage);
+      }
       if (opts.speed === 'max') {
         process.stderr.write('radscreen: --speed max needs --report json (a run against a broker is paced)\n');
         process.exit(EXIT.usage);
@@ -100,6 +107,8 @@ export function registerScenarioCommand(program: Command): void {
       }
       await runFromCli(scenario, config, opts.speed as number);
     });
+
+  registerRecordCommand(cmd);
 }
 
 async function runFromCli(scenario: Scenario, config: ReturnType<typeof loadConfigOrExit>, speed: number): Promise<void> {

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   RS_ERR_CONFIG_INVALID: 'the configuration file is invalid',
   RS_ERR_CONFIG_UNREADABLE: 'the configuration file could not be read or parsed',
   RS_ERR_SCENARIO_INVALID: 'a scenario file is invalid',
+  RS_ERR_RECORD_INVALID: 'scenario record cannot make a scenario of that window (no readings, too many, mixed profiles, bad flags)',
   RS_ERR_TRAINING_UNAVAILABLE: 'training runs need a broker URL the server was not given',
   RS_ERR_HTTP_BODY: 'an HTTP request body or query failed validation',
   RS_ERR_CLI_USAGE: 'a command-line flag or argument is invalid',

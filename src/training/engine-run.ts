@@ -7,6 +7,7 @@ import { openAlarmStore } from '../alarms/store.ts';
 import type { AlarmTransition } from '../alarms/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import type { Reading } from '../core/reading.ts';
 import type { DeviceSimulator, SimulatorFactory } from '../core/simulator.ts';
 import { callControl } from './controls.ts';
 import { type Scenario, trainingDevices } from './scenario.ts';
@@ -44,6 +45,8 @@ export interface EngineRunOptions {
   startMs?: number;
   /** Every transition of the run's engine, in order, as it happens. */
   onTransition?(t: AlarmTransition): void;
+  /** Every reading the run's engine judged, in order (what a station would have stored). */
+  onReading?(r: Reading): void;
 }
 
 /** How a run ended. */
@@ -84,7 +87,7 @@ export interface EngineRun {
 /** Refuses a scenario that cannot run on a virtual clock; returns the problems (empty when fine). */
 export function clockProblems(s: Scenario): string[] {
   return s.devices
-    .filter((d) => !CLOCKED_PROFILES.has(d.profile))
+    .filter((d) => !d.replay && !CLOCKED_PROFILES.has(d.profile))
     .map((d) => `device ${d.id}: profile '${d.profile}' cannot run on a training clock (supported: ${[...CLOCKED_PROFILES].join(', ')})`);
 }
 
@@ -115,6 +118,11 @@ export function startEngineRun(opts: EngineRunOptions): EngineRun {
       opts.onTransition?.(t);
     }
   };
+  const judge = (r: Reading) => {
+    readings += 1;
+    opts.onReading?.(r);
+    collect(engine.evaluate(r));
+  };
   const atS = () => (clock.now() - startMs) / 1000;
   const sims = new Map<string, DeviceSimulator>();
   const status = (d: (typeof devices)[number], state: 'online' | 'offline', detail: Record<string, unknown> = {}) => {
@@ -137,14 +145,27 @@ export function startEngineRun(opts: EngineRunOptions): EngineRun {
 
   for (const [i, d] of devices.entries()) {
     const profile = catalogue.get(d.profile) as DeviceProfile;
+    const replay = scenario.devices[i]?.replay;
+    if (replay) {
+      // A recorded device (`scenario record`): its readings at their recorded offsets on the run's
+      // clock, stamped now, through the same contract check a decoded reading passes.
+      status(d, 'online');
+      for (const p of replay)
+        clock.setTimeout(() => {
+          const r = normaliseReading(
+            { ts: clock.now(), ts_source: 'agent', values: p.values, quality: p.quality },
+            { station, device: d.id, source: 'training', profile },
+          );
+          if (!('reject' in r)) judge(r.reading);
+        }, p.t_s * 1000);
+      continue;
+    }
     const session = profile.createSession({
       now: clock.now,
       write: async () => {},
       emit(decoded) {
         const r = normaliseReading(decoded, { station, device: d.id, source: 'training', profile });
-        if ('reject' in r) return;
-        readings += 1;
-        collect(engine.evaluate(r.reading));
+        if (!('reject' in r)) judge(r.reading);
       },
       reject: () => {},
       options: d.options,

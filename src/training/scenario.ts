@@ -9,7 +9,8 @@ import { formatIssues } from '../config/load.ts';
 import { type DeviceConfig, DeviceConfigSchema, SimulateSchema } from '../config/schema.ts';
 import { RadscreenError } from '../core/errors.ts';
 import type { DeviceProfile } from '../core/profile.ts';
-import { IdSchema } from '../core/reading.ts';
+import { ChannelValueSchema, IdSchema, QualitySchema } from '../core/reading.ts';
+import { checkChannelValues } from '../core/reading-contract.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { CONTROL_APIS, controlMethodsOf } from './controls.ts';
 import { TRAINING_PREFIX } from './training-id.ts';
@@ -42,6 +43,19 @@ export const CablePullSchema = z.strictObject({
   action: z.enum(['unplug', 'replug']),
 });
 
+/**
+ * One recorded reading of a replay device (`radscreen scenario record`): its canonical values at
+ * `t_s` scenario seconds (ms resolution). The values are checked against the profile's channels
+ * in crossCheck, with the same contract the agent and ingest apply.
+ */
+export const ReplayPointSchema = z.strictObject({
+  t_s: z.number().nonnegative(),
+  values: z
+    .record(z.string().regex(/^[a-z][a-z0-9_]*$/), ChannelValueSchema)
+    .refine((v) => Object.keys(v).length > 0, 'a reading carries at least one value'),
+  quality: QualitySchema.default('good'),
+});
+
 export const ScenarioDeviceSchema = z.strictObject({
   /** Scenario-local id; on the wire it becomes `training-<id>` (so at most 55 characters here). */
   id: IdSchema.max(64 - TRAINING_PREFIX.length, `at most ${64 - TRAINING_PREFIX.length} characters (training- is prefixed)`),
@@ -49,7 +63,12 @@ export const ScenarioDeviceSchema = z.strictObject({
   name: z.string().optional(),
   options: z.record(z.string(), z.unknown()).default({}),
   /** As `devices[].simulate` in the config; event times count in device ticks (1000 ms = seconds). */
-  simulate: SimulateSchema,
+  simulate: SimulateSchema.default(SimulateSchema.parse({})),
+  /**
+   * A replay instead of physics (`radscreen scenario record`): canonical readings at `t_s` scenario
+   * seconds, fed straight into the run's engine. Trainee runs only (not playable through a broker).
+   */
+  replay: z.array(ReplayPointSchema).max(200_000).optional(),
   actions: z.array(ScenarioActionSchema).default([]),
   cable_pull: z.array(CablePullSchema).default([]),
 });
@@ -134,6 +153,13 @@ function crossCheck(s: Scenario, ctx: ScenarioCheckContext): string[] {
       if (!r.success) out.push(...formatIssues(r.error.issues).map((l) => `${at}.options.${l}`));
       else d.options = r.data as Record<string, unknown>; // defaults filled in, as the config loader does
     } else if (profile && Object.keys(d.options).length > 0) out.push(`${at}.options: profile '${d.profile}' takes no options`);
+    if (d.replay && (d.actions.length > 0 || d.cable_pull.length > 0 || d.simulate.events.length > 0))
+      out.push(`${at}.replay: a replay device takes no simulate events, actions or cable pulls`);
+    d.replay?.forEach((p, j) => {
+      if (late(p.t_s)) out.push(`${at}.replay.${j}.t_s: ${p.t_s} s is after the scenario ends (${s.duration_s} s)`);
+      const refused = profile && checkChannelValues(p.values, profile.channels, profile.id);
+      if (refused) out.push(`${at}.replay.${j}.values: ${refused.message} (${refused.code})`);
+    });
     d.simulate.events.forEach((e, j) => {
       if (late(e.at_s)) out.push(`${at}.simulate.events.${j}.at_s: ${e.at_s} s is after the scenario ends (${s.duration_s} s)`);
     });

@@ -74,7 +74,8 @@ export function createTrainingService(opts: {
   const runs: { run: ScenarioRun; view: Omit<TrainingRunView, keyof RunProgress>; final?: RunProgress }[] = [];
   let seq = 0;
 
-  const load = () => listScenarios(dir).flatMap((e) => (e.scenario ? [e.scenario] : []));
+  // Replays (`scenario record`) play only on their own engine (trainee runs), never through a broker.
+  const load = () => listScenarios(dir).flatMap((e) => (e.scenario && !e.scenario.devices.some((d) => d.replay) ? [e.scenario] : []));
   const viewOf = (r: (typeof runs)[number]): TrainingRunView => ({ ...(r.final ?? r.run.progress()), ...r.view });
   const active = () => runs.find((r) => !r.final);
 

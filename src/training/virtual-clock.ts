@@ -27,16 +27,45 @@ export function createVirtualClock(startMs: number): VirtualClock {
   let nextId = 1;
   const timers = new Map<number, Timer>();
 
+  // A binary min-heap on (at, seq): a replayed scenario schedules one timer per recorded reading
+  // (up to 200,000 per device), so finding the next due timer by scanning would be quadratic.
+  // Cleared timers stay in the heap and are skipped when they surface (not in `timers` any more).
+  const heap: Timer[] = [];
+  const before = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  const push = (t: Timer) => {
+    heap.push(t);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i] as Timer, heap[parent] as Timer)) break;
+      [heap[i], heap[parent]] = [heap[parent] as Timer, heap[i] as Timer];
+      i = parent;
+    }
+  };
+  const popTop = () => {
+    const last = heap.pop() as Timer;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && before(heap[l] as Timer, heap[m] as Timer)) m = l;
+      if (r < heap.length && before(heap[r] as Timer, heap[m] as Timer)) m = r;
+      if (m === i) break;
+      [heap[i], heap[m]] = [heap[m] as Timer, heap[i] as Timer];
+      i = m;
+    }
+  };
   const add = (fn: () => void, ms: number, every: boolean): number => {
     const d = Math.max(1, Math.round(ms));
     const t: Timer = { id: nextId++, at: now + d, seq: seq++, fn, ...(every ? { every: d } : {}) };
     timers.set(t.id, t);
+    push(t);
     return t.id;
   };
   const due = (): Timer | undefined => {
-    let best: Timer | undefined;
-    for (const t of timers.values()) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
-    return best;
+    while (heap.length > 0 && timers.get((heap[0] as Timer).id) !== heap[0]) popTop();
+    return heap[0];
   };
 
   return {
@@ -49,9 +78,11 @@ export function createVirtualClock(startMs: number): VirtualClock {
     advanceTo(t) {
       for (let next = due(); next && next.at <= t; next = due()) {
         now = next.at;
+        popTop();
         if (next.every) {
           next.at += next.every;
           next.seq = seq++;
+          push(next);
         } else timers.delete(next.id);
         next.fn();
       }

@@ -12,7 +12,11 @@ import { PERMISSIONS, type Role, RoleSchema } from '../../src/server/auth/roles.
 import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { createLiveState } from '../../src/server/live-state.ts';
 import type { RunProgress } from '../../src/training/runner.ts';
+import { createTrainingDesk, type TrainingDesk } from '../../src/training/desk.ts';
+import { openTrainingRunStore } from '../../src/training/run-store.ts';
 import { createTrainingService } from '../../src/training/service.ts';
+import { simulators } from '../../simulators/index.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * Role by route: every mutating route the app registers (collected by the guard's onRoute hook,
@@ -89,7 +93,8 @@ async function fixture(store: AuthStore) {
   const state = createLiveState({ config, catalogue, engine, now });
   const training = fakeTraining();
   const calibrations = openCalibrationStore();
-  const app = await buildApp({ state, engine, config, auth: store, now, training, calibrations });
+  const desk = createTrainingDesk({ store: openTrainingRunStore(), config, catalogue, simulators });
+  const app = await buildApp({ state, engine, config, auth: store, now, training, calibrations, trainingDesk: desk });
   app.addHook('onClose', async () => calibrations.close());
   const pendingCalibration = () =>
     calibrations.requests.create(
@@ -116,7 +121,25 @@ async function fixture(store: AuthStore) {
     if (!id) throw new Error('fixture did not raise an alarm');
     return id;
   };
-  return { app, engine, feed, raise, training, pendingCalibration };
+  return { app, engine, feed, raise, training, pendingCalibration, desk };
+}
+
+/** A trainee run of the interlock scenario for the user named like `role` (its trainee), at the fastest speed. */
+function traineeRun(desk: TrainingDesk, role: Role): string {
+  return desk.start('xray-interlock-beam-on', { trainee: role, started_by: role, speed: 100, mode: 'self_paced' }).run;
+}
+
+/** The run's first alarm, once its engine has raised one. */
+async function firstRunAlarm(desk: TrainingDesk, run: string): Promise<string> {
+  let id = '';
+  await waitFor(
+    () => {
+      id = desk.alarms(run)[0]?.id ?? '';
+      return id !== '';
+    },
+    { timeoutMs: 15_000 },
+  );
+  return id;
 }
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
@@ -137,6 +160,12 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /api/calibration-requests/:id/reject': ['technician', 'admin'],
   'POST /api/training/scenarios/:name/start': ['trainer'],
   'POST /api/training/runs/:id/stop': ['trainer'],
+  'POST /api/training/scenarios/:name/runs': ['trainer'],
+  'POST /api/training/scenarios/:name/self': ['operator', 'technician'],
+  'POST /api/training/runs/:id/alarms/:alarm/:action': ['operator', 'technician'],
+  'POST /api/training/runs/:id/devices/:device/out-of-service': ['operator', 'technician'],
+  'POST /api/training/runs/:id/checklist/:item': ['operator', 'technician'],
+  'POST /api/training/runs/:id/end': ALL,
   'POST /api/users/:name/disable': ['admin'],
   'POST /api/users/:name/enable': ['admin'],
   'DELETE /api/users/:name': ['admin'],
@@ -155,8 +184,12 @@ async function victim(f: Fixture, disabled = false): Promise<string> {
 const SHARED_CURRENT = 'shared-current-pass-for-roles';
 let sharedHash: string | undefined;
 
-/** How to prepare a target and a valid request for each guarded route; `url` fills in `:id` (or `:name`). */
-const CASES: Record<string, (f: Fixture) => { id: string; body: unknown } | Promise<{ id: string; body: unknown }>> = {
+/**
+ * How to prepare a target and a valid request for each guarded route, for the role that will send
+ * it; `id` fills in `:id` (or `:name`), or `url` is the whole path for routes with more parameters.
+ */
+type Prepared = { id: string; body: unknown; url?: string };
+const CASES: Record<string, (f: Fixture, role: Role) => Prepared | Promise<Prepared>> = {
   'POST /api/logout': () => ({ id: '', body: {} }),
   'POST /api/users': () => ({ id: '', body: { name: `u${t++}`, role: 'trainer' } }),
   'POST /api/alarms/:id/ack': (f) => ({ id: f.raise(), body: { comment: 'seen on camera' } }),
@@ -186,6 +219,23 @@ const CASES: Record<string, (f: Fixture) => { id: string; body: unknown } | Prom
     id: (await f.training.start('geiger-cable-pulled', { user: 'setup' })).run,
     body: {},
   }),
+  'POST /api/training/scenarios/:name/runs': () => ({ id: 'xray-interlock-beam-on', body: { trainee: 'operator', speed: 100 } }),
+  'POST /api/training/scenarios/:name/self': () => ({ id: 'xray-interlock-beam-on', body: { speed: 100 } }),
+  // Trainee routes: the run's trainee is the acting user, so each role gets a run of its own.
+  'POST /api/training/runs/:id/alarms/:alarm/:action': async (f, role) => {
+    const run = traineeRun(f.desk, role);
+    const alarm = await firstRunAlarm(f.desk, run);
+    return { id: run, body: {}, url: `/api/training/runs/${run}/alarms/${encodeURIComponent(alarm)}/view_evidence` };
+  },
+  'POST /api/training/runs/:id/devices/:device/out-of-service': (f, role) => {
+    const run = traineeRun(f.desk, role);
+    return { id: run, body: { on: true }, url: `/api/training/runs/${run}/devices/training-parcel-scanner/out-of-service` };
+  },
+  'POST /api/training/runs/:id/checklist/:item': (f, role) => {
+    const run = traineeRun(f.desk, role);
+    return { id: run, body: {}, url: `/api/training/runs/${run}/checklist/call-rpo` };
+  },
+  'POST /api/training/runs/:id/end': (f, role) => ({ id: traineeRun(f.desk, role), body: {} }),
   'POST /api/users/:name/disable': async (f) => ({ id: await victim(f), body: {} }),
   'POST /api/users/:name/enable': async (f) => ({ id: await victim(f, true), body: {} }),
   'DELETE /api/users/:name': async (f) => ({ id: await victim(f), body: undefined }),
@@ -231,8 +281,10 @@ describe('role by route', () => {
       expect(permission === 'authenticated' ? ALL : [...PERMISSIONS[permission]]).toEqual(allowed);
       const f = await fixture(store);
       try {
-        const { id, body } = await prepare(f);
-        const url = key.slice(key.indexOf(' ') + 1).replace(/:(id|name)\b/, encodeURIComponent(id));
+        const urlOf = (p: Prepared) => p.url ?? key.slice(key.indexOf(' ') + 1).replace(/:(id|name)\b/, encodeURIComponent(p.id));
+        const first = await prepare(f, allowed[0] as Role);
+        const { id, body } = first;
+        const url = urlOf(first);
         const before = id && key.includes('/alarms/') ? f.engine.history(id).length : 0;
         const method = key.slice(0, key.indexOf(' ')) as 'POST' | 'DELETE';
         const send = (role?: Role) =>
@@ -263,8 +315,8 @@ describe('role by route', () => {
             role === allowed[0]
               ? { id, url }
               : await (async () => {
-                  const p = await prepare(f);
-                  return { id: p.id, url: key.slice(key.indexOf(' ') + 1).replace(/:(id|name)\b/, encodeURIComponent(p.id)) };
+                  const p = await prepare(f, role);
+                  return { id: p.id, url: urlOf(p) };
                 })();
           const res = await f.app.inject({
             method,

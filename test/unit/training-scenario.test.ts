@@ -109,6 +109,31 @@ devices:
     ]);
   });
 
+  it('checks replayed readings (scenario record) with the reading contract, and refuses physics on a replay device', () => {
+    const replay = (points: string, extra = '') => `
+name: replayed
+title: Replayed
+description: A recorded window.
+duration_s: 10
+devices:
+  - id: device-1
+    profile: mightyohm-geiger
+    replay:
+${points}${extra}
+`;
+    expect(problemsOf(replay('      - { t_s: 1, values: { cpm: 20, dose_rate: 0.11 } }'))).toEqual([]);
+    expect(problemsOf(replay('      - { t_s: 2, values: { cpm: 20, door: true } }'))).toEqual([
+      "devices.0.replay.0.values: channel 'door' is not declared by mightyohm-geiger (RS_ERR_CHANNEL_UNKNOWN)",
+    ]);
+    expect(problemsOf(replay('      - { t_s: 11, values: { cpm: 20 } }'))).toEqual([
+      'devices.0.replay.0.t_s: 11 s is after the scenario ends (10 s)',
+    ]);
+    expect(problemsOf(replay('      - { t_s: 1, values: {} }'))).toEqual(['devices.0.replay.0.values: a reading carries at least one value']);
+    expect(
+      problemsOf(replay('      - { t_s: 1, values: { cpm: 20 } }', '\n    cable_pull: [{ at_s: 5, action: unplug }]')),
+    ).toEqual(['devices.0.replay: a replay device takes no simulate events, actions or cable pulls']);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problemsOf('name: a\n  title: [unclosed\n')[0]).toMatch(/^line \d+: /);
   });
