@@ -2,6 +2,7 @@ import type { DeviceProfile } from '../src/core/profile.ts';
 import { gqGmc } from './gq-gmc/profile.ts';
 import { mightyohmGeiger } from './mightyohm-geiger/profile.ts';
 import { mqttJson } from './mqtt-json/profile.ts';
+import { radiacode } from './radiacode/profile.ts';
 import { radpro } from './radpro/profile.ts';
 import { safecastBgeigie } from './safecast-bgeigie/profile.ts';
 import { safecastJson } from './safecast-json/profile.ts';
@@ -18,6 +19,7 @@ export const profiles: readonly DeviceProfile[] = [
   safecastJson,
   mqttJson,
   xrayParcelScannerMqtt,
+  radiacode,
 ];
 
 export const catalogue: ReadonlyMap<string, DeviceProfile> = new Map(profiles.map((p) => [p.id, p]));
