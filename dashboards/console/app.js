@@ -8,6 +8,7 @@ import { setUpCalibration } from './calibration.js';
 import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unshelve } from './dialogs.js';
 import { removeTile, renderTile, tickAges } from './render.js';
 import { beep, setSound } from './sound.js';
+import { showTrainee } from './trainee.js';
 import { showTraining } from './training.js';
 
 const TREND_POINTS = 60;
@@ -170,6 +171,7 @@ $('sound-toggle').addEventListener('change', (ev) => setSound(ev.target.checked)
 setUpLogin((user) => {
   renderAlarmPanel();
   showTraining(user);
+  showTrainee(user);
 });
 setUpDisposition((id) => alarms.get(id));
 setUpCalibration((id) => devices.get(id));
