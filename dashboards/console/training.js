@@ -2,7 +2,7 @@
 // time, and shows the running one. Runs go through the live pipeline with devices `training-<id>`;
 // their alarms land in the training list, never in the live one. Reading is open; start/stop
 // need the trainer role (the server checks and audits it).
-import { act } from './api.js';
+import { act, notify } from './api.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const POLL_MS = 1000;
@@ -32,7 +32,16 @@ function renderScenarios(scenarios, running) {
       await act(`/api/training/scenarios/${encodeURIComponent(s.name)}/start`, { speed }, `Training started: ${s.title}`);
       refresh();
     });
-    head.append(start);
+    // Assign: a trainee run on its own engine and clock, for the trainee named above the list.
+    const assign = el('button', { type: 'button', 'data-testid': 'training-assign' }, 'Assign');
+    assign.addEventListener('click', async () => {
+      const trainee = $('trainee-name').value.trim();
+      if (!trainee) return notify('Name the trainee first.', 'error');
+      const speed = Number($('training-speed').value) || 1;
+      await act(`/api/training/scenarios/${encodeURIComponent(s.name)}/runs`, { trainee, speed }, `${s.title} assigned to ${trainee}`);
+      refresh();
+    });
+    head.append(start, assign);
     item.append(head, el('p', { class: 'scenario-desc' }, s.description));
     list.append(item);
   }
@@ -53,6 +62,35 @@ function renderRun(run) {
   $('training-stop').hidden = run.state !== 'running';
 }
 
+/** The named trainee's runs (newest first) with their state, score and a link to the report. */
+async function refreshTraineeRuns() {
+  const name = $('trainee-name').value.trim();
+  const list = $('trainee-runs');
+  if (!name) return list.replaceChildren();
+  const r = await fetch(`/api/training/trainees/${encodeURIComponent(name)}/runs`);
+  if (!r.ok) return;
+  const { runs } = await r.json();
+  list.replaceChildren(
+    ...runs.map((run) => {
+      const li = el('li', { 'data-testid': 'trainee-run', 'data-run': run.run, 'data-state': run.state });
+      const score = run.state === 'running' ? 'running' : `${run.state} · score ${run.score_percent} %`;
+      li.append(el('span', { 'data-testid': 'trainee-run-summary' }, `${run.title} · ${score} · `));
+      const link = el(
+        'a',
+        {
+          'data-testid': 'trainee-run-report',
+          href: `/api/training/runs/${encodeURIComponent(run.run)}/report.html`,
+          target: '_blank',
+          rel: 'noopener',
+        },
+        'After-action report',
+      );
+      li.append(link);
+      return li;
+    }),
+  );
+}
+
 /** Re-reads scenarios and runs; the newest run shows until another starts. */
 async function refresh() {
   try {
@@ -62,6 +100,7 @@ async function refresh() {
     $('training-unavailable').hidden = sc.available;
     renderScenarios(sc.scenarios, running || !sc.available);
     renderRun(latest);
+    await refreshTraineeRuns();
   } catch {
     // The stream state already tells the user the server is unreachable.
   }

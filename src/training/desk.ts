@@ -123,7 +123,9 @@ export function createTrainingDesk(opts: {
       });
       const e: Entry = {
         run,
-        session: createTraineeSession(run),
+        // The actions' transitions go into the run's list, so the report sees an acknowledgement
+        // (and disposition) even when no later transition of that alarm carries it.
+        session: createTraineeSession(run, (ts) => run.record(ts)),
         trainee: o.trainee,
         started_by: o.started_by,
         mode: o.mode,

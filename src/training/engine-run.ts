@@ -72,8 +72,10 @@ export interface EngineRun {
   startMs: number;
   /** Scenario seconds so far. */
   elapsedS(): number;
-  /** Every engine transition so far, oldest first. */
+  /** Every engine transition so far, oldest first (the trainee's actions included, once `record`ed). */
   transitions(): readonly AlarmTransition[];
+  /** Adds transitions of actions taken on the run's engine from outside (a trainee's acknowledgement). */
+  record(ts: readonly AlarmTransition[]): void;
   /** What the scenario did so far (control calls, cable pulls). */
   events(): readonly ScenarioEvent[];
   readingsPublished(): number;
@@ -112,7 +114,7 @@ export function startEngineRun(opts: EngineRunOptions): EngineRun {
   const transitions: AlarmTransition[] = [];
   const events: ScenarioEvent[] = [];
   let readings = 0;
-  const collect = (ts: AlarmTransition[]) => {
+  const collect = (ts: readonly AlarmTransition[]) => {
     for (const t of ts) {
       transitions.push(t);
       opts.onTransition?.(t);
@@ -218,6 +220,7 @@ export function startEngineRun(opts: EngineRunOptions): EngineRun {
     startMs,
     elapsedS: () => Math.min(scenario.duration_s, atS()),
     transitions: () => transitions,
+    record: collect,
     events: () => events,
     readingsPublished: () => readings,
     state: () => state,

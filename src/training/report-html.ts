@@ -11,9 +11,7 @@ const table = (head: string[], rows: unknown[][]) =>
 /** The after-action report as a self-contained printable page (no scripts, print-friendly CSS). */
 export function reportHtml(r: RunReport): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>After-action report: ${esc(r.title)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;margin:.5em 0 1.5em;width:100%}
-th,td{border:1px solid #999;padding:.25em .5em;text-align:left}th{background:#eee}.score{font-size:2em;font-weight:bold}
-@media print{body{margin:0}}</style></head><body>
+<link rel="stylesheet" href="/report.css"></head><body>
 <h1>After-action report</h1>
 <p><b>${esc(r.title)}</b> (${esc(r.scenario)}) · run ${esc(r.run)} · trainee <b data-testid="report-trainee">${esc(r.trainee ?? '—')}</b>
  · started by ${esc(r.started_by)} (${esc(r.mode)}) · ${esc(new Date(r.started_at).toISOString())} · speed ${esc(r.speed)}× · ${esc(r.state)} at ${mmss(r.elapsed_s)} of ${mmss(r.duration_s)}</p>

@@ -94,7 +94,8 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
   const speed = opts.speed ?? 1;
   if (!(speed > 0)) throw new Error(`speed must be positive, not ${speed}`);
   const replayed = scenario.devices.filter((d) => d.replay).map((d) => d.id);
-  if (replayed.length) throw new Error(`replay devices (${replayed.join(', ')}) play only in trainee runs on their own engine (--report json)`);
+  if (replayed.length)
+    throw new Error(`replay devices (${replayed.join(', ')}) play only in trainee runs on their own engine (--report json)`);
   const id = opts.runId ?? randomUUID().slice(0, 8);
   const dataDir = join(opts.config.data_dir, 'training', id);
   const devices: DeviceConfig[] = trainingDevices(scenario).map((d) => {
