@@ -13,10 +13,10 @@
  */
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
-import { openDurableQueue } from '../src/agent/outbox.ts';
 import { createPublisher } from '../src/agent/publisher.ts';
 import { topics } from '../src/core/contract.ts';
 import type { Reading } from '../src/core/reading.ts';
+import { openDurableQueue } from '../src/queue/durable-queue.ts';
 
 const { values: a } = parseArgs({
   options: {

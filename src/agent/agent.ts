@@ -18,7 +18,7 @@ export interface AgentOptions {
   /** Links made elsewhere (simulators); devices not in it open their `serial` port or MQTT topic. */
   links?: ReadonlyMap<string, DeviceLink>;
   coalesceMs?: number;
-  /** Station mode: outbox rows stay until ingest confirms them durable (ingest/receipts.ts). */
+  /** Station mode: outbox rows stay until ingest confirms them durable (src/core/receipts.ts). */
   receipts?: DurableReceipts;
   /** The server's calibration key (station mode shares it in-process); default: `calibration.key` or the key file. */
   calibrationKey?: Buffer;

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { DEADLETTER_TOPIC, type DeadLetter } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import { createRateLimiter } from './rate-limiter.ts';
+import { createRateLimiter } from '../queue/rate-limiter.ts';
 
 export interface DeadLettersOptions {
   client: MqttClient;

@@ -5,14 +5,14 @@ import { type DeviceState, type StatusMessage, topics } from '../core/contract.t
 import type { ErrorCode } from '../core/errors.ts';
 import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profile.ts';
 import type { DecodedReading, Source } from '../core/reading.ts';
-import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import type { DurableReceipts } from '../core/receipts.ts';
+import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
+import { openDurableQueue } from '../queue/durable-queue.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';
 import { statusDetail } from './device-status.ts';
 import { normaliseReading } from './normalise.ts';
-import { openDurableQueue } from './outbox.ts';
 import { createPublisher } from './publisher.ts';
 import { digestOf } from './source-mark.ts';
 

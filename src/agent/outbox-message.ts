@@ -1,4 +1,4 @@
-import type { QueueBatch } from './queue-batch.ts';
+import type { QueueBatch } from '../queue/queue-batch.ts';
 
 /**
  * Outbox rows → MQTT messages. Rows hold one event-loop turn's readings (up to `rowItems`), one

@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { createIdleWaiters } from '../core/idle-waiters.ts';
 import type { Reading } from '../core/reading.ts';
-import { createRateLimiter, type DurableQueue, type QueueBatch } from './outbox.ts';
+import type { DurableQueue, QueueBatch } from '../queue/durable-queue.ts';
+import { createPacedBacklog } from '../queue/rate-limiter.ts';
 import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
 import { createSeqStamper } from './point-identity.ts';
 import { createReceiptTracker, type ReceiptOptions } from './receipt-tracker.ts';
@@ -43,7 +44,7 @@ export interface PublisherStats {
 }
 
 /**
- * Coalescing QoS 1 publisher backed by the SQLite outbox (outbox.ts).
+ * Coalescing QoS 1 publisher backed by the SQLite outbox (src/queue/durable-queue.ts).
  *
  * A reading is committed to the outbox (one transaction per event-loop turn, so a burst costs one
  * commit) and only what is committed is published; a message's rows are deleted on PUBACK. A
@@ -57,7 +58,11 @@ export function createPublisher(opts: PublisherOptions) {
   const maxPerMessage = opts.maxPerMessage ?? 1000;
   // A row holds one turn's readings (≥ one message's worth): one insert and one delete per row.
   const rowItems = Math.max(maxPerMessage, 1000);
-  const limiter = createRateLimiter(opts.backlogRatePerSec ?? 5000);
+  const backlog = createPacedBacklog({
+    ratePerSec: opts.backlogRatePerSec ?? 5000,
+    takeBacklog: (n) => outbox.takeBacklog(n),
+    wake: () => pump(),
+  });
   const pending: string[] = [];
   // Callers waiting for the readings they handed over to be committed (the MQTT link's PUBACK).
   let commitWaiters: { resolve(): void; reject(err: Error): void }[] = [];
@@ -74,7 +79,6 @@ export function createPublisher(opts: PublisherOptions) {
   let queueHead = 0;
   let inflight = 0;
   let coalesceTimer: NodeJS.Timeout | undefined;
-  let backlogTimer: NodeJS.Timeout | undefined;
   let ackTimer: NodeJS.Immediate | undefined;
   let closed = false;
   let failed = false;
@@ -183,18 +187,9 @@ export function createPublisher(opts: PublisherOptions) {
   }
 
   function takeBacklog(): QueueBatch | undefined {
-    const allowed = limiter.allowance(rowItems);
-    if (allowed === 0) {
-      backlogTimer ??= setTimeout(() => {
-        backlogTimer = undefined;
-        pump();
-      }, limiter.waitMs());
-      return undefined;
-    }
-    const batch = outbox.takeBacklog(allowed);
-    if (!batch) backlogDue = false;
-    else limiter.spend(batch.items);
-    return batch;
+    const batch = backlog.take(rowItems);
+    if (batch === 'empty') backlogDue = false;
+    return typeof batch === 'string' ? undefined : batch;
   }
 
   function notifyIdle(): void {
@@ -250,7 +245,7 @@ export function createPublisher(opts: PublisherOptions) {
       flushAcks();
       closed = true;
       clearTimeout(coalesceTimer);
-      clearTimeout(backlogTimer);
+      backlog.stop();
       confirm?.close();
       client.off('connect', onConnect);
     },

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
-import type { DeviceConfig } from '../config/schema.ts';
+import type { Config, DeviceConfig } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DeviceSimulator, SimulatorFactory, SimulatorWire } from '../core/simulator.ts';
+import { mqttClientOptions } from '../security/mqtt-client-options.ts';
 import type { DeviceLink } from '../transports/link.ts';
 import { createMemoryLink } from '../transports/memory-link.ts';
 import { createSerialLink } from '../transports/serial-link.ts';
@@ -75,6 +76,22 @@ function ptyDevice(agentPath: string, devicePath: string, baudRate: number, make
       await r.pair.stop();
     },
   };
+}
+
+/**
+ * The simulated devices of a station config, as `radscreen agent` and `radscreen station` start
+ * them: every simulator and its agent link get the config's MQTT identity for that device.
+ */
+export function startConfiguredSimulators(
+  config: Config,
+  deps: { catalogue: ReadonlyMap<string, DeviceProfile>; simulators: ReadonlyMap<string, SimulatorFactory>; log: Logger; mqttUrl?: string },
+): Promise<SimulatedLinks> {
+  return startSimulatedLinks({
+    ...deps,
+    devices: config.devices,
+    dataDir: config.data_dir,
+    mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
+  });
 }
 
 /**

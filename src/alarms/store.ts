@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { preparePrivateFile } from '../core/private-files.ts';
+import { openPrivateDatabase } from '../core/private-database.ts';
 import { type Alarm, AlarmSchema, type AlarmTransition } from './types.ts';
 
 /**
@@ -37,9 +36,7 @@ export function alarmStorePath(dataDir: string): string {
 
 /** Opens (creating if needed) the alarm store at `path`, or an in-memory one for `:memory:`. */
 export function openAlarmStore(path = ':memory:'): AlarmStore {
-  preparePrivateFile(path);
-  const db = new Database(path);
-  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  const db = openPrivateDatabase(path);
   // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commit.
   db.pragma('synchronous = NORMAL');
   db.exec(`

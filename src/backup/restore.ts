@@ -72,7 +72,8 @@ export async function restoreBackup(opts: { config: Config; source: string; out:
         now = await countPoints(ep, database);
       }
       const missing = short(now);
-      if (missing) throw new Error(`InfluxDB ${missing[0]}: ${now[missing[0]] ?? 0} points after the restore, the backup counted ${missing[1]}`);
+      if (missing)
+        throw new Error(`InfluxDB ${missing[0]}: ${now[missing[0]] ?? 0} points after the restore, the backup counted ${missing[1]}`);
       out(`influx   ${database} restored (${Object.values(now).reduce((a, b) => a + b, 0)} points)`);
     } finally {
       await ep.release();

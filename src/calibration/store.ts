@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { preparePrivateFile } from '../core/private-files.ts';
+import { openPrivateDatabase } from '../core/private-database.ts';
 import { type CalibrationRequests, openCalibrationRequests } from './requests.ts';
 import { type CalibrationRecord, CalibrationRecordSchema, isoDay } from './schemas.ts';
 
@@ -39,9 +38,7 @@ function newCalibrationId(calibratedAt: number): string {
 
 /** Opens (creating) the calibration store at `path`; `:memory:` for tests. */
 export function openCalibrationStore(path = ':memory:'): CalibrationStore {
-  preparePrivateFile(path);
-  const db = new Database(path);
-  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  const db = openPrivateDatabase(path);
   db.exec(`
     CREATE TABLE IF NOT EXISTS calibrations (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, calibration_id TEXT NOT NULL UNIQUE, device TEXT NOT NULL,

@@ -67,17 +67,8 @@ program
     securePrivateTreeLogged(config.data_dir, log);
     markDataDirInUse(config.data_dir, 'agent');
     const { startAgent } = await import('../agent/agent.ts');
-    const { startSimulatedLinks } = await import('../agent/simulated-links.ts');
-    const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
-    const sims = await startSimulatedLinks({
-      devices: config.devices,
-      catalogue,
-      simulators,
-      dataDir: config.data_dir,
-      log,
-      mqttUrl: config.mqtt.url,
-      mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
-    });
+    const { startConfiguredSimulators } = await import('../agent/simulated-links.ts');
+    const sims = await startConfiguredSimulators(config, { catalogue, simulators, log, mqttUrl: config.mqtt.url });
     const agent = startAgent({ config, catalogue, mqttUrl: config.mqtt.url as string, log, links: sims.links });
     // Signals are handled from the moment devices run: a SIGTERM during the metrics start-up must
     // still stop the agent cleanly (outbox closed, offline status), not kill it mid-write.

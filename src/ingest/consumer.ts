@@ -3,12 +3,12 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { catalogue } from '../../devices/index.ts';
 import { DEADLETTER_TOPIC, type DeadLetter, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import type { DurableReceipts } from '../core/receipts.ts';
 import type { TimestampWindow } from '../core/time-window.ts';
 import { createAdmission, type KnownDevices } from './admission.ts';
 import { toLines } from './line-protocol.ts';
 import type { IngestLogger } from './logger.ts';
 import { confirmReadings, waitForConnect } from './mqtt-session.ts';
-import type { DurableReceipts } from './receipts.ts';
 import { ensureSchema } from './schema.ts';
 import type { SpoolStats } from './spool.ts';
 import { type IngestInfluxOptions, openIngestStorage, type PreparedMessage } from './storage.ts';
@@ -139,53 +139,27 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   });
   const c = client;
 
-  // mqtt.js hands over one message at a time and sends the PUBACK when handleMessage calls back,
-  // so a commit per message would cost one SQLite transaction per message. Instead the messages
-  // read in one event-loop turn are held, committed in ONE transaction (setImmediate), and only
-  // then acknowledged, each with its own PUBACK, in arrival order. Calling back with an error
-  // makes mqtt.js go on to the next packet without a PUBACK (handlers/publish.js); we send the
-  // PUBACK ourselves, on the same connection only: after a reconnect the broker redelivers.
-  type SendPacket = (packet: { cmd: 'puback'; messageId: number; reasonCode?: number }, cb: () => void) => void;
-  const internals = c as unknown as { _sendPacket?: SendPacket; stream?: unknown };
-  const canDefer = typeof internals._sendPacket === 'function';
-  const DEFERRED = new Error('PUBACK deferred until the spool commit');
-  const held: ({ messageId: number; stream: unknown } & PreparedMessage)[] = [];
-  let commitTimer: NodeJS.Immediate | undefined;
+  // Durable ack through mqtt.js's supported hook: it sends a QoS 1 message's PUBACK when
+  // `handleMessage` calls `done()`, and calling `done(err)` moves on without one
+  // (mqtt/src/lib/handlers/publish.ts). So each message is committed to the spool first and
+  // only then acknowledged; mqtt.js handles the next packet only after `done`, which keeps the
+  // PUBACKs in arrival order and ties each one to the connection the message came on. The cost
+  // is one spool transaction per message (docs/benchmarks.md "Durable ack without private APIs").
   let accepting = true;
   c.handleMessage = (packet, done) => {
-    if (!accepting) return; // unacknowledged: the broker redelivers it to the next session
+    // Stopping: no PUBACK, so the broker redelivers the message to the next session.
+    if (!accepting) return done(new Error('ingest stopping'));
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const prepared = prepare(packet.topic, payload);
-    if (packet.qos === 0 || packet.messageId === undefined || !canDefer) {
-      try {
-        if (prepared) storage.store([prepared]);
-        done();
-      } catch (err) {
-        // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
-        log.warn({ topic: packet.topic, err: (err as Error).message }, 'reading not accepted');
-      }
-      return;
-    }
-    // A dead-lettered payload is held too (with nothing to store), so PUBACKs keep arrival order.
-    held.push({ messageId: packet.messageId, stream: internals.stream, ...(prepared ?? nothingToStore(packet.topic)) });
-    commitTimer ??= setImmediate(commitHeld);
-    done(DEFERRED);
-  };
-
-  function commitHeld(): void {
-    commitTimer = undefined;
-    const group = held.splice(0);
-    if (group.length === 0) return;
     try {
-      storage.store(group);
+      if (prepared) storage.store([prepared]);
     } catch (err) {
-      log.warn({ messages: group.length, err: (err as Error).message }, 'readings not accepted; the broker will redeliver');
-      return;
+      // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
+      log.warn({ topic: packet.topic, err: (err as Error).message }, 'reading not accepted; the broker will redeliver');
+      return done(err as Error);
     }
-    for (const h of group)
-      if (c.connected && internals.stream === h.stream)
-        internals._sendPacket?.({ cmd: 'puback', messageId: h.messageId, ...(v5 ? { reasonCode: 0 } : {}) }, () => {});
-  }
+    done();
+  };
 
   /** Admits and converts one message; what it refuses is dead-lettered here. Undefined when nothing is left to store. */
   function prepare(topic: string, payload: Buffer): PreparedMessage | undefined {
@@ -246,8 +220,6 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   const stop = () => {
     stopping ??= (async () => {
       accepting = false;
-      if (commitTimer) clearImmediate(commitTimer);
-      commitHeld();
       // A persistent session keeps its subscription so the broker queues for us while we are down.
       if (opts.clientId === undefined) await c.unsubscribeAsync(filter).catch(() => undefined);
       const unwritten = await storage.close();
@@ -274,9 +246,4 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
       };
     },
   };
-}
-
-/** A message with nothing to store (all of it dead-lettered), held only to keep PUBACKs in order. */
-function nothingToStore(topic: string): PreparedMessage {
-  return { topic, lines: [], readings: [], importLines: [], importReadings: [] };
 }

@@ -1,18 +1,17 @@
 import type { ErrorCode } from '../core/errors.ts';
-import { createIdleWaiters } from '../core/idle-waiters.ts';
-import { createLinePoster } from './influx-http.ts';
-import { computeBackoffMs, type DropReason } from './write-errors.ts';
+import { openSpool, type SpoolOptions, type SpoolStats } from './spool.ts';
+import type { DropReason } from './write-errors.ts';
 
 /**
- * Batching InfluxDB 1.x writer for pre-built line protocol (see line-protocol.ts).
- *
- * Posting goes through influx-http.ts (raw HTTP, why: see there).
+ * Batching InfluxDB 1.x writer for pre-built line protocol (see line-protocol.ts), for callers
+ * that need no durability (`radscreen import`, tools). It is the ingest's write engine
+ * (spool.ts) over an in-memory queue, so batching, classification, retry with backoff,
+ * dead-lettering and the fault state are the spool's, written once; this file adds only
+ * backpressure.
  *
  * Zero-loss rule: a point accepted by `write()` leaves the buffer only when influxd answered
  * 2xx, or answered that the data itself is bad (then `onDrop` gets it for dead-lettering).
- * The buffer is in memory and bounded; `write()` waits for room (backpressure to MQTT).
- * The ingest itself uses the durable SQLite spool (spool.ts); this in-memory writer is for
- * callers that need no durability (tools, the benchmark's raw ceiling).
+ * The buffer is in memory and bounded; `write()` waits for room (backpressure to the caller).
  */
 
 /** Options; durations in ms. */
@@ -43,7 +42,7 @@ export interface InfluxWriterOptions {
   onFault?: (fault: { code: ErrorCode; message: string } | undefined) => void;
 }
 
-/** Counters since start. `buffered` includes the batch in flight. */
+/** Counters since start. `buffered` includes the batches in flight. */
 export interface InfluxWriterStats {
   written: number;
   retries: number;
@@ -64,180 +63,59 @@ export interface InfluxWriter {
   stats(): InfluxWriterStats;
 }
 
+/** An in-memory queue never refuses or expires on its own: `write()` bounds it instead. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+const CENTURY_MS = 100 * 365 * 86_400_000;
+
 export function createInfluxWriter(opts: InfluxWriterOptions): InfluxWriter {
-  const poster = createLinePoster({
-    url: opts.url,
-    database: opts.database,
-    ...(opts.retentionPolicy !== undefined ? { retentionPolicy: opts.retentionPolicy } : {}),
-    ...(opts.username !== undefined ? { username: opts.username } : {}),
-    ...(opts.password !== undefined ? { password: opts.password } : {}),
-    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
-  });
-  const post = poster.post;
   const maxBuffered = opts.maxBufferedPoints ?? Math.max(100_000, 4 * opts.batchSize);
-  const retryBase = opts.retryBaseMs ?? 200;
-  const retryMax = opts.retryMaxMs ?? 10_000;
-  const faultDelay = opts.faultRetryMs ?? 10_000;
-
-  // Chunks of at most batchSize lines, oldest first: O(1) append and take, no big splices.
-  const chunks: string[][] = [];
-  let buffered = 0;
-  let sending = false;
-  let flushDue = false;
-  let closed = false;
-  let attempt = 0;
-  let intervalTimer: NodeJS.Timeout | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-  const spaceWaiters: Array<() => void> = [];
-  const idle = createIdleWaiters();
-  const st: InfluxWriterStats = {
-    written: 0,
-    retries: 0,
-    dropped: { bad_data: 0, retention: 0, type_conflict: 0, too_large: 0, rejected: 0 },
-    buffered: 0,
+  const spaceWaiters: (() => void)[] = [];
+  const wake = () => {
+    for (const w of spaceWaiters.splice(0)) w();
   };
-
-  function notify(): void {
-    while (spaceWaiters.length > 0 && buffered < maxBuffered) spaceWaiters.shift()?.();
-    if (buffered === 0 && !sending) idle.notify();
-  }
-
-  function setFault(fault: InfluxWriterStats['fault']): void {
-    if ((fault === undefined) === (st.fault === undefined)) return;
-    st.fault = fault;
-    opts.onFault?.(fault);
-  }
-
-  /** Starts a POST when a batch is full, the interval expired or a flush was asked for. */
-  function pump(): void {
-    if (sending || retryTimer) return;
-    if (chunks.length === 1 && chunks[0]?.length === 0) chunks.pop();
-    const head = chunks[0];
-    if (!head) {
-      flushDue = false;
-      return;
-    }
-    if (head.length >= opts.batchSize || flushDue || chunks.length > 1) {
-      void sendHead(head);
-    } else if (!intervalTimer) {
-      intervalTimer = setTimeout(() => {
-        intervalTimer = undefined;
-        flushDue = true;
-        pump();
-      }, opts.flushIntervalMs);
-    }
-  }
-
-  async function sendHead(batch: string[]): Promise<void> {
-    sending = true;
-    // Seal the head chunk so write() starts a new one while this one is in flight.
-    if (chunks.length === 1) chunks.push([]);
-    const outcome = await post(batch.join('\n'));
-    sending = false;
-    const settle = () => {
-      chunks.shift();
-      buffered -= batch.length;
-      attempt = 0;
-    };
-    switch (outcome.kind) {
-      case 'ok':
-        settle();
-        st.written += batch.length;
-        setFault(undefined);
-        break;
-      case 'drop':
-        settle();
-        {
-          // A partial write stored all but `droppedPoints`; the caller still gets the whole
-          // batch, since influxd does not say which lines it refused.
-          const refused = Math.min(outcome.droppedPoints ?? batch.length, batch.length);
-          st.dropped[outcome.reason] += refused;
-          st.written += batch.length - refused;
-        }
-        st.lastError = { code: outcome.code, message: outcome.message, at: Date.now() };
-        opts.onDrop?.(batch, outcome);
-        break;
-      case 'split':
-        if (batch.length > 1) {
-          chunks.splice(0, 1, batch.slice(0, batch.length >> 1), batch.slice(batch.length >> 1));
-        } else {
-          settle();
-          st.dropped.too_large += 1;
-          opts.onDrop?.(batch, { reason: 'too_large', code: 'RS_ERR_INFLUX_BAD_DATA', message: outcome.message });
-        }
-        break;
-      case 'fault':
-      case 'retry': {
-        st.retries++;
-        st.lastError = { code: outcome.code, message: outcome.message, at: Date.now() };
-        if (outcome.kind === 'fault') setFault({ code: outcome.code, message: outcome.message });
-        const delay = outcome.kind === 'fault' ? faultDelay : (outcome.retryAfterMs ?? computeBackoffMs(attempt, retryBase, retryMax));
-        attempt++;
-        retryTimer = setTimeout(() => {
-          retryTimer = undefined;
-          // The failed batch goes again at once, full or not.
-          flushDue = true;
-          pump();
-        }, delay);
-        break;
-      }
-    }
-    // Drop the empty chunk sealed above when nothing arrived meanwhile.
-    if (chunks.length === 1 && chunks[0]?.length === 0) chunks.pop();
-    st.buffered = buffered;
-    notify();
-    pump();
-  }
-
-  function append(lines: readonly string[]): void {
-    for (let i = 0; i < lines.length; ) {
-      let tail = chunks[chunks.length - 1];
-      if (!tail || tail.length >= opts.batchSize || (sending && chunks.length === 1)) {
-        tail = [];
-        chunks.push(tail);
-      }
-      const take = Math.min(opts.batchSize - tail.length, lines.length - i);
-      for (let k = 0; k < take; k++) tail.push(lines[i + k] as string);
-      i += take;
-    }
-    buffered += lines.length;
-    st.buffered = buffered;
-  }
+  const { maxBufferedPoints: _bound, ...posting } = opts;
+  const spoolOptions: SpoolOptions = {
+    ...posting,
+    path: ':memory:',
+    maxRows: UNBOUNDED,
+    maxAgeMs: CENTURY_MS,
+    // One POST at a time: a tool's writer should not compete with the station's ingest for influxd.
+    maxInflight: 1,
+    onSettled: wake,
+  };
+  const spool = openSpool(spoolOptions);
+  let closed = false;
 
   async function write(lines: readonly string[]): Promise<void> {
     if (closed) throw new Error('influx writer is closed');
     if (lines.length === 0) return;
     // An oversized single write is let in when the buffer is empty, so it cannot wait forever.
-    while (buffered > 0 && buffered + lines.length > maxBuffered) {
+    for (let depth = spool.stats().buffered; depth > 0 && depth + lines.length > maxBuffered; depth = spool.stats().buffered) {
       await new Promise<void>((r) => spaceWaiters.push(r));
       if (closed) throw new Error('influx writer is closed');
     }
-    append(lines);
-    pump();
+    spool.append(lines);
   }
 
-  function flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
-    if (buffered === 0 && !sending) return Promise.resolve(true);
-    flushDue = true;
-    // A flush asked for during a backoff retries now rather than after the delay.
-    if (retryTimer && !st.fault) {
-      clearTimeout(retryTimer);
-      retryTimer = undefined;
-    }
-    pump();
-    return idle.wait(timeoutMs);
-  }
-
-  async function close(timeoutMs = 10_000): Promise<number> {
-    closed = true;
-    for (const w of spaceWaiters.splice(0)) w();
-    await flush(timeoutMs);
-    clearTimeout(intervalTimer);
-    clearTimeout(retryTimer);
-    retryTimer = undefined;
-    poster.destroy();
-    return buffered;
-  }
-
-  return { write, flush, close, stats: () => ({ ...st, dropped: { ...st.dropped }, buffered }) };
+  return {
+    write,
+    flush: (timeoutMs) => spool.flush(timeoutMs),
+    async close(timeoutMs = 10_000) {
+      closed = true;
+      wake();
+      return spool.close(timeoutMs);
+    },
+    stats(): InfluxWriterStats {
+      const s: SpoolStats = spool.stats();
+      const { full: _full, expired: _expired, ...dropped } = s.dropped;
+      return {
+        written: s.written,
+        retries: s.retries,
+        dropped,
+        buffered: s.buffered,
+        ...(s.fault ? { fault: s.fault } : {}),
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      };
+    },
+  };
 }

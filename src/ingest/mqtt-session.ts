@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { pointTimeUs, type Reading } from '../core/reading.ts';
-import type { DurableReceipts } from './receipts.ts';
+import type { DurableReceipts } from '../core/receipts.ts';
 
 /** Helpers of the ingest's MQTT session (consumer.ts). */
 

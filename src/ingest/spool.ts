@@ -1,11 +1,15 @@
-import { createRateLimiter, type DurableQueue, openDurableQueue, type QueueBatch } from '../agent/outbox.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { createIdleWaiters } from '../core/idle-waiters.ts';
+import { type DurableQueue, openDurableQueue, type QueueBatch } from '../queue/durable-queue.ts';
+import { createPacedBacklog } from '../queue/rate-limiter.ts';
 import { createLinePoster, type LinePosterOptions } from './influx-http.ts';
 import { computeBackoffMs, type DropReason } from './write-errors.ts';
 
 /**
- * The ingest spool: line protocol in SQLite (WAL), drained to InfluxDB in batches.
+ * The one write engine: line protocol in a queue (durable-queue.ts: a SQLite file, or `:memory:`),
+ * drained to InfluxDB in batches. The ingest spool uses a file; influx-writer.ts (`import`, tools)
+ * is this same engine over `:memory:` with backpressure, so the batch → post → classify → retry /
+ * drop / fault state machine exists once.
  *
  * Zero-loss rule: `append()` commits before it returns, so the consumer acknowledges an MQTT
  * message only once its points are on disk. A row leaves the spool only when influxd answered
@@ -37,8 +41,10 @@ export interface SpoolOptions extends Omit<LinePosterOptions, 'maxSockets'> {
   retryMaxMs?: number;
   /** Delay between retries while a service fault (401/403, database missing) lasts, ms. Default 10 000. */
   faultRetryMs?: number;
-  /** Lines influxd refused as bad data, for dead-lettering. Must not throw. */
-  onDrop?: (lines: readonly string[], info: { reason: DropReason; code: ErrorCode; message: string }) => void;
+  /** Lines influxd refused as bad data, for dead-lettering (`droppedPoints`: influxd's count when it said). Must not throw. */
+  onDrop?: (lines: readonly string[], info: { reason: DropReason; code: ErrorCode; message: string; droppedPoints?: number }) => void;
+  /** A batch left the spool (written or dead-lettered): room was made. Must not throw. */
+  onSettled?: () => void;
   /** A service fault started (set) or cleared (undefined). */
   onFault?: (fault: { code: ErrorCode; message: string } | undefined) => void;
   /** The spool crossed 80 % full (true) or fell back (false). */
@@ -103,7 +109,11 @@ export function openSpool(opts: SpoolOptions): Spool {
     },
   });
   const maxInflight = opts.maxInflight ?? 2;
-  const limiter = createRateLimiter(opts.backlogRatePerSec ?? 50_000);
+  const backlog = createPacedBacklog({
+    ratePerSec: opts.backlogRatePerSec ?? 50_000,
+    takeBacklog: (n) => queue.takeBacklog(n),
+    wake: () => pump(),
+  });
   const st = { written: 0, retries: 0 } as Pick<SpoolStats, 'written' | 'retries' | 'fault' | 'lastError'>;
   let inflight = 0;
   let liveWaiting = 0;
@@ -116,7 +126,6 @@ export function openSpool(opts: SpoolOptions): Spool {
   let preferBacklog = false;
   let intervalTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
-  let backlogTimer: NodeJS.Timeout | undefined;
   const idle = createIdleWaiters();
   let finalStats: SpoolStats | undefined;
   const expireTimer = setInterval(() => queue.expire(), 10_000);
@@ -136,19 +145,10 @@ export function openSpool(opts: SpoolOptions): Spool {
 
   function takeBacklog(): QueueBatch | undefined {
     if (!backlogDue) return undefined;
-    const allowed = limiter.allowance(opts.batchSize);
-    if (allowed === 0) {
-      backlogTimer ??= setTimeout(() => {
-        backlogTimer = undefined;
-        pump();
-      }, limiter.waitMs());
-      return undefined;
-    }
-    const batch = queue.takeBacklog(allowed);
-    if (batch) {
-      limiter.spend(batch.items);
-      batch.bodies = batch.bodies.map(upgradeMsRow);
-    } else backlogDue = false;
+    const batch = backlog.take(opts.batchSize);
+    if (batch === 'empty') backlogDue = false;
+    if (typeof batch === 'string') return undefined;
+    batch.bodies = batch.bodies.map(upgradeMsRow);
     return batch;
   }
 
@@ -227,8 +227,10 @@ export function openSpool(opts: SpoolOptions): Spool {
     inflight--;
     // A POST that outlived close(): its rows stay on disk and go again at the next start.
     if (closed && failed) return;
-    if (settled) queue.ack(batch);
-    else failed = true;
+    if (settled) {
+      queue.ack(batch);
+      opts.onSettled?.();
+    } else failed = true;
     if (failed) {
       // Wait for the other batch in flight, then replay everything unwritten after the backoff.
       if (inflight === 0 && !retryTimer)
@@ -272,7 +274,8 @@ export function openSpool(opts: SpoolOptions): Spool {
       if (closed) return queue.depth();
       closed = true;
       await flush(timeoutMs);
-      for (const t of [intervalTimer, retryTimer, backlogTimer, expireTimer]) clearTimeout(t);
+      for (const t of [intervalTimer, retryTimer, expireTimer]) clearTimeout(t);
+      backlog.stop();
       failed = true; // nothing new starts; a POST still in flight settles into a closed database
       poster.destroy();
       const left = queue.depth();

@@ -1,8 +1,8 @@
 import type { ErrorCode } from '../core/errors.ts';
 import type { Reading } from '../core/reading.ts';
+import type { DurableReceipts } from '../core/receipts.ts';
 import type { IngestLogger } from './logger.ts';
 import { confirmReadings } from './mqtt-session.ts';
-import type { DurableReceipts } from './receipts.ts';
 import { IMPORT_POLICY, RAW_POLICY } from './schema.ts';
 import { openSpool, type Spool, type SpoolStats } from './spool.ts';
 

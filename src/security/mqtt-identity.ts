@@ -1,5 +1,5 @@
 import { IdSchema } from '../core/reading.ts';
-import { TRAINING_PREFIX } from '../training/training-id.ts';
+import { TRAINING_PREFIX } from '../core/training-id.ts';
 
 /**
  * Who an MQTT client is. Every radscreen process connects under one of these; the broker
@@ -20,7 +20,7 @@ export type MqttIdentity =
 
 export type MqttRole = MqttIdentity['role'];
 
-/** Training devices carry this prefix on the wire (src/training/training-id.ts). */
+/** Training devices carry this prefix on the wire (src/core/training-id.ts). */
 export const TRAINING_DEVICE_PREFIX = TRAINING_PREFIX;
 
 /**

@@ -1,7 +1,7 @@
 import type { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import type { Config } from '../config/schema.ts';
 import type { Source } from '../core/reading.ts';
-import { isTrainingDevice } from '../training/training-id.ts';
+import { isTrainingDevice } from '../core/training-id.ts';
 import type { DeviceView, LiveState } from './live-state.ts';
 
 /**

@@ -1,5 +1,5 @@
+import { isTrainingDevice } from '../core/training-id.ts';
 import type { IngestStats } from '../ingest/consumer.ts';
-import { isTrainingDevice } from '../training/training-id.ts';
 import type { DeviceView } from './live-state.ts';
 import type { StorageState } from './schemas.ts';
 

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts';
 import type { DeviceState, StatusMessage } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { DeviceKind, Reading } from '../core/reading.ts';
-import { isTrainingDevice } from '../training/training-id.ts';
+import { isTrainingDevice } from '../core/training-id.ts';
 
 /** Used for devices whose profile is not in the catalogue (another station's newer agent). */
 const FALLBACK_STALE_AFTER_MS = 30_000;

@@ -5,7 +5,7 @@ import type { AlarmTransition } from '../alarms/types.ts';
 import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, parseTopic, StatusMessageSchema, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { Reading } from '../core/reading.ts';
-import { isTrainingDevice } from '../training/training-id.ts';
+import { isTrainingDevice } from '../core/training-id.ts';
 import type { LiveState } from './live-state.ts';
 
 /** The slice of a pino logger the feed uses. */

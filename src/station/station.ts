@@ -5,13 +5,13 @@ import type { Logger } from 'pino';
 import { type Agent, startAgent } from '../agent/agent.ts';
 import type { DeviceStats } from '../agent/device-runner.ts';
 import { createAgentMetrics } from '../agent/metrics.ts';
-import { startSimulatedLinks } from '../agent/simulated-links.ts';
+import { startConfiguredSimulators } from '../agent/simulated-links.ts';
 import { calibrationKeyPath, loadOrCreateCalibrationKey } from '../calibration/signing.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeviceProfile } from '../core/profile.ts';
+import { createDurableReceipts } from '../core/receipts.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { type IngestHandle, startIngest } from '../ingest/consumer.ts';
-import { createDurableReceipts } from '../ingest/receipts.ts';
 import { deviceTopicsFrom } from '../security/device-topics.ts';
 import { mqttClientOptions } from '../security/mqtt-client-options.ts';
 import { credentialsPath, loadMqttCredentials } from '../security/mqtt-credentials.ts';
@@ -178,15 +178,7 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
     let linkMode: Station['linkMode'] = 'none';
     let agent: Agent | undefined;
     if (config.devices.some((d) => d.simulate)) {
-      const sims = await startSimulatedLinks({
-        devices: config.devices,
-        catalogue,
-        simulators,
-        dataDir: config.data_dir,
-        log,
-        mqttUrl,
-        mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
-      });
+      const sims = await startConfiguredSimulators(config, { catalogue, simulators, log, mqttUrl });
       stack.push({ name: 'simulators', stop: sims.stop });
       linkMode = sims.mode;
       if (sims.mode === 'memory')

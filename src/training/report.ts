@@ -1,8 +1,8 @@
 import type { AlarmTransition } from '../alarms/types.ts';
+import { TRAINING_PREFIX } from '../core/training-id.ts';
 import type { ScenarioEvent } from './engine-run.ts';
 import type { ExpectedAction, Scenario, ScenarioError } from './scenario.ts';
 import type { TraineeAction } from './trainee-session.ts';
-import { TRAINING_PREFIX } from './training-id.ts';
 
 /** One alarm of the run, with the trainee's response (scenario seconds; null = never). */
 export interface ReportAlarm {

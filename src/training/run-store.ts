@@ -1,5 +1,4 @@
-import Database from 'better-sqlite3';
-import { preparePrivateFile } from '../core/private-files.ts';
+import { openPrivateDatabase } from '../core/private-database.ts';
 import type { RunReport } from './report.ts';
 
 /** One stored run as listed per trainee: the report's head and score. */
@@ -30,9 +29,7 @@ export interface TrainingRunStore {
 }
 
 export function openTrainingRunStore(path = ':memory:'): TrainingRunStore {
-  if (path !== ':memory:') preparePrivateFile(path);
-  const db = new Database(path);
-  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  const db = openPrivateDatabase(path);
   db.exec(`CREATE TABLE IF NOT EXISTS training_runs (
     run TEXT PRIMARY KEY, scenario TEXT NOT NULL, title TEXT NOT NULL, trainee TEXT, started_by TEXT NOT NULL,
     mode TEXT NOT NULL, state TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER,

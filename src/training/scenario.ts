@@ -12,8 +12,8 @@ import type { DeviceProfile } from '../core/profile.ts';
 import { ChannelValueSchema, IdSchema, QualitySchema } from '../core/reading.ts';
 import { checkChannelValues } from '../core/reading-contract.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
+import { TRAINING_PREFIX } from '../core/training-id.ts';
 import { CONTROL_APIS, controlMethodsOf } from './controls.ts';
-import { TRAINING_PREFIX } from './training-id.ts';
 
 /**
  * A training scenario (`simulators/scenarios/<name>.yaml`): simulated devices with their physics
@@ -21,7 +21,7 @@ import { TRAINING_PREFIX } from './training-id.ts';
  * the live pipeline by src/training/runner.ts. This is the one schema for scenario files.
  */
 
-/** Re-exported: the prefix lives in training-id.ts so the live path can use it without scenarios. */
+/** Re-exported: the prefix lives in src/core/training-id.ts so the live path can use it without scenarios. */
 export { TRAINING_PREFIX };
 
 /** Where the shipped scenarios live. */

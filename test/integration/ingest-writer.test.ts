@@ -18,10 +18,13 @@ afterEach(async () => {
 });
 
 let seq = 0;
-/** `n` distinct points (one device each 1 ms apart) ending about now, or `ageMs` ago. */
+/**
+ * `n` distinct points (one device each 1 ms apart) ending about now, or `ageMs` ago. Stamps are µs:
+ * the writer posts with `precision=u` (line-protocol.ts), so a ms stamp would land in 1970.
+ */
 function lines(n: number, tag: string, ageMs = 0): string[] {
   const t0 = Date.now() - ageMs - n;
-  return Array.from({ length: n }, (_, i) => `radiation,device=d${i % 7},station=${tag} cpm=${i},quality="good" ${t0 + i}`);
+  return Array.from({ length: n }, (_, i) => `radiation,device=d${i % 7},station=${tag} cpm=${i},quality="good" ${(t0 + i) * 1000}`);
 }
 
 async function privateInfluxd(): Promise<InfluxdHandle> {
@@ -97,7 +100,7 @@ describe('influx writer against real influxd', () => {
     await w.write(lines(100, 'old', 3 * 86_400_000));
     expect(await w.flush(5000)).toBe(true);
     await w.write(lines(250, 'fresh'));
-    await w.write([`radiation,device=x quality=12 ${Date.now()}`]);
+    await w.write([`radiation,device=x quality=12 ${Date.now() * 1000}`]);
     expect(await w.flush(5000)).toBe(true);
 
     // The whole batch goes to onDrop (influxd does not say which line it refused)…

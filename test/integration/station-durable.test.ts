@@ -2,13 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { openDurableQueue } from '../../src/agent/outbox.ts';
 import { createPublisher } from '../../src/agent/publisher.ts';
 import { topics } from '../../src/core/contract.ts';
 import type { Reading } from '../../src/core/reading.ts';
+import { createDurableReceipts, type DurableReceipts } from '../../src/core/receipts.ts';
 import { startIngest } from '../../src/ingest/consumer.ts';
 import { silentLogger } from '../../src/ingest/logger.ts';
-import { createDurableReceipts, type DurableReceipts } from '../../src/ingest/receipts.ts';
+import { openDurableQueue } from '../../src/queue/durable-queue.ts';
 import { countPoints, waitFor } from '../support/influx-query.ts';
 import { asAgent, loginAs, startTestBroker } from '../support/mqtt-identities.ts';
 

@@ -45,14 +45,8 @@ const LAYERS: Readonly<Record<string, number>> = {
 const KNOWN_EXCEPTIONS: Readonly<Record<string, string>> = {
   // N42 spectra are parsed by the importer's XML reader; the spectrum model lives in spectra.
   'spectra -> importers': 'N42 XML helpers live in importers/ (move n42-values/n42-spectra to spectra/ to remove)',
-  // Owned by the write-engine work (issue 13, "one write engine"): the durable queue moves below both.
-  'ingest -> agent': 'ingest/spool.ts uses agent/outbox.ts (durable queue moves to src/queue)',
-  // The training run's topic prefix is a constant the broker ACL needs.
-  'security -> training': 'mqtt-identity needs TRAINING_PREFIX (move training-id.ts to core to remove)',
   // `decode --stored` normalises readings like the agent does.
   'importers -> agent': 'decode-stream uses agent/normalise.ts (normalise could move to core)',
-  // The line-protocol schema and the consumer need the catalogue of measurements.
-  'ingest -> devices': 'ingest builds its schema from the device catalogue',
 };
 
 const IMPORT = /(?:^|\s)(?:import|export)\s[^'";]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
@@ -111,7 +105,10 @@ describe('import direction (docs/ARCHITECTURE.md)', () => {
     expect(Object.keys(KNOWN_EXCEPTIONS).filter((k) => !seen.has(k))).toEqual([]);
   });
 
-  it('has agent and ingest independent of each other in at least the agent -> ingest direction', () => {
+  it('has agent and ingest independent of each other: both use src/queue and src/core, never each other', () => {
     expect(all.filter((e) => e.from === 'agent' && e.to === 'ingest').map((e) => e.file)).toEqual([]);
+    expect(all.filter((e) => e.from === 'ingest' && e.to === 'agent').map((e) => e.file)).toEqual([]);
+    expect(all.some((e) => e.from === 'ingest' && e.to === 'queue')).toBe(true);
+    expect(all.some((e) => e.from === 'agent' && e.to === 'queue')).toBe(true);
   });
 });

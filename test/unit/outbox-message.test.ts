@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cutMessages, idRanges } from '../../src/agent/outbox-message.ts';
-import type { QueueBatch } from '../../src/agent/queue-batch.ts';
+import type { QueueBatch } from '../../src/queue/queue-batch.ts';
 
 /** Rows of readings (joined by `\n`) → MQTT messages of at most maxPerMessage readings. */
 const batch = (rows: string[][], firstId = 1): QueueBatch => ({

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { openDurableQueue } from '../../src/agent/outbox.ts';
 import { createPublisher } from '../../src/agent/publisher.ts';
 import type { Reading } from '../../src/core/reading.ts';
+import { openDurableQueue } from '../../src/queue/durable-queue.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'radscreen-outbox-'));
 let seq = 0;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { openDurableQueue } from '../../src/agent/outbox.ts';
 import { createSeqStamper } from '../../src/agent/point-identity.ts';
 import { createPublisher } from '../../src/agent/publisher.ts';
 import type { Reading } from '../../src/core/reading.ts';
+import { openDurableQueue } from '../../src/queue/durable-queue.ts';
 
 /**
  * Issue 8 §2: readings stamped by the agent in one millisecond must not share a point identity

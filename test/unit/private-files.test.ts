@@ -2,10 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDurableQueue } from '../../src/agent/outbox.ts';
 import { alarmStorePath, openAlarmStore } from '../../src/alarms/store.ts';
 import { calibrationStorePath, openCalibrationStore } from '../../src/calibration/store.ts';
 import { securePrivateTree } from '../../src/core/private-files.ts';
+import { openDurableQueue } from '../../src/queue/durable-queue.ts';
 import { addUser } from '../../src/server/auth/provision.ts';
 import { authStorePath, openAuthStore } from '../../src/server/auth/store.ts';
 

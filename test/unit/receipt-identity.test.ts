@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { OutboxMessage } from '../../src/agent/outbox-message.ts';
 import { createReceiptTracker } from '../../src/agent/receipt-tracker.ts';
 import type { Reading } from '../../src/core/reading.ts';
+import { createDurableReceipts } from '../../src/core/receipts.ts';
 import { confirmReadings } from '../../src/ingest/mqtt-session.ts';
-import { createDurableReceipts } from '../../src/ingest/receipts.ts';
 
 /**
  * Station mode: a reading leaves the agent's outbox only on ingest's receipt. Two agent-stamped
@@ -28,7 +28,11 @@ describe('station receipts name a reading by its point identity (ts and seq)', (
   it("settles only the message whose reading ingest committed, not its same-millisecond sibling's", () => {
     const hub = createDurableReceipts();
     const settled: string[] = [];
-    const tracker = createReceiptTracker({ hub, station: 's1', device: 'd1' }, (m) => settled.push(m.body), () => undefined);
+    const tracker = createReceiptTracker(
+      { hub, station: 's1', device: 'd1' },
+      (m) => settled.push(m.body),
+      () => undefined,
+    );
     const first = message(reading(0));
     const second = message(reading(1));
     tracker.track(second);

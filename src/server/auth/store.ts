@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { preparePrivateFile } from '../../core/private-files.ts';
+import { openPrivateDatabase } from '../../core/private-database.ts';
 import { AccountError } from './account-error.ts';
 import type { Role } from './roles.ts';
 
@@ -88,9 +87,7 @@ const digest = (token: string) => createHash('sha256').update(token).digest('hex
 /** Opens (creating) the auth store at `path`; `:memory:` for tests. */
 export function openAuthStore(path = ':memory:'): AuthStore {
   // 0600 in a 0700 directory, tightened if found looser: scrypt hashes and the audit log are private.
-  preparePrivateFile(path);
-  const db = new Database(path);
-  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  const db = openPrivateDatabase(path);
   db.exec(`
     CREATE TABLE IF NOT EXISTS users (
       name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL);

@@ -1,4 +1,4 @@
-/** What a durable queue (outbox.ts) hands out: contiguous rows, and how to cut them into messages. */
+/** What a durable queue (durable-queue.ts) hands out: contiguous rows, and how to cut them into messages. */
 
 /** A contiguous run of rows, oldest first. */
 export interface QueueBatch {

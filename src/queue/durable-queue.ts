@@ -1,11 +1,12 @@
-import Database from 'better-sqlite3';
-import { preparePrivateFile } from '../core/private-files.ts';
+import type Database from 'better-sqlite3';
+import { openPrivateDatabase } from '../core/private-database.ts';
 import type { QueueBatch } from './queue-batch.ts';
 
 export { type QueueBatch, splitBatch } from './queue-batch.ts';
 
 /**
- * A durable FIFO of text items in SQLite (WAL): the agent's outbox (readings' JSON) and, through
+ * The shared durable queue (src/queue: agent and ingest import it, never each other). A durable
+ * FIFO of text items in SQLite (WAL): the agent's outbox (readings' JSON) and, through
  * ingest/spool.ts, the ingest spool (lines of line protocol).
  *
  * Zero-loss rule: a row leaves only through `ack()` (the next hop confirmed it) or a counted
@@ -98,11 +99,9 @@ export interface DurableQueue {
 
 /** Opens (creating) the queue. Rows found in the file are backlog. @throws when SQLite cannot open the file. */
 export function openDurableQueue(opts: QueueOptions): DurableQueue {
-  preparePrivateFile(opts.path);
   const now = opts.now ?? Date.now;
   const separator = opts.separator ?? '\n';
-  const db = new Database(opts.path);
-  db.pragma('journal_mode = WAL');
+  const db = openPrivateDatabase(opts.path);
   // NORMAL with WAL: a commit is in the OS once the call returns, so it survives a crash or SIGKILL
   // of this process (the guarantee we need: the next hop is acked only after it). Only a power cut
   // or kernel panic can lose the last commits before a checkpoint; FULL would fsync every commit
@@ -293,5 +292,3 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     },
   };
 }
-
-export { createRateLimiter } from './rate-limiter.ts';
