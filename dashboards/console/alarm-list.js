@@ -1,6 +1,6 @@
 // The alarm list: open alarms by priority then time, unacknowledged ones blinking, the first-out
 // marked, each with its action buttons. Everything from the network goes in with textContent.
-import { formatDoseRate, formatTime } from './format.js';
+import { formatDateTime, formatDoseRate } from './format.js';
 
 const RANK = { emergency: 3, high: 2, medium: 1, low: 0 };
 const RULE_NAMES = { dose_rate_high: 'High dose rate', device_fault: 'Device fault' };
@@ -8,6 +8,16 @@ const RULE_NAMES = { dose_rate_high: 'High dose rate', device_fault: 'Device fau
 /** Sources that are not the live station: shown in their own list, never mixed with live alarms. */
 export function isTraining(a) {
   return a.source === 'training' || a.source === 'replay';
+}
+
+/**
+ * Roles that may act on an alarm (mirrors src/server/auth/roles.ts: `alarm.operate` for live
+ * alarms, `training.act` for a training run's). The server decides anyway; this only keeps
+ * buttons that would be refused off the screen.
+ */
+export function mayAct(a, role) {
+  if (!role) return false;
+  return isTraining(a) ? role === 'operator' || role === 'technician' : role === 'operator';
 }
 
 /** 0: condition active; 1: cleared but still with the operator (unacknowledged or latched); 2: closed. */
@@ -33,9 +43,29 @@ export function firstOutId(alarms) {
   return open.reduce((first, a) => (a.raised_at < first.raised_at ? a : first)).id;
 }
 
+/**
+ * Boolean conditions carry value 1 when abnormal (src/alarms/zone-rule.ts); these words say what
+ * "abnormal" means for each channel, so the operator never reads a bare "yes".
+ */
+const ABNORMAL = {
+  interlocks_closed: 'interlocks open',
+  beam_on: 'beam on',
+  belt_running: 'belt stopped',
+  status: 'device not reading',
+};
+const abnormalWords = (channel) => ABNORMAL[channel] ?? `${String(channel).replaceAll('_', ' ')} abnormal`;
+
+/** The facts line under the value: threshold and peak, or for a condition what trips it and the worst seen. */
+export function describeFacts(ev, peak) {
+  if (ev.unit === 'bool') return `trips on: ${abnormalWords(ev.channel)} · worst seen: ${peak ? abnormalWords(ev.channel) : 'normal'}`;
+  return `threshold ${formatValue({ ...ev, value: ev.threshold })} · peak ${formatValue({ ...ev, value: peak })}`;
+}
+
 export function formatValue(ev) {
   if (ev.unit === 'uSv/h') return `${formatDoseRate(ev.value)} µSv/h`;
-  if (ev.unit === 'bool') return ev.value ? 'yes' : 'no';
+  if (ev.unit === 'bool') return ev.value ? abnormalWords(ev.channel) : 'normal';
+  if (ev.unit === 'cpm' || ev.unit === 'cps' || ev.unit === 'counts')
+    return `${Math.round(ev.value)} ${ev.unit === 'counts' ? 'counts' : ev.unit.toUpperCase()}`;
   // Canonical unit codes are ASCII (uSv/h); operators read µSv/h.
   return `${Number(ev.value.toPrecision(4))} ${String(ev.unit)
     .replace(/^uSv/, 'µSv')
@@ -71,8 +101,8 @@ function button(label, testid, onClick) {
 function statusLine(a, now) {
   const bits = [];
   if (a.acknowledged) bits.push(`acknowledged by ${a.acknowledged.user}${a.acknowledged.comment ? `: “${a.acknowledged.comment}”` : ''}`);
-  if (a.shelved && a.shelved.until > now) bits.push(`shelved by ${a.shelved.user} until ${formatTime(a.shelved.until)}`);
-  if (a.silenced_until && a.silenced_until > now) bits.push(`silenced until ${formatTime(a.silenced_until)}`);
+  if (a.shelved && a.shelved.until > now) bits.push(`shelved by ${a.shelved.user} until ${formatDateTime(a.shelved.until)}`);
+  if (a.silenced_until && a.silenced_until > now) bits.push(`silenced until ${formatDateTime(a.silenced_until)}`);
   if (a.out_of_service) bits.push(`out of service (${a.out_of_service.user})`);
   if (a.suppressed) bits.push(`suppressed: ${a.suppressed.reason}`);
   if (a.needs_reset && a.state === 'cleared') bits.push('latched: needs reset');
@@ -80,7 +110,7 @@ function statusLine(a, now) {
   return bits.join(' · ');
 }
 
-function renderItem(a, devicesById, firstOut, on, now) {
+function renderItem(a, devicesById, firstOut, on, now, view) {
   const li = document.createElement('li');
   const unack = !a.acknowledged && a.closed_at === undefined;
   li.className = `alarm alarm-${a.state} sev-${a.severity}${unack ? ' unack' : ''}`;
@@ -95,13 +125,14 @@ function renderItem(a, devicesById, firstOut, on, now) {
   badges.append(badge(a.severity, `sev sev-${a.severity}`, 'alarm-severity'));
   if (unack) badges.append(badge('UNACK', 'blink', 'unack-badge'));
   if (a.id === firstOut) badges.append(badge('FIRST OUT', 'first-out', 'first-out'));
+  // While the live stream is down this is the last known state, not the present one.
+  if (view.stale) badges.append(badge('STALE', 'stale', 'stale-badge'));
   const value = div('alarm-value', formatValue(a.evidence), 'alarm-value');
-  const facts = div(
-    'alarm-facts',
-    `threshold ${formatValue({ ...a.evidence, value: a.evidence.threshold })} · peak ${formatValue({ ...a.evidence, value: a.peak })}`,
-  );
+  const facts = div('alarm-facts', describeFacts(a.evidence, a.peak), 'alarm-facts');
   const times =
-    a.state === 'active' ? `raised ${formatTime(a.raised_at)}` : `raised ${formatTime(a.raised_at)} · cleared ${formatTime(a.cleared_at)}`;
+    a.state === 'active'
+      ? `raised ${formatDateTime(a.raised_at)}`
+      : `raised ${formatDateTime(a.raised_at)} · cleared ${formatDateTime(a.cleared_at)}`;
   li.append(head, badges, div('alarm-rule', RULE_NAMES[a.rule] ?? a.rule.replaceAll('_', ' ')), value, facts, div('alarm-time', times));
   // A device fault says why the device is not reading (the agent's reason and code).
   const why = a.evidence.params?.reason;
@@ -110,6 +141,11 @@ function renderItem(a, devicesById, firstOut, on, now) {
   if (status) li.append(div('alarm-status', status, 'alarm-status'));
   const actions = div('alarm-actions');
   const open = a.closed_at === undefined;
+  if (!mayAct(a, view.role)) {
+    actions.append(button('Details', 'detail-button', () => on.detail(a)));
+    li.append(actions);
+    return li;
+  }
   if (open && !a.acknowledged) actions.append(button('Acknowledge', 'ack-button', () => on.ack(a)));
   if (open && !a.acknowledged && a.severity !== 'emergency' && !(a.silenced_until > now))
     actions.append(button('Silence', 'silence-button', () => on.silence(a)));
@@ -121,13 +157,17 @@ function renderItem(a, devicesById, firstOut, on, now) {
   return li;
 }
 
-/** Renders `alarms` into `list`; `on` holds the action handlers. Returns how many were drawn. */
-export function renderAlarms(list, alarms, devicesById, on, limit = 50) {
+/**
+ * Renders `alarms` into `list`; `on` holds the action handlers; `view` is `{ role, stale }`: the
+ * logged-in role ('' when anonymous: no action buttons) and whether the live stream is down.
+ * Returns how many were drawn.
+ */
+export function renderAlarms(list, alarms, devicesById, on, view = { role: '', stale: false }, limit = 50) {
   const now = Date.now();
   const firstOut = firstOutId(alarms);
   const items = sortAlarms(alarms)
     .slice(0, limit)
-    .map((a) => renderItem(a, devicesById, firstOut, on, now));
+    .map((a) => renderItem(a, devicesById, firstOut, on, now, view));
   list.replaceChildren(...items);
   return items.length;
 }

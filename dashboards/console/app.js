@@ -6,6 +6,7 @@ import { isTraining, renderAlarms } from './alarm-list.js';
 import { setUpLogin } from './api.js';
 import { setUpCalibration } from './calibration.js';
 import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unshelve } from './dialogs.js';
+import { formatDateTime } from './format.js';
 import { removeTile, renderTile, tickAges } from './render.js';
 import { beep, setSound } from './sound.js';
 import { showTrainee } from './trainee.js';
@@ -16,6 +17,8 @@ const devices = new Map();
 const alarms = new Map();
 /** Recent dose rates per device for the tile sparklines (not persisted: a reload starts afresh). */
 const trends = new Map();
+/** The logged-in user's role ('' when anonymous) and whether the live stream is down. */
+const view = { role: '', stale: false, downSince: 0 };
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
 const handlers = {
@@ -45,16 +48,28 @@ function renderAlarmPanel() {
   const all = [...alarms.values()];
   const live = all.filter((a) => !isTraining(a));
   const training = all.filter(isTraining);
-  const n = renderAlarms($('alarm-list'), live, devices, handlers);
+  const n = renderAlarms($('alarm-list'), live, devices, handlers, view);
   $('no-alarms').hidden = n > 0;
-  $('training-section').hidden = renderAlarms($('training-list'), training, devices, handlers) === 0;
+  $('training-section').hidden = renderAlarms($('training-list'), training, devices, handlers, view) === 0;
+  renderActHint(n > 0);
   const active = live.filter((a) => a.state === 'active').length;
   const summary = $('alarm-summary');
-  summary.textContent = active === 0 ? 'No active alarms' : `${active} active alarm${active > 1 ? 's' : ''}`;
-  summary.className = `pill ${active ? 'pill-alarm' : 'pill-ok'}`;
+  const count = active === 0 ? 'No active alarms' : `${active} active alarm${active > 1 ? 's' : ''}`;
+  summary.textContent = view.stale ? `${count} (stale)` : count;
+  summary.className = `pill ${view.stale ? 'pill-stale' : active ? 'pill-alarm' : 'pill-ok'}`;
+  summary.dataset.stale = String(view.stale);
   document.title = active ? `(${active}) ALARM · radscreen` : 'radscreen · operator console';
   const detail = $('alarm-detail');
   if (detail.open && alarms.has(detail.dataset.id)) openDetail(alarms.get(detail.dataset.id), devices);
+}
+
+/** Instead of buttons the server would refuse: say who may act. */
+function renderActHint(any) {
+  const hint = $('act-hint');
+  hint.hidden = !any || view.role === 'operator';
+  hint.textContent = view.role
+    ? `Logged in as ${view.role}: only an operator acts on live alarms.`
+    : 'Log in to act on alarms (acknowledge, silence, shelve).';
 }
 
 function setStation(station) {
@@ -126,6 +141,15 @@ function setStreamState(state, text) {
   const el = $('stream-state');
   el.dataset.state = state;
   el.textContent = text;
+  const down = state === 'down';
+  if (down && !view.stale) view.downSince = Date.now();
+  document.body.dataset.stream = state;
+  $('stream-banner').hidden = !down;
+  $('stream-banner-since').textContent = down ? `since ${formatDateTime(view.downSince)}` : '';
+  if (down !== view.stale) {
+    view.stale = down;
+    renderAlarmPanel();
+  }
 }
 
 function follow() {
@@ -167,8 +191,12 @@ function tickClock() {
   tickAges($('device-grid'), devices.values(), Date.now());
 }
 
+// The Training desk sits below the station view; trainers jump to it from the header.
+$('training-link').addEventListener('click', () => $('training-panel').scrollIntoView({ block: 'start' }));
 $('sound-toggle').addEventListener('change', (ev) => setSound(ev.target.checked));
 setUpLogin((user) => {
+  view.role = user?.role ?? '';
+  $('training-link').hidden = view.role !== 'trainer';
   renderAlarmPanel();
   showTraining(user);
   showTrainee(user);

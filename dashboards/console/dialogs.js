@@ -3,7 +3,7 @@
 import { formatValue } from './alarm-list.js';
 import { act } from './api.js';
 import { drawEvidenceChart } from './chart.js';
-import { formatTime } from './format.js';
+import { formatDateTime } from './format.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const path = (a, verb) => `/api/alarms/${encodeURIComponent(a.id)}/${verb}`;
@@ -60,11 +60,11 @@ export async function openDetail(a, devices) {
   const dl = $('detail-facts');
   dl.replaceChildren();
   fact(dl, 'Value', formatValue(ev));
-  fact(dl, 'Threshold', formatValue({ ...ev, value: ev.threshold }));
+  fact(dl, ev.unit === 'bool' ? 'Trips on' : 'Threshold', formatValue({ ...ev, value: ev.threshold }));
   if (ev.background !== undefined) fact(dl, 'Background', formatValue({ ...ev, value: ev.background }));
   fact(dl, 'Counts', ev.counts);
   fact(dl, 'Window', ev.window_s !== undefined ? `${ev.window_s} s` : undefined);
-  fact(dl, 'Raised', formatTime(a.raised_at));
+  fact(dl, 'Raised', formatDateTime(a.raised_at));
   fact(dl, 'Source', a.source);
   for (const [k, v] of Object.entries(ev.params ?? {})) fact(dl, k, v);
   $('detail-n42').href = path(a, 'n42');
@@ -76,7 +76,7 @@ export async function openDetail(a, devices) {
       for (const t of body.history) {
         const li = document.createElement('li');
         li.setAttribute('data-testid', 'history-item');
-        li.textContent = `${formatTime(t.ts)} ${t.kind}${t.user ? ` by ${t.user}` : ''}${t.comment ? `: “${t.comment}”` : ''}`;
+        li.textContent = `${formatDateTime(t.ts)} ${t.kind}${t.user ? ` by ${t.user}` : ''}${t.comment ? `: “${t.comment}”` : ''}`;
         history.append(li);
       }
     });

@@ -1,11 +1,25 @@
 // Pure formatting helpers for the console (no DOM), kept apart so they are easy to reason about.
 
-/** Dose rate with 3 significant digits below 100 µSv/h and whole numbers above (no exponents). */
-export function formatDoseRate(v) {
+/**
+ * Display resolution per canonical unit, used because the device catalogue declares none per
+ * channel (docs/console.md): 0.01 µSv/h is the finest step the shipped dose-rate instruments
+ * show; counts are whole numbers.
+ */
+export const UNIT_RESOLUTION = { 'uSv/h': 0.01, cpm: 1, cps: 1 };
+
+/** Decimal places that a resolution step (e.g. 0.01) shows. */
+export function decimalsFor(resolution) {
+  return resolution >= 1 ? 0 : Math.min(6, Math.round(-Math.log10(resolution)));
+}
+
+/**
+ * Dose rate in µSv/h rounded to the instrument's resolution (default 0.01 µSv/h: 0.05 shows
+ * as "0.05", never "0.0500"); from 1000 µSv/h on, whole numbers (no exponents).
+ */
+export function formatDoseRate(v, resolution = UNIT_RESOLUTION['uSv/h']) {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
-  if (v === 0) return '0.00';
-  if (Math.abs(v) < 100) return v.toPrecision(3);
-  return Math.round(v).toString();
+  if (Math.abs(v) >= 1000) return Math.round(v).toString();
+  return v.toFixed(decimalsFor(resolution));
 }
 
 export function formatCount(v) {
@@ -13,7 +27,19 @@ export function formatCount(v) {
   return Math.round(v).toLocaleString('en-GB');
 }
 
-/** 24-hour local wall-clock time: what an operator writes in a log book. */
+const pad = (n) => String(n).padStart(2, '0');
+
+/**
+ * Local date and 24-hour time, "2026-12-02 14:03:07": a log-book entry needs the day as well
+ * (a shift crosses midnight; alarms stay in the list for days).
+ */
+export function formatDateTime(ms) {
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '—';
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** 24-hour local wall-clock time only (the header clock, chart axis ends). */
 export function formatTime(ms) {
   if (typeof ms !== 'number') return '—';
   return new Date(ms).toLocaleTimeString('en-GB', { hour12: false });

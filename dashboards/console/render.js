@@ -1,6 +1,6 @@
 // DOM rendering. Everything from the network is written with textContent, never innerHTML.
 import { drawSparkline } from './chart.js';
-import { describeQuality, formatAgo, formatCount, formatDoseRate, formatTime } from './format.js';
+import { describeQuality, formatAgo, formatCount, formatDateTime, formatDoseRate } from './format.js';
 
 const tpl = () => document.getElementById('device-tile');
 
@@ -72,7 +72,7 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   if (scanner) renderScannerFacts(tile, values);
   const last = q(tile, 'last-update');
   last.dataset.at = device.last_reading_at ?? '';
-  last.textContent = reading ? `${formatTime(reading.ts)} (${formatAgo(device.last_reading_at, now)})` : 'never';
+  last.textContent = reading ? `${formatDateTime(reading.ts)} (${formatAgo(device.last_reading_at, now)})` : 'never';
   const quality = q(tile, 'quality');
   const words = describeQuality(reading?.quality);
   quality.hidden = !words;
@@ -105,6 +105,6 @@ export function tickAges(grid, devices, now) {
   for (const d of devices) {
     const tile = grid.querySelector(`[data-device="${CSS.escape(d.id)}"]`);
     if (!tile || !d.last_reading) continue;
-    q(tile, 'last-update').textContent = `${formatTime(d.last_reading.ts)} (${formatAgo(d.last_reading_at, now)})`;
+    q(tile, 'last-update').textContent = `${formatDateTime(d.last_reading.ts)} (${formatAgo(d.last_reading_at, now)})`;
   }
 }

@@ -94,16 +94,22 @@ describe('operator actions in the console (Chromium)', () => {
     expect(await page.locator(`[data-device="${TRAINING}"] [data-testid="calibration-due"]`).isVisible()).toBe(false);
   });
 
-  it('refuses an acknowledgement clicked without logging in, and audits the refusal', async () => {
+  it('shows no ack button without a login; the server refuses an anonymous ack and audits it', async () => {
     await publish(LIVE, 2.5);
     await expect.poll(() => liveItems().count()).toBe(1);
     const item = liveItems().first();
     // The badge blinks (visibility toggles), so its presence is what says "unacknowledged", not isVisible().
     expect(await item.getByTestId('unack-badge').count()).toBe(1);
-    await item.getByTestId('ack-button').click();
-    await page.getByTestId('ack-comment').fill('anonymous try');
-    await page.getByTestId('ack-confirm').click();
-    await expect.poll(() => page.getByTestId('toast').textContent()).toMatch(/Refused: log in first/);
+    // Anonymous users get a hint instead of buttons that would be refused; the server still refuses.
+    expect(await item.getByTestId('ack-button').count()).toBe(0);
+    expect(await page.getByTestId('act-hint').textContent()).toMatch(/Log in to act/);
+    const id = await item.getAttribute('data-id');
+    const res = await fetch(`${server.url}/api/alarms/${id}/ack`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: server.url },
+      body: JSON.stringify({ comment: 'anonymous try' }),
+    });
+    expect(res.status).toBe(401);
     const [alarm] = await apiAlarms();
     expect(alarm?.acknowledged).toBeUndefined();
     expect(alarm?.isa_state).toBe('unacknowledged');

@@ -100,14 +100,14 @@ describe('operator console in Chromium', () => {
     await expect.poll(() => tile().getByTestId('device-status').textContent()).toBe('online');
 
     await publishReading(0.11, 'suspect');
-    await expect.poll(() => tile().getByTestId('dose-rate').textContent()).toBe('0.110');
+    await expect.poll(() => tile().getByTestId('dose-rate').textContent()).toBe('0.11');
     await expect.poll(() => tile().getByTestId('quality').textContent()).toMatch(/warming up/i);
 
     await publishReading(0.123);
-    await expect.poll(() => tile().getByTestId('dose-rate').textContent()).toBe('0.123');
+    await expect.poll(() => tile().getByTestId('dose-rate').textContent()).toBe('0.12');
     expect(await tile().getByTestId('cpm').textContent()).toBe('22');
     expect(await tile().getByTestId('quality').isVisible()).toBe(false);
-    expect(await tile().getByTestId('last-update').textContent()).toMatch(/\d\d:\d\d:\d\d/);
+    expect(await tile().getByTestId('last-update').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /);
   });
 
   it('raises an alarm on a reading above threshold, greys it when cleared, and shows a new one on top', async () => {
@@ -124,7 +124,7 @@ describe('operator console in Chromium', () => {
     // reading shows, anything the first one caused has been rendered too.
     await publishReading(0.9);
     await publishReading(0.95);
-    await expect.poll(() => tile().getByTestId('dose-rate').textContent()).toBe('0.950');
+    await expect.poll(() => tile().getByTestId('dose-rate').textContent()).toBe('0.95');
     expect(await active.count()).toBe(1);
     expect(await page.getByTestId('alarm-item').count()).toBe(1);
 
