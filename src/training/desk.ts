@@ -152,7 +152,9 @@ export function createTrainingDesk(opts: {
     checklistOf(id) {
       const e = entry(id);
       const ticked = new Set(e.session.actions().flatMap((a) => (a.kind === 'checklist' && a.ok && a.item ? [a.item] : [])));
-      return e.run.scenario.expected.flatMap((x) => (x.action === 'checklist' ? [{ id: x.id, label: x.label, done: ticked.has(x.id) }] : []));
+      return e.run.scenario.expected.flatMap((x) =>
+        x.action === 'checklist' ? [{ id: x.id, label: x.label, done: ticked.has(x.id) }] : [],
+      );
     },
     report(id) {
       const e = runs.get(id);

@@ -30,6 +30,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   agent: 4,
   ingest: 4,
   alarms: 4,
+  parcels: 4,
   training: 5,
   auth: 5,
   server: 6,
