@@ -24,7 +24,7 @@ import {
 
 const SERIAL = 'RC-102-000115';
 const CONFIGURATION = 'DeviceParams\nDeviceModel=RadiaCode-102\nSpecFormatVersion=1\nCHN_ChargeLevel=1\n';
-const CMD = { SET_EXCHANGE: 0x0007, GET_STATUS: 0x0005, RD_VIRT_STRING: 0x0826, WR_VIRT_STRING: 0x0827 } as const;
+const CMD = { SET_EXCHANGE: 0x0007, GET_STATUS: 0x0005, GET_VERSION: 0x000a, RD_VIRT_STRING: 0x0826, WR_VIRT_STRING: 0x0827 } as const;
 const VS_ID = { CONFIGURATION: 2, SERIAL_NUMBER: 8, DATA_BUF: 0x100, SPECTRUM: 0x200, ENERGY_CALIB: 0x202, SPEC_ACCUM: 0x205 } as const;
 /** Requests are short; anything claiming more is noise, and the receive buffer is cleared. */
 const MAX_REQUEST_BODY = 1024;
@@ -160,6 +160,15 @@ export function createRadiacodeSimulator(wire: SimulatorWire, scenario: DoseScen
     return undefined;
   }
 
+  /** GET_VERSION part: u16 minor, u16 major, u8 length + ASCII date (values of this simulated unit). */
+  function version(major: number, minor: number, date: string): Buffer {
+    const b = Buffer.alloc(5);
+    b.writeUInt16LE(minor, 0);
+    b.writeUInt16LE(major, 2);
+    b.writeUInt8(date.length, 4);
+    return Buffer.concat([b, Buffer.from(date, 'latin1')]);
+  }
+
   function u32s(...xs: number[]): Buffer {
     const b = Buffer.alloc(4 * xs.length);
     for (const [k, x] of xs.entries()) b.writeUInt32LE(x >>> 0, 4 * k);
@@ -170,6 +179,7 @@ export function createRadiacodeSimulator(wire: SimulatorWire, scenario: DoseScen
   function answer(command: number, args: Buffer): Buffer | undefined {
     if (command === CMD.SET_EXCHANGE) return Buffer.alloc(0);
     if (command === CMD.GET_STATUS) return u32s(0);
+    if (command === CMD.GET_VERSION) return Buffer.concat([version(4, 1, 'Feb  8 2022'), version(4, 12, 'Jul 22 2024\0')]);
     if (command === CMD.RD_VIRT_STRING && args.length >= 4) {
       const data = virtualString(args.readUInt32LE(0));
       return data ? Buffer.concat([u32s(1, data.length), data]) : u32s(0, 0);

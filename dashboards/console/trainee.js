@@ -48,6 +48,16 @@ function buildItem(a) {
   });
   const ack = button('Acknowledge', 'trainee-ack', () => alarmAction(li.alarm, 'acknowledge', {}, 'Training alarm acknowledged.'));
   const reset = button('Reset', 'trainee-reset', () => alarmAction(li.alarm, 'reset', {}, 'Training alarm reset.'));
+  // The technician path (e.g. a drifting detector): take the alarm's device out of service, or back.
+  const oos = button('Out of service', 'trainee-out-of-service', async () => {
+    const on = !li.alarm.out_of_service;
+    await act(
+      runPath(`/devices/${encodeURIComponent(li.alarm.device)}/out-of-service`),
+      { on },
+      on ? 'Device out of service.' : 'Device back in service.',
+    );
+    refresh();
+  });
   const form = el('form', { class: 'trainee-disposition', 'data-testid': 'trainee-disposition' });
   const value = el('select', { 'data-testid': 'trainee-disposition-value', 'aria-label': 'Disposition' });
   for (const [v, label] of [
@@ -69,7 +79,7 @@ function buildItem(a) {
     alarmAction(li.alarm, 'disposition', body, `Disposition set: ${body.value}.`);
   });
   li.append(head, status, evidence, buttons, form);
-  li.parts = { head, status, ack, reset };
+  li.parts = { head, status, ack, reset, oos };
   return li;
 }
 
@@ -83,10 +93,12 @@ function updateItem(li, a) {
   if (a.acknowledged) bits.push(`acknowledged by ${a.acknowledged.user}`);
   if (a.disposition) bits.push(`disposition: ${a.disposition.value}${a.disposition.nuclide ? ` (${a.disposition.nuclide})` : ''}`);
   if (a.needs_reset && a.state === 'cleared') bits.push('latched: needs reset');
+  if (a.out_of_service) bits.push('device out of service');
   if (!open) bits.push('closed');
   li.parts.status.textContent = bits.join(' · ');
   li.parts.ack.hidden = !open || Boolean(a.acknowledged);
   li.parts.reset.hidden = !(a.needs_reset && a.state === 'cleared');
+  li.parts.oos.textContent = a.out_of_service ? 'Back in service' : 'Out of service';
 }
 
 function renderAlarms(alarms) {
@@ -110,6 +122,28 @@ function renderAlarms(alarms) {
   $('my-training-none').hidden = alarms.length > 0;
 }
 
+/** The scenario's checklist (things done off the console, e.g. a phone call), ticked once each. */
+function renderChecklist(items) {
+  $('my-training-checklist').replaceChildren(
+    ...items.map((c) => {
+      const b = el(
+        'button',
+        { type: 'button', 'data-testid': 'trainee-checklist-item', 'data-item': c.id, 'data-done': String(c.done) },
+        `${c.done ? '✓ ' : ''}${c.label}`,
+      );
+      b.disabled = c.done;
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        await act(runPath(`/checklist/${encodeURIComponent(c.id)}`), {}, `Done: ${c.label}`);
+        refresh();
+      });
+      const li = el('li');
+      li.append(b);
+      return li;
+    }),
+  );
+}
+
 async function refresh() {
   if (!me) return;
   try {
@@ -129,8 +163,9 @@ async function refresh() {
     $('my-training-state').textContent = latest.state === 'running' ? 'running' : `${latest.state} · score ${latest.score_percent} %`;
     $('my-training-end').hidden = latest.state !== 'running';
     $('my-training-report').setAttribute('href', runPath('/report.html'));
-    const alarms = latest.state === 'running' ? (await (await fetch(runPath('/alarms'))).json()).alarms : [];
-    renderAlarms(alarms);
+    const view = latest.state === 'running' ? await (await fetch(runPath('/alarms'))).json() : { alarms: [], checklist: [] };
+    renderAlarms(view.alarms);
+    renderChecklist(view.checklist ?? []);
   } catch {
     // The stream state already tells the user the server is unreachable.
   }

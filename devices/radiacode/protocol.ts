@@ -89,6 +89,43 @@ export function parseVirtualString(id: number, payload: Buffer): Buffer | Reject
   return data;
 }
 
+/** Firmware the public library's decoders are written for; older firmware has other layouts. */
+export const MIN_FIRMWARE = { major: 4, minor: 8 } as const;
+
+export interface FirmwareVersion {
+  boot: { major: number; minor: number; date: string };
+  target: { major: number; minor: number; date: string };
+}
+
+/**
+ * GET_VERSION's payload: boot `u16 minor`, `u16 major`, date as `u8 length` + ASCII; then the
+ * target (application) firmware the same way (its date may carry trailing NULs).
+ */
+export function parseVersion(payload: Buffer): FirmwareVersion | Reject {
+  let at = 0;
+  const part = () => {
+    if (payload.length - at < 5) return undefined;
+    const minor = payload.readUInt16LE(at);
+    const major = payload.readUInt16LE(at + 2);
+    const len = payload.readUInt8(at + 4);
+    if (payload.length - at - 5 < len) return undefined;
+    const date = payload
+      .subarray(at + 5, at + 5 + len)
+      .toString('latin1')
+      .replace(/\0+$/, '');
+    at += 5 + len;
+    return { major, minor, date };
+  };
+  const boot = part();
+  const target = part();
+  if (!boot || !target)
+    return reject('RS_ERR_FRAME_TRUNCATED', `GET_VERSION: ${payload.length} bytes do not hold two versions`, payload.subarray(0, 64));
+  return { boot, target };
+}
+
+export const firmwareSupported = (v: FirmwareVersion): boolean =>
+  v.target.major > MIN_FIRMWARE.major || (v.target.major === MIN_FIRMWARE.major && v.target.minor >= MIN_FIRMWARE.minor);
+
 /** `SpecFormatVersion=N` from the CONFIGURATION text (cp1251, ASCII for this key); 0 when absent. */
 export function specFormatVersion(configuration: Buffer): number {
   const m = /^SpecFormatVersion=(\d+)\s*$/m.exec(configuration.toString('latin1'));

@@ -5,9 +5,11 @@ import {
   COMMAND,
   EXCHANGE_ARGS,
   encodeRequest,
+  firmwareSupported,
   isReject,
   MAX_BODY_BYTES,
   parseResponseBody,
+  parseVersion,
   parseVirtualString,
   readStringArgs,
   seqByte,
@@ -122,13 +124,23 @@ export function createRadiacodeSession(ctx: SessionContext, opts: RadiacodeSessi
 
   async function begin(): Promise<boolean> {
     if (!(await request(COMMAND.SET_EXCHANGE, 'SET_EXCHANGE', EXCHANGE_ARGS))) return false;
+    const versionPayload = await request(COMMAND.GET_VERSION, 'GET_VERSION');
+    const version = versionPayload ? parseVersion(versionPayload) : undefined;
+    if (isReject(version)) ctx.reject(version);
+    else if (version && !firmwareSupported(version))
+      // Not refused: the records this session reads may still decode, and what does not is rejected per frame.
+      ctx.log.warn(
+        { firmware: `${version.target.major}.${version.target.minor}` },
+        'RadiaCode firmware older than 4.8: the public protocol notes do not cover it; update the device firmware',
+      );
     const serial = await readString(VS.SERIAL_NUMBER, 'SERIAL_NUMBER');
     const config = await readString(VS.CONFIGURATION, 'CONFIGURATION');
     if (config) format = specFormatVersion(config);
     const calib = await readString(VS.ENERGY_CALIB, 'ENERGY_CALIB');
     const calibration = calib ? decodeEnergyCalibration(calib) : undefined;
     if (isReject(calibration)) ctx.reject(calibration);
-    ctx.log.info({ serial: serial?.toString('latin1'), specFormatVersion: format, calibration }, 'RadiaCode connected');
+    const firmware = version && !isReject(version) ? `${version.target.major}.${version.target.minor}` : undefined;
+    ctx.log.info({ serial: serial?.toString('latin1'), firmware, specFormatVersion: format, calibration }, 'RadiaCode connected');
     return true;
   }
 

@@ -61,27 +61,6 @@ export function parseCalibrationMessage(
 }
 
 /**
- * Applies the calibration in force to one decoded reading (values in canonical units) and
- * stamps its id. `sensitivity`: `dose_rate = cpm / factor` (µSv/h from CPM) when the reading
- * has a numeric `cpm`; a reading without counts keeps its values but is still stamped, since the
- * calibration is in force for the device. `correction`: every channel whose unit is µSv/h is
- * multiplied by `factor`. Pure; the input is not modified.
- */
-export function applyCalibration(decoded: DecodedReading, calibration: CalibrationMessage, profile: DeviceProfile): DecodedReading {
-  const values = { ...decoded.values };
-  if (calibration.kind === 'sensitivity') {
-    const cpm = values.cpm;
-    if (typeof cpm === 'number' && profile.channels.some((c) => c.key === 'dose_rate')) values.dose_rate = cpm / calibration.factor;
-  } else {
-    for (const spec of profile.channels) {
-      const v = values[spec.key];
-      if (spec.unit === 'uSv/h' && typeof v === 'number') values[spec.key] = v * calibration.factor;
-    }
-  }
-  return { ...decoded, values, calibration_id: calibration.calibration_id };
-}
-
-/**
  * Whether this agent may apply a well-formed calibration: signed by the server's key
  * (RS_ERR_CALIBRATION_UNTRUSTED otherwise), not older than the one in force (a replayed
  * genuine message is untrusted too: a correction is always a newer record), and within the hard

@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { type DeviceState, type StatusMessage, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { normaliseReading } from '../core/normalise.ts';
 import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profile.ts';
 import type { DecodedReading, Source } from '../core/reading.ts';
 import type { DurableReceipts } from '../core/receipts.ts';
@@ -12,7 +13,6 @@ import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';
 import { statusDetail } from './device-status.ts';
-import { normaliseReading } from './normalise.ts';
 import { createPublisher } from './publisher.ts';
 import { digestOf } from './source-mark.ts';
 

@@ -58,9 +58,10 @@ async function record(flags: RecordFlags): Promise<number> {
     return usage(`--out ${flags.out}: a .yaml file whose base name is lower-case letters, digits and - (RS_ERR_CLI_USAGE)`);
   if (!['raw', 'import'].includes(flags.policy)) return usage(`--policy ${flags.policy}: raw or import (RS_ERR_CLI_USAGE)`);
   const config = loadConfigOrExit(flags.config);
-  const [{ catalogue }, { recordScenario, toScenarioYaml }, { parseScenario }, { connect }] = await Promise.all([
+  const [{ catalogue }, { recordScenario }, { toScenarioYaml }, { parseScenario }, { connect }] = await Promise.all([
     import('../../devices/index.ts'),
     import('../training/record.ts'),
+    import('../training/replay-format.ts'),
     import('../training/scenario.ts'),
     import('../ingest/schema.ts'),
   ]);

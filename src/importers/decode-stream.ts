@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { normaliseReading } from '../agent/normalise.ts';
 import type { ErrorCode, Reject } from '../core/errors.ts';
+import { normaliseReading } from '../core/normalise.ts';
 import type { SessionContext, SessionLogger } from '../core/profile.ts';
 import type { Reading, Source } from '../core/reading.ts';
 import { asNormaliserProfile, type DecodeSource } from './formats.ts';

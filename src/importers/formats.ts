@@ -17,7 +17,7 @@ export interface FileFormat extends Omit<DeviceProfile, 'link'> {
 export type DecodeSource = FileFormat;
 
 /**
- * normaliseReading (src/agent/normalise.ts) takes a DeviceProfile but reads only its id, kind
+ * normaliseReading (src/core/normalise.ts) takes a DeviceProfile but reads only its id, kind
  * and channels. A file format has those and no link; this is the one place it is handed over
  * as a profile, rather than inventing a serial or MQTT link it does not have.
  */

@@ -90,19 +90,30 @@ export function identify(
 function resolveCompetition(candidates: Evaluation[], peaks: Peak[]): IdentifiedNuclide[] {
   const strength = (e: Evaluation) => e.consistency * evidence(e, peaks, new Set());
   const ordered = [...candidates].sort((a, b) => Number(isManMade(a.nuclide)) - Number(isManMade(b.nuclide)) || strength(b) - strength(a));
+  const bestFit = bestFitPerPeak(candidates, peaks);
   const claimed = new Set<number>();
   const out: IdentifiedNuclide[] = [];
   for (const e of ordered) {
-    const support = e.matches.filter((m) => m.verdict === 'consistent' && m.peak !== undefined && !claimed.has(m.peak));
+    // Peaks another candidate's line fits clearly better are not this one's to take (see bestFitPerPeak).
+    const taken = new Set(claimed);
+    for (const m of e.matches)
+      if (
+        m.peak !== undefined &&
+        !m.group.xray &&
+        misfit(m.group.energy, peaks[m.peak] as Peak) > (bestFit[m.peak] as number) + FIT_MARGIN_FWHM
+      )
+        taken.add(m.peak);
+    const support = e.matches.filter((m) => m.verdict === 'consistent' && m.peak !== undefined && !taken.has(m.peak));
     if (!support.some((m) => !m.group.xray)) continue;
-    if (!ownsMainLine(e, claimed)) continue;
-    const sigma = evidence(e, peaks, claimed);
+    if (!ownsMainLine(e, taken)) continue;
+    const sigma = evidence(e, peaks, taken);
     const confidence = e.consistency * (1 - Math.exp(-sigma / 5));
     if (sigma < MIN_EVIDENCE_SIGMA || confidence < MIN_CONFIDENCE) continue;
     // Gamma lines claim their peaks. X-ray peaks are claimed only by NORM: the 72–85 keV Pb/Bi K X-rays of
     // natural background must not become Ba-133's 81 keV, but Cs-137's Ba K X-rays must not hide Ba-133.
     for (const m of e.matches)
-      if (m.peak !== undefined && m.verdict === 'consistent' && (!m.group.xray || !isManMade(e.nuclide))) claimed.add(m.peak);
+      if (m.peak !== undefined && !taken.has(m.peak) && m.verdict === 'consistent' && (!m.group.xray || !isManMade(e.nuclide)))
+        claimed.add(m.peak);
     claimScatterFeatures(e, peaks, claimed);
     // Gamma lines before X-rays (the X-rays only support), each by significance.
     const bySignificance = support.sort(
@@ -121,6 +132,33 @@ function resolveCompetition(candidates: Evaluation[], peaks: Peak[]): Identified
     });
   }
   return out.sort((a, b) => b.confidence - a.confidence || b.evidence_sigma - a.evidence_sigma);
+}
+
+/**
+ * How far beyond the best-fitting candidate's line (in FWHM) a candidate's line may sit and still
+ * take the peak. A quarter FWHM (9 keV at 352 keV) keeps calibration drift and blends from moving
+ * peaks between neighbours (Pb-214 351.9 vs Ba-133 356.0 keV differ by 0.1 FWHM), but gives I-131's
+ * 364.5 keV peak to I-131 rather than to radium's 351.9 keV line (0.33 FWHM away), found with the
+ * RadiaCode simulator (docs/spectroscopy.md §3.4).
+ */
+const FIT_MARGIN_FWHM = 0.25;
+
+/** Distance of a peak from a line, in FWHM at the line. */
+const misfit = (lineKeV: number, peak: Peak) => Math.abs(peak.energyKeV - lineKeV) / fwhmKeV(lineKeV);
+
+/**
+ * For each peak, the smallest misfit among the candidates' consistent gamma-line matches: NORM
+ * still goes first (docs §3.4), but only for the peaks its lines fit about as well as any other
+ * candidate's; otherwise radium's 352 keV line takes I-131's 364 keV peak, and I-131's 637 keV
+ * peak, left alone, passes for Cs-137's 662 keV.
+ */
+function bestFitPerPeak(candidates: Evaluation[], peaks: Peak[]): number[] {
+  const best = peaks.map(() => Number.POSITIVE_INFINITY);
+  for (const e of candidates)
+    for (const m of e.matches)
+      if (m.peak !== undefined && m.verdict === 'consistent' && !m.group.xray)
+        best[m.peak] = Math.min(best[m.peak] as number, misfit(m.group.energy, peaks[m.peak] as Peak));
+  return best;
 }
 
 /**

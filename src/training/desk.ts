@@ -46,6 +46,8 @@ export interface TrainingDesk {
   act(run: string, user: string, alarm: string, input: AlarmActionInput): AlarmTransition[];
   outOfService(run: string, user: string, device: string, on: boolean): AlarmTransition[];
   checklist(run: string, user: string, item: string): void;
+  /** The scenario's checklist items (things the trainee ticks, e.g. "call the RPO") and whether each is ticked. */
+  checklistOf(run: string): { id: string; label: string; done: boolean }[];
   /** Live report of a running run, or the stored one. */
   report(run: string): RunReport | undefined;
   list(o?: { trainee?: string }): StoredRunSummary[];
@@ -147,6 +149,13 @@ export function createTrainingDesk(opts: {
     act: (id, user, alarm, input) => asTrainee(id, user).session.alarm(alarm, user, input),
     outOfService: (id, user, device, on) => asTrainee(id, user).session.outOfService(device, user, on),
     checklist: (id, user, item) => asTrainee(id, user).session.checklist(item, user),
+    checklistOf(id) {
+      const e = entry(id);
+      const ticked = new Set(e.session.actions().flatMap((a) => (a.kind === 'checklist' && a.ok && a.item ? [a.item] : [])));
+      return e.run.scenario.expected.flatMap((x) =>
+        x.action === 'checklist' ? [{ id: x.id, label: x.label, done: ticked.has(x.id) }] : [],
+      );
+    },
     report(id) {
       const e = runs.get(id);
       return e ? reportOf(e) : opts.store.report(id);

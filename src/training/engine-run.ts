@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { normaliseReading } from '../agent/normalise.ts';
 import { DeviceStatusBoard } from '../alarms/device-fault-rule.ts';
 import { type AlarmEngine, createAlarmEngine } from '../alarms/engine.ts';
 import { rulesFromConfig } from '../alarms/rules-from-config.ts';
 import { openAlarmStore } from '../alarms/store.ts';
 import type { AlarmTransition } from '../alarms/types.ts';
 import type { Config } from '../config/schema.ts';
+import { normaliseReading } from '../core/normalise.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import type { Reading } from '../core/reading.ts';
 import type { DeviceSimulator, SimulatorFactory } from '../core/simulator.ts';

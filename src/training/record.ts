@@ -1,4 +1,3 @@
-import { Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { RadscreenError } from '../core/errors.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { type ChannelValue, IdSchema, QualitySchema } from '../core/reading.ts';
@@ -160,14 +159,4 @@ export async function recordScenario(o: RecordOptions): Promise<RecordResult> {
       devices,
     },
   };
-}
-
-/** YAML of a recorded scenario: one line per replayed reading (flow maps), so the file stays readable and diffable. */
-export function toScenarioYaml(scenario: Record<string, unknown>): string {
-  const doc = new Document(scenario);
-  for (const dev of (doc.get('devices') as YAMLSeq<YAMLMap>).items) {
-    const replay = dev.get('replay') as YAMLSeq<YAMLMap>;
-    for (const p of replay.items) p.flow = true;
-  }
-  return doc.toString({ lineWidth: 0 });
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
@@ -14,6 +14,7 @@ import { checkChannelValues } from '../core/reading-contract.ts';
 import type { SimulatorFactory } from '../core/simulator.ts';
 import { TRAINING_PREFIX } from '../core/training-id.ts';
 import { CONTROL_APIS, controlMethodsOf } from './controls.ts';
+import { expandReplayLines } from './replay-format.ts';
 
 /**
  * A training scenario (`simulators/scenarios/<name>.yaml`): simulated devices with their physics
@@ -66,7 +67,8 @@ export const ScenarioDeviceSchema = z.strictObject({
   simulate: SimulateSchema.default(SimulateSchema.parse({})),
   /**
    * A replay instead of physics (`radscreen scenario record`): canonical readings at `t_s` scenario
-   * seconds, fed straight into the run's engine. Trainee runs only (not playable through a broker).
+   * seconds, fed into the run's engine. Trainee runs only (not playable through a broker). In the
+   * file: a YAML list, or JSON lines in a block scalar (what `record` writes; see expandReplayLines).
    */
   replay: z.array(ReplayPointSchema).max(200_000).optional(),
   actions: z.array(ScenarioActionSchema).default([]),
@@ -216,7 +218,10 @@ export function parseScenario(text: string, ctx: ScenarioCheckContext = {}): Sce
     const lines = doc.errors.map((e) => `${e.linePos ? `line ${e.linePos[0].line}` : '(yaml)'}: ${e.message.split('\n')[0]}`);
     throw new RadscreenError('RS_ERR_SCENARIO_INVALID', 'the scenario is not valid YAML', lines);
   }
-  const parsed = ScenarioSchema.safeParse(doc.toJS() ?? {});
+  const raw = doc.toJS() ?? {};
+  const lineProblems = expandReplayLines(raw);
+  if (lineProblems.length) throw new RadscreenError('RS_ERR_SCENARIO_INVALID', 'the scenario is invalid', lineProblems);
+  const parsed = ScenarioSchema.safeParse(raw);
   if (!parsed.success) throw new RadscreenError('RS_ERR_SCENARIO_INVALID', 'the scenario is invalid', formatIssues(parsed.error.issues));
   const problems = crossCheck(parsed.data, ctx);
   if (problems.length) throw new RadscreenError('RS_ERR_SCENARIO_INVALID', 'the scenario is invalid', problems);
@@ -239,19 +244,34 @@ export type ScenarioEntry =
   | { file: string; scenario: Scenario; problems?: undefined }
   | { file: string; scenario?: undefined; problems: string[] };
 
+/**
+ * Parsed files by path, while their size and mtime stay the same: the console polls the scenario
+ * list every second, and a recorded day (86,400 readings) takes over a second to parse. Only for
+ * the built-in catalogue and simulators (what the server uses). Callers must not mutate entries.
+ */
+const listed = new Map<string, { stamp: string; entry: ScenarioEntry }>();
+
 /** Every `*.yaml` in `dir` (default the shipped ones), sorted by file name; invalid files come with their problems. */
 export function listScenarios(dir = SCENARIO_DIR, ctx: ScenarioCheckContext = {}): ScenarioEntry[] {
   const files = readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort();
+  const cacheable = !ctx.catalogue && !ctx.simulators;
   return files.map((f) => {
     const file = join(dir, f);
+    const st = statSync(file, { throwIfNoEntry: false });
+    const stamp = st ? `${st.size}:${st.mtimeMs}` : '';
+    const hit = cacheable && st ? listed.get(file) : undefined;
+    if (hit?.stamp === stamp) return hit.entry;
+    let entry: ScenarioEntry;
     try {
-      return { file, scenario: loadScenario(file, ctx) };
+      entry = { file, scenario: loadScenario(file, ctx) };
     } catch (e) {
       if (!(e instanceof RadscreenError)) throw e;
-      return { file, problems: (e.details as string[] | undefined) ?? [e.message] };
+      entry = { file, problems: (e.details as string[] | undefined) ?? [e.message] };
     }
+    if (cacheable && st) listed.set(file, { stamp, entry });
+    return entry;
   });
 }
 

@@ -68,6 +68,7 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
   let attempt = 0;
   let online = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  const redeliveries = createRedeliveryFilter();
   // Passwords never go into a status detail: it is published retained for everyone to read.
   const detail = (extra: Record<string, unknown> = {}) => ({ link: 'mqtt', url: opts.url, topic: opts.topic, attempt, ...extra });
 
@@ -128,6 +129,7 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       // Closing: no PUBACK, the broker keeps the message for the next session.
       if (closed || !handlers) return;
       const payload = packet.payload as Buffer;
+      if (packet.dup && redeliveries.seen(packet.messageId, payload)) return done();
       let committed: void | Promise<void>;
       try {
         // Its packet id and DUP flag let the agent recognise, across its own restart, the one
@@ -137,9 +139,15 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       } catch (err) {
         return done(err as Error);
       }
-      if (!committed) return done();
+      if (!committed) {
+        redeliveries.remember(packet.messageId, payload);
+        return done();
+      }
       committed.then(
-        () => done(),
+        () => {
+          redeliveries.remember(packet.messageId, payload);
+          done();
+        },
         // Not committed: no PUBACK. mqtt.js moves on; the broker re-sends on the next session.
         (err: Error) => done(err),
       );
@@ -187,6 +195,32 @@ export function createMqttLink(opts: MqttLinkOptions): DeviceLink {
       client = undefined;
       await c?.endAsync().catch(() => {});
       handlers?.state('offline', detail({ code: 'RS_ERR_AGENT_DOWN', reason: `the agent closed its subscription to ${opts.topic}` }));
+    },
+  };
+}
+
+/** Messages remembered per link: more than a broker keeps in flight to one client by default. */
+const REDELIVERY_MEMORY = 2048;
+
+/**
+ * A broker re-sends a QoS 1 message whose PUBACK it did not get (DUP flag, same packet id), e.g.
+ * when it went down between our commit and our PUBACK. For a device without its own clock the
+ * agent would stamp the copy with a new receive time, i.e. a second reading. So the link
+ * remembers what it committed by packet id and acknowledges an identical re-delivery without
+ * handing it on again. In memory: it covers broker restarts and reconnects; an agent killed in
+ * the microseconds between commit and PUBACK can still see one copy (docs/data-integrity.md).
+ */
+function createRedeliveryFilter() {
+  const committed = new Map<number, Buffer>();
+  return {
+    remember(messageId: number | undefined, payload: Buffer): void {
+      if (messageId === undefined) return;
+      committed.delete(messageId);
+      committed.set(messageId, payload);
+      if (committed.size > REDELIVERY_MEMORY) committed.delete(committed.keys().next().value as number);
+    },
+    seen(messageId: number | undefined, payload: Buffer): boolean {
+      return messageId !== undefined && committed.get(messageId)?.equals(payload) === true;
     },
   };
 }

@@ -89,6 +89,12 @@ describe('a trainee run worked in the console (Chromium)', () => {
     await alarm.getByTestId('trainee-nuclide').fill('none');
     await alarm.getByTestId('trainee-set-disposition').click();
     await expect.poll(() => alarm.getByTestId('trainee-alarm-status').textContent()).toContain('disposition: true (none)');
+    // The checklist item ("call the RPO") is ticked in the console; the scanner is taken out of service.
+    const rpo = page.locator('[data-testid="trainee-checklist-item"][data-item="call-rpo"]');
+    await rpo.click();
+    await expect.poll(() => rpo.getAttribute('data-done')).toBe('true');
+    await alarm.getByTestId('trainee-out-of-service').click();
+    await expect.poll(() => alarm.getByTestId('trainee-alarm-status').textContent()).toContain('device out of service');
     // Nothing of the run is in the live list.
     expect(await page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]').count()).toBe(0);
     expect(await page.locator('[data-testid="training-list"] [data-testid="alarm-item"]').count()).toBe(0);
@@ -105,13 +111,20 @@ describe('a trainee run worked in the console (Chromium)', () => {
     await reportPage.waitForLoadState();
     const report = (await (await reportPage.request.get(`${server.url}/api/training/runs/${runId}/report`)).json()) as RunReport;
     expect(report.trainee).toBe(TRAINEE.name);
-    expect(report.actions.filter((a) => a.ok).map((a) => a.kind)).toEqual(['view_evidence', 'acknowledge', 'disposition']);
+    expect(report.actions.filter((a) => a.ok).map((a) => a.kind)).toEqual([
+      'view_evidence',
+      'acknowledge',
+      'disposition',
+      'checklist',
+      'out_of_service',
+    ]);
     const ack = report.actions.find((a) => a.kind === 'acknowledge');
     expect(ack?.response_s).toBeGreaterThanOrEqual(0);
     expect(report.alarms[0]?.response_s).toBe(ack?.response_s);
     expect(report.alarms[0]?.disposition).toBe('true');
     // Acknowledged within 30 s, after the evidence: the interlock item is earned, no penalty.
     expect(report.expected.find((x) => x.id === 'ack-interlock')?.status).toBe('met');
+    expect(report.expected.find((x) => x.id === 'call-rpo')?.status).toBe('met');
     expect(report.score.earned).toBeGreaterThan(0);
     expect(report.score.penalties).toBe(0);
     // The printed page shows the same actions, response time and score.
@@ -120,7 +133,7 @@ describe('a trainee run worked in the console (Chromium)', () => {
     expect(await reportPage.getByTestId('report-score').evaluate((e) => getComputedStyle(e).fontWeight)).toBe('700');
     expect(await reportPage.getByTestId('report-score').textContent()).toBe(`Score ${report.score.percent} %`);
     const actions = (await reportPage.getByTestId('report-actions').textContent()) as string;
-    for (const kind of ['view_evidence', 'acknowledge', 'disposition']) expect(actions).toContain(kind);
+    for (const kind of ['view_evidence', 'acknowledge', 'disposition', 'checklist', 'out_of_service']) expect(actions).toContain(kind);
     expect(actions).toContain(String(ack?.response_s));
     expect(await page.getByTestId('trainee-run-summary').first().textContent()).toContain(`score ${report.score.percent} %`);
 

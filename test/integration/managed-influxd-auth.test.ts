@@ -119,7 +119,7 @@ devices:
       { env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 },
     );
     expect(r.status, r.stderr).toBe(0);
-    const imported = await query(url, 'SELECT count(quality) FROM authd_import..radiation', basic(credentials));
+    const imported = await query(url, 'SELECT count(quality) FROM authd_import."import".radiation', basic(credentials));
     expect(JSON.stringify(await imported.json())).toMatch(/"values":\[\[[^\]]*,7\]\]/);
   });
 });

@@ -10,6 +10,7 @@ import { ensureSchema } from '../../src/ingest/schema.ts';
 import { simulators } from '../../simulators/index.ts';
 import { alarmSequence, startEngineRun } from '../../src/training/engine-run.ts';
 import type { RunReport } from '../../src/training/report.ts';
+import { type InfluxSeries, recordScenario } from '../../src/training/record.ts';
 import { loadScenario, SCENARIO_DIR } from '../../src/training/scenario.ts';
 
 /**
@@ -148,6 +149,38 @@ describe('radscreen scenario record (real influxd)', () => {
     180_000,
   );
 
+  it('reads long windows page by page: small pages give the same scenario as one page, with progress per page', async () => {
+    const db = `record_${process.pid}_${seq++}`;
+    const { scenario, startMs, readings } = await storeOriginal('two-simultaneous-alarms', db, {
+      'training-parcel-scanner': 'xr-depot12-a',
+      'training-belt-geiger': 'chute-7-geiger',
+    });
+    const query = async (q: string): Promise<InfluxSeries[]> => {
+      const res = await fetch(`${services.influxUrl}/query?db=${db}&epoch=u&q=${encodeURIComponent(q)}`, { method: 'POST' });
+      const body = (await res.json()) as { results: { series?: InfluxSeries[]; error?: string }[] };
+      if (body.results[0]?.error) throw new Error(body.results[0].error);
+      return body.results[0]?.series ?? [];
+    };
+    const opts = {
+      query,
+      database: db,
+      policy: 'raw',
+      devices: ['xr-depot12-a', 'chute-7-geiger'],
+      fromMs: startMs,
+      toMs: startMs + scenario.duration_s * 1000,
+      catalogue,
+      name: 'paged',
+    };
+    const progress: string[] = [];
+    const paged = await recordScenario({ ...opts, pageSize: 7, onProgress: (p) => progress.push(`${p.device} ${p.done}/${p.total}`) });
+    const whole = await recordScenario(opts);
+    expect(paged.readings).toBe(readings);
+    expect(paged.skipped).toEqual([]);
+    expect(paged.scenario).toEqual(whole.scenario);
+    expect(progress.length).toBeGreaterThan(readings / 7 - 2);
+    expect(progress.at(-1)).toMatch(/^chute-7-geiger (\d+)\/\1$/);
+  }, 120_000);
+
   it('refuses a window without readings, and bad flags, with exit 2 and a code', async () => {
     const db = `record_${process.pid}_${seq++}`;
     await ensureSchema({ url: services.influxUrl, database: db, retention: 'INF' });
@@ -202,6 +235,15 @@ describe('radscreen scenario record (real influxd)', () => {
     ]);
     expect(noZone.status).toBe(2);
     expect(noZone.stderr).toContain('with its zone');
+    // A replay plays only on its own engine: through a broker it is refused.
+    const replayFile = join(dir, 'replay-only.yaml');
+    writeFileSync(
+      replayFile,
+      'name: replay-only\ntitle: R\ndescription: d\nduration_s: 5\ndevices:\n  - { id: device-1, profile: mightyohm-geiger, replay: [{ t_s: 1, values: { cpm: 20 } }] }\n',
+    );
+    const broker = await cli(['scenario', 'run', replayFile, '-c', cfg]);
+    expect(broker.status).toBe(2);
+    expect(broker.stderr).toContain('add --report json');
     const help = await cli(['scenario', 'record', '--help']);
     expect(help.status).toBe(0);
     for (const flag of ['--from', '--to', '--device', '--out', '--config', '--policy']) expect(help.stdout).toContain(flag);

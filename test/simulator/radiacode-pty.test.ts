@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('RadiaCode over a pty pair', () => {
-  it('handshakes, reads DATA_BUF and the compressed spectrum through serialport, read-only', async () => {
+  it('handshakes, reads the firmware version, DATA_BUF and the compressed spectrum through serialport, read-only', async () => {
     const agentPort = await openSerial(pty.agentPath, 115200);
     const devicePort = await openSerial(pty.devicePath, 115200);
     const sendToDevice = (bytes: Buffer) =>
@@ -48,9 +48,10 @@ describe('RadiaCode over a pty pair', () => {
       await closeSerial(devicePort);
     }
     expect(rejects).toEqual([]);
-    // SET_EXCHANGE first, then only RD_VIRT_STRING (0x0826): nothing is written to the device.
+    // SET_EXCHANGE first, GET_VERSION, then only RD_VIRT_STRING (0x0826): nothing is written to the device.
     expect(written[0]?.toString('hex')).toBe('080000000700008001ff12ff');
-    expect(written.slice(1).every((w) => w.readUInt16LE(4) === 0x0826)).toBe(true);
+    expect(written[1]?.readUInt16LE(4)).toBe(0x000a);
+    expect(written.slice(2).every((w) => w.readUInt16LE(4) === 0x0826)).toBe(true);
     const rates = readings.filter((r) => typeof r.values.dose_rate === 'number');
     expect(rates.length).toBeGreaterThan(20);
     const mean = rates.reduce((a, r) => a + (r.values.dose_rate as number), 0) / rates.length;

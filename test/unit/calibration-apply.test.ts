@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
-import { applyCalibration, calibrationKindFor, parseCalibrationMessage } from '../../src/agent/calibration.ts';
-import { normaliseReading } from '../../src/agent/normalise.ts';
+import { calibrationKindFor, parseCalibrationMessage } from '../../src/agent/calibration.ts';
 import type { CalibrationMessage } from '../../src/core/contract.ts';
+import { applyCalibration, normaliseReading } from '../../src/core/normalise.ts';
 import type { DeviceProfile } from '../../src/core/profile.ts';
 
 const profile = (id: string) => catalogue.get(id) as DeviceProfile;

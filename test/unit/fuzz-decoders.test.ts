@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { profiles } from '../../devices/index.ts';
 import { seededRandom } from '../../simulators/physics.ts';
-import { normaliseReading } from '../../src/agent/normalise.ts';
 import { ERROR_CODES, RadscreenError } from '../../src/core/errors.ts';
+import { normaliseReading } from '../../src/core/normalise.ts';
 import { type DeviceProfile, parseSessionOptions, type SessionContext } from '../../src/core/profile.ts';
 import { parseN42Document } from '../../src/importers/n42.ts';
 

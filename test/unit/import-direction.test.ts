@@ -30,6 +30,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   agent: 4,
   ingest: 4,
   alarms: 4,
+  parcels: 4,
   training: 5,
   auth: 5,
   server: 6,
@@ -45,8 +46,6 @@ const LAYERS: Readonly<Record<string, number>> = {
 const KNOWN_EXCEPTIONS: Readonly<Record<string, string>> = {
   // N42 spectra are parsed by the importer's XML reader; the spectrum model lives in spectra.
   'spectra -> importers': 'N42 XML helpers live in importers/ (move n42-values/n42-spectra to spectra/ to remove)',
-  // `decode --stored` normalises readings like the agent does.
-  'importers -> agent': 'decode-stream uses agent/normalise.ts (normalise could move to core)',
 };
 
 const IMPORT = /(?:^|\s)(?:import|export)\s[^'";]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
-import { normaliseReading } from '../../src/agent/normalise.ts';
 import { RadscreenError } from '../../src/core/errors.ts';
+import { normaliseReading } from '../../src/core/normalise.ts';
 import { ansiN42, deviceIdFor } from '../../src/importers/ansi-n42.ts';
 import { asNormaliserProfile, fileFormats } from '../../src/importers/formats.ts';
 import { parseN42Document } from '../../src/importers/n42.ts';

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeDataBuf } from '../../devices/radiacode/databuf.ts';
 import { radiacode } from '../../devices/radiacode/profile.ts';
-import { COMMAND, encodeRequest, isReject, parseResponseBody, parseVirtualString, VS } from '../../devices/radiacode/protocol.ts';
+import {
+  COMMAND,
+  encodeRequest,
+  firmwareSupported,
+  isReject,
+  parseResponseBody,
+  parseVersion,
+  parseVirtualString,
+  VS,
+} from '../../devices/radiacode/protocol.ts';
 import { createRadiacodeSession } from '../../devices/radiacode/session.ts';
 import { decodeSpectrum } from '../../devices/radiacode/spectrum.ts';
 import { seededRandom } from '../../simulators/physics.ts';
@@ -75,6 +84,7 @@ function scripted(reply: (command: number, args: Buffer) => Buffer | undefined, 
   const rejects: string[] = [];
   const readings: unknown[] = [];
   const written: Buffer[] = [];
+  const warnings: string[] = [];
   let session: ReturnType<typeof createRadiacodeSession> | undefined;
   const ctx: SessionContext = {
     now: () => 1_700_000_000_000,
@@ -91,10 +101,10 @@ function scripted(reply: (command: number, args: Buffer) => Buffer | undefined, 
     emit: (r) => void readings.push(r),
     reject: (r) => void rejects.push(r.code),
     options: {},
-    log: { debug() {}, info() {}, warn() {} },
+    log: { debug() {}, info() {}, warn: (_o, msg) => void warnings.push(String(msg)) },
   };
   session = createRadiacodeSession(ctx, { pollIntervalMs: 5, spectrumIntervalMs: 0, timeoutMs: 100 });
-  return { session, rejects, readings, written };
+  return { session, rejects, readings, written, warnings };
 }
 
 const until = async (cond: () => boolean) => {
@@ -109,6 +119,7 @@ const okString = (s: string) => Buffer.concat([Buffer.from([1, 0, 0, 0, s.length
 describe('RadiaCode session (scripted device, replies in odd chunks)', () => {
   const device = (command: number, args: Buffer) => {
     if (command === COMMAND.SET_EXCHANGE) return Buffer.alloc(0);
+    if (command === COMMAND.GET_VERSION) return Buffer.from('0100040000' + '06000400' + '00', 'hex'); // boot 4.1, target 4.6
     if (command !== COMMAND.RD_VIRT_STRING) return undefined;
     const id = args.readUInt32LE(0);
     if (id === VS.DATA_BUF) return dataBufPayload;
@@ -117,13 +128,15 @@ describe('RadiaCode session (scripted device, replies in odd chunks)', () => {
     return undefined;
   };
 
-  it('sends SET_EXCHANGE first, then reads only (RD_VIRT_STRING), and emits DATA_BUF readings', async () => {
-    const { session, rejects, readings, written } = scripted(device);
+  it('sends SET_EXCHANGE first, then reads only (GET_VERSION, RD_VIRT_STRING), warns about old firmware, emits DATA_BUF readings', async () => {
+    const { session, rejects, readings, written, warnings } = scripted(device);
     session.start?.();
     await until(() => readings.length >= 4);
     session.stop();
     expect(written[0]?.toString('hex')).toBe('080000000700008001ff12ff');
-    expect(written.slice(1).every((w) => w.readUInt16LE(4) === COMMAND.RD_VIRT_STRING)).toBe(true);
+    expect(written[1]?.readUInt16LE(4)).toBe(COMMAND.GET_VERSION);
+    expect(written.slice(2).every((w) => w.readUInt16LE(4) === COMMAND.RD_VIRT_STRING)).toBe(true);
+    expect(warnings.filter((w) => w.includes('older than 4.8'))).toHaveLength(1);
     expect(written.map((w) => w[7])).toEqual(written.map((_, i) => 0x80 + (i % 32)));
     expect(readings.slice(0, 2)).toEqual(dataBufFrame.expected.readings);
     expect(rejects).toEqual(['RS_ERR_DEVICE_TIMEOUT']); // ENERGY_CALIB, which this device does not answer

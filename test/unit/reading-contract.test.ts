@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { catalogue, profiles } from '../../devices/index.ts';
-import { normaliseReading } from '../../src/agent/normalise.ts';
 import type { ChannelSpec } from '../../src/core/channel.ts';
 import { parseReadingsEnvelope } from '../../src/core/contract.ts';
+import { normaliseReading } from '../../src/core/normalise.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import {
   checkReadingContract,

@@ -120,5 +120,5 @@ describe('one clock: a training run at 20× is the same run as at 1×', () => {
       expect(p.a.filter((x) => x.kind === 'raised').length, `${p.name}: raises an alarm`).toBeGreaterThan(0);
       expect(p.b, p.name).toEqual(p.a);
     }
-  }, 45_000);
+  }, 120_000); // the 1× runs take ~30 s of wall time by design; headroom for a loaded shared machine
 });

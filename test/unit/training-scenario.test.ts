@@ -1,6 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RadscreenError } from '../../src/core/errors.ts';
+import { toScenarioYaml } from '../../src/training/replay-format.ts';
 import { listScenarios, parseScenario, SCENARIO_DIR, trainingDevices } from '../../src/training/scenario.ts';
 
 /** The problems of a scenario text as `path: message` lines (empty when it is valid). */
@@ -128,10 +131,51 @@ ${points}${extra}
     expect(problemsOf(replay('      - { t_s: 11, values: { cpm: 20 } }'))).toEqual([
       'devices.0.replay.0.t_s: 11 s is after the scenario ends (10 s)',
     ]);
-    expect(problemsOf(replay('      - { t_s: 1, values: {} }'))).toEqual(['devices.0.replay.0.values: a reading carries at least one value']);
-    expect(
-      problemsOf(replay('      - { t_s: 1, values: { cpm: 20 } }', '\n    cable_pull: [{ at_s: 5, action: unplug }]')),
-    ).toEqual(['devices.0.replay: a replay device takes no simulate events, actions or cable pulls']);
+    expect(problemsOf(replay('      - { t_s: 1, values: {} }'))).toEqual([
+      'devices.0.replay.0.values: a reading carries at least one value',
+    ]);
+    expect(problemsOf(replay('      - { t_s: 1, values: { cpm: 20 } }', '\n    cable_pull: [{ at_s: 5, action: unplug }]'))).toEqual([
+      'devices.0.replay: a replay device takes no simulate events, actions or cable pulls',
+    ]);
+  });
+
+  it('reads a replay written as JSON lines (what scenario record writes), naming a line that is not JSON', () => {
+    const text = toScenarioYaml({
+      name: 'lines',
+      title: 'Lines',
+      description: 'A recorded window.',
+      duration_s: 10,
+      devices: [
+        {
+          id: 'device-1',
+          profile: 'mightyohm-geiger',
+          replay: [
+            { t_s: 0.5, values: { cpm: 20, mode: 'SLOW' }, quality: 'good' },
+            { t_s: 2, values: { cpm: 21 }, quality: 'suspect' },
+          ],
+        },
+      ],
+    });
+    expect(text).toContain('replay: |');
+    expect(parseScenario(text).devices[0]?.replay).toEqual([
+      { t_s: 0.5, values: { cpm: 20, mode: 'SLOW' }, quality: 'good' },
+      { t_s: 2, values: { cpm: 21 }, quality: 'suspect' },
+    ]);
+    const broken = problemsOf(text.replace('"cpm":21}', '"cpm":21,}'));
+    expect(broken).toHaveLength(1);
+    expect(broken[0]).toMatch(/^devices\.0\.replay: line 2 is not JSON/);
+  });
+
+  it('lists a folder once per file version: an unchanged file is not parsed again, a changed one is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rs-scn-list-'));
+    const file = join(dir, 'door-drill.yaml');
+    writeFileSync(file, VALID);
+    const first = listScenarios(dir);
+    expect(first[0]?.scenario?.title).toBe('Door drill');
+    expect(listScenarios(dir)[0]).toBe(first[0]);
+    writeFileSync(file, VALID.replace('title: Door drill', 'title: Door drill, second edition'));
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    expect(listScenarios(dir)[0]?.scenario?.title).toBe('Door drill, second edition');
   });
 
   it('reports YAML syntax errors with their line', () => {

@@ -4,8 +4,8 @@ import { decodeXrayLine, xrsChecksum } from '../../devices/xray-parcel-scanner/d
 import { decodeXrayJson } from '../../devices/xray-parcel-scanner/json.ts';
 import { xrayParcelScanner } from '../../devices/xray-parcel-scanner/profile.ts';
 import { seededRandom } from '../../simulators/physics.ts';
-import { normaliseReading } from '../../src/agent/normalise.ts';
 import { ERROR_CODES } from '../../src/core/errors.ts';
+import { normaliseReading } from '../../src/core/normalise.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 
 /**

@@ -45,6 +45,13 @@ export const calibrationApprovalRoutes: FastifyPluginAsyncZod<CalibrationRouteDe
     return reply.code(status).send({ statusCode: status, code, error: ERROR_NAMES[status], message });
   }
 
+  /** The request a decision is about; when there is none, a 404 is sent (and audited) and undefined returned. */
+  function requestOr404(req: FastifyRequest, reply: FastifyReply, action: string, id: string) {
+    const request = store.requests.get(id);
+    if (!request) refuse(req, reply, action, 404, 'RS_ERR_NOT_FOUND', id, `no calibration request ${id}`);
+    return request;
+  }
+
   app.get(
     '/calibration-requests',
     {
@@ -77,9 +84,9 @@ export const calibrationApprovalRoutes: FastifyPluginAsyncZod<CalibrationRouteDe
     },
     async (req, reply) => {
       const action = 'calibration.approve';
+      const request = requestOr404(req, reply, action, req.params.id);
+      if (!request) return reply;
       const user = (req.user as { name: string }).name;
-      const request = store.requests.get(req.params.id);
-      if (!request) return refuse(req, reply, action, 404, 'RS_ERR_NOT_FOUND', req.params.id, `no calibration request ${req.params.id}`);
       if (request.state !== 'pending')
         return refuse(
           req,
@@ -149,9 +156,9 @@ export const calibrationApprovalRoutes: FastifyPluginAsyncZod<CalibrationRouteDe
     },
     async (req, reply) => {
       const action = 'calibration.reject';
+      const request = requestOr404(req, reply, action, req.params.id);
+      if (!request) return reply;
       const user = (req.user as { name: string }).name;
-      const request = store.requests.get(req.params.id);
-      if (!request) return refuse(req, reply, action, 404, 'RS_ERR_NOT_FOUND', req.params.id, `no calibration request ${req.params.id}`);
       const decided = store.requests.decide(request.request_id, {
         state: 'rejected',
         by: user,

@@ -104,7 +104,12 @@ export const trainingRunRoutes: FastifyPluginAsyncZod<{ desk: TrainingDesk; auth
       act(req, reply, 'training.view', req.params.id, () => {
         const r = desk.report(req.params.id);
         if (!r || !mayRead(req, r.trainee)) throw new TraineeRunError('not_found', `no training run '${req.params.id}' of yours`);
-        return { run: req.params.id, alarms: r.state === 'running' ? desk.alarms(req.params.id) : [] };
+        const running = r.state === 'running';
+        return {
+          run: req.params.id,
+          alarms: running ? desk.alarms(req.params.id) : [],
+          checklist: running ? desk.checklistOf(req.params.id) : [],
+        };
       }),
   );
 
