@@ -72,6 +72,20 @@ describe('RadiaCode simulator → decoder → identification', () => {
     }
   });
 
+  it('background alone at other live times and levels (60 s ×20, 3600 s ×4, 0.3 µSv/h 600 s ×10) never gives a man-made nuclide', () => {
+    const cases: [number, number, number][] = [
+      ...Array.from({ length: 20 }, (_, i): [number, number, number] => [60, 0.1, 200 + i]),
+      ...Array.from({ length: 4 }, (_, i): [number, number, number] => [3600, 0.1, 300 + i]),
+      ...Array.from({ length: 10 }, (_, i): [number, number, number] => [600, 0.3, 400 + i]),
+    ];
+    for (const [seconds, usvh, seed] of cases) {
+      const d = device({ background_usvh: usvh, seed, events: [] });
+      d.advance(seconds);
+      const found = top(d.spectrum()).filter((n) => MAN_MADE(n.category));
+      expect(found, `${seconds} s at ${usvh} µSv/h, seed ${seed}`).toEqual([]);
+    }
+  });
+
   it('the spectrum starts over after resetSpectrum', () => {
     const d = device({ background_usvh: 0.1, seed: 5, events: [] });
     d.advance(30);
