@@ -1,6 +1,6 @@
 // The alarm list: open alarms by priority then time, unacknowledged ones blinking, the first-out
 // marked, each with its action buttons. Everything from the network goes in with textContent.
-import { formatDateTime, formatDoseRate } from './format.js';
+import { formatDateTime, formatDoseRate, resolutionFor } from './format.js';
 
 const RANK = { emergency: 3, high: 2, medium: 1, low: 0 };
 const RULE_NAMES = { dose_rate_high: 'High dose rate', device_fault: 'Device fault' };
@@ -56,13 +56,14 @@ const ABNORMAL = {
 const abnormalWords = (channel) => ABNORMAL[channel] ?? `${String(channel).replaceAll('_', ' ')} abnormal`;
 
 /** The facts line under the value: threshold and peak, or for a condition what trips it and the worst seen. */
-export function describeFacts(ev, peak) {
+export function describeFacts(ev, peak, device) {
   if (ev.unit === 'bool') return `trips on: ${abnormalWords(ev.channel)} · worst seen: ${peak ? abnormalWords(ev.channel) : 'normal'}`;
-  return `threshold ${formatValue({ ...ev, value: ev.threshold })} · peak ${formatValue({ ...ev, value: peak })}`;
+  return `threshold ${formatValue({ ...ev, value: ev.threshold }, device)} · peak ${formatValue({ ...ev, value: peak }, device)}`;
 }
 
-export function formatValue(ev) {
-  if (ev.unit === 'uSv/h') return `${formatDoseRate(ev.value)} µSv/h`;
+/** An evidence value in operator units, rounded to the step `device`'s profile declares for the channel. */
+export function formatValue(ev, device) {
+  if (ev.unit === 'uSv/h') return `${formatDoseRate(ev.value, resolutionFor(device, ev.channel))} µSv/h`;
   if (ev.unit === 'bool') return ev.value ? abnormalWords(ev.channel) : 'normal';
   if (ev.unit === 'cpm' || ev.unit === 'cps' || ev.unit === 'counts')
     return `${Math.round(ev.value)} ${ev.unit === 'counts' ? 'counts' : ev.unit.toUpperCase()}`;
@@ -127,8 +128,8 @@ function renderItem(a, devicesById, firstOut, on, now, view) {
   if (a.id === firstOut) badges.append(badge('FIRST OUT', 'first-out', 'first-out'));
   // While the live stream is down this is the last known state, not the present one.
   if (view.stale) badges.append(badge('STALE', 'stale', 'stale-badge'));
-  const value = div('alarm-value', formatValue(a.evidence), 'alarm-value');
-  const facts = div('alarm-facts', describeFacts(a.evidence, a.peak), 'alarm-facts');
+  const value = div('alarm-value', formatValue(a.evidence, a.device), 'alarm-value');
+  const facts = div('alarm-facts', describeFacts(a.evidence, a.peak, a.device), 'alarm-facts');
   const times =
     a.state === 'active'
       ? `raised ${formatDateTime(a.raised_at)}`

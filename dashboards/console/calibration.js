@@ -2,6 +2,7 @@
 // certificate, next due date, comment) and sees the device's history. The "Calibrate" button is
 // shown to technicians only (calibration.css keys on body[data-role]); the server decides anyway.
 import { notify, post } from './api.js';
+import { runFormDialog } from './form-dialog.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const FACTOR_LABEL = {
@@ -49,16 +50,28 @@ export async function openCalibrate(device) {
   const history = await loadHistory(device.id);
   const kind = history?.kind ?? 'correction';
   $('calibrate-factor-label').textContent = FACTOR_LABEL[kind];
-  if (history?.in_force) $('calibrate-factor').value = String(history.in_force.factor);
-  dialog.showModal();
-  const confirmed = await new Promise((resolve) =>
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }),
-  );
-  if (!confirmed) return;
-  const data = new FormData(form);
+  // The factor in force (recorded, configured or the profile's default) is where a technician starts.
+  // Six significant digits: the firmware's 10000/57 would otherwise show as 175.43859649122808.
+  if (history) $('calibrate-factor').value = String(Number(history.factor_in_force.toPrecision(6)));
+  $('calibrate-due').min = tomorrow();
+  const path = `/api/devices/${encodeURIComponent(device.id)}/calibrations`;
+  let pending = null;
+  const recorded = await runFormDialog(dialog, async (data) => {
+    const r = await post(path, bodyOf(data));
+    // A factor outside the plausible range is not recorded but waits for a second person (202).
+    if (r.status === 202) pending = r.body?.message ?? 'waiting for a second person to approve';
+    return r;
+  });
+  if (!recorded) return;
+  if (pending) notify(`Not in force yet: ${pending}`, 'error');
+  else notify(`Calibration recorded for ${device.name || device.id}.`);
+}
+
+/** The request body from the dialog's fields. */
+function bodyOf(data) {
   const doseRate = Number(data.get('dose_rate'));
   const comment = String(data.get('comment') ?? '').trim();
-  const body = {
+  return {
     factor: Number(data.get('factor')),
     due: String(data.get('due')),
     reference: {
@@ -68,13 +81,12 @@ export async function openCalibrate(device) {
     },
     ...(comment ? { comment } : {}),
   };
-  const path = `/api/devices/${encodeURIComponent(device.id)}/calibrations`;
-  // A factor outside the plausible range is not recorded but waits for a second person (202).
-  const r = await post(path, body);
-  if (r.status === 202) notify(`Not in force yet: ${r.body?.message ?? 'waiting for a second person to approve'}`, 'error');
-  else if (r.ok) notify(`Calibration recorded for ${device.name || device.id}.`);
-  else if (r.status === 401) notify('Refused: log in first.', 'error');
-  else notify(`Refused: ${r.body?.message ?? `HTTP ${r.status}`}`, 'error');
+}
+
+/** Local date of tomorrow, YYYY-MM-DD: the earliest next-due date the server accepts. */
+function tomorrow() {
+  const d = new Date(Date.now() + 86_400_000);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
 /** Wires the tiles' Calibrate buttons (one delegated listener: tiles come and go). */

@@ -1,39 +1,38 @@
 // Acknowledge and shelve dialogs (both take a comment) and the alarm detail view with its
 // evidence chart, history and disposition.
 import { formatValue } from './alarm-list.js';
-import { act } from './api.js';
+import { act, notify, post } from './api.js';
 import { drawEvidenceChart } from './chart.js';
+import { runFormDialog } from './form-dialog.js';
 import { formatDateTime } from './format.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const path = (a, verb) => `/api/alarms/${encodeURIComponent(a.id)}/${verb}`;
 const label = (a, devices) => `${devices.get(a.device)?.name ?? a.device}: ${a.message}`;
 
-/** Opens a <dialog> and resolves with its form when confirmed with `ok`, else null. */
-function ask(dialog) {
-  return new Promise((resolve) => {
-    const form = dialog.querySelector('form');
-    form.reset();
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok' ? new FormData(form) : null), { once: true });
-    dialog.showModal();
-  });
+/** Opens a fresh form dialog that stays open (input kept, reason shown) until the server accepts. */
+function ask(dialog, submit) {
+  dialog.querySelector('form').reset();
+  return runFormDialog(dialog, submit);
 }
 
 /** Asks for an optional comment, then acknowledges. */
 export async function openAck(a, devices) {
   $('ack-target').textContent = label(a, devices);
-  const data = await ask($('ack-dialog'));
-  if (!data) return;
-  const comment = String(data.get('comment') ?? '').trim();
-  await act(path(a, 'ack'), comment ? { comment } : {}, 'Alarm acknowledged.');
+  const done = await ask($('ack-dialog'), (data) => {
+    const comment = String(data.get('comment') ?? '').trim();
+    return post(path(a, 'ack'), comment ? { comment } : {});
+  });
+  if (done) notify('Alarm acknowledged.');
 }
 
 /** Asks for a duration and a (required) reason, then shelves. */
 export async function openShelve(a, devices) {
   $('shelve-target').textContent = label(a, devices);
-  const data = await ask($('shelve-dialog'));
-  if (!data) return;
-  await act(path(a, 'shelve'), { duration_s: Number(data.get('duration')), comment: String(data.get('comment')).trim() }, 'Alarm shelved.');
+  const done = await ask($('shelve-dialog'), (data) =>
+    post(path(a, 'shelve'), { duration_s: Number(data.get('duration')), comment: String(data.get('comment')).trim() }),
+  );
+  if (done) notify('Alarm shelved.');
 }
 
 export const silence = (a) => act(path(a, 'silence'), {}, 'Alarm silenced for 30 s (still unacknowledged).');
@@ -59,9 +58,9 @@ export async function openDetail(a, devices) {
   const ev = a.evidence;
   const dl = $('detail-facts');
   dl.replaceChildren();
-  fact(dl, 'Value', formatValue(ev));
-  fact(dl, ev.unit === 'bool' ? 'Trips on' : 'Threshold', formatValue({ ...ev, value: ev.threshold }));
-  if (ev.background !== undefined) fact(dl, 'Background', formatValue({ ...ev, value: ev.background }));
+  fact(dl, 'Value', formatValue(ev, a.device));
+  fact(dl, ev.unit === 'bool' ? 'Trips on' : 'Threshold', formatValue({ ...ev, value: ev.threshold }, a.device));
+  if (ev.background !== undefined) fact(dl, 'Background', formatValue({ ...ev, value: ev.background }, a.device));
   fact(dl, 'Counts', ev.counts);
   fact(dl, 'Window', ev.window_s !== undefined ? `${ev.window_s} s` : undefined);
   fact(dl, 'Raised', formatDateTime(a.raised_at));

@@ -1,11 +1,23 @@
 // Pure formatting helpers for the console (no DOM), kept apart so they are easy to reason about.
 
 /**
- * Display resolution per canonical unit, used because the device catalogue declares none per
- * channel (docs/console.md): 0.01 µSv/h is the finest step the shipped dose-rate instruments
- * show; counts are whole numbers.
+ * Fallback display step per canonical unit, for a channel whose profile declares no
+ * `resolution` (the catalogue test requires one on every µSv/h channel): counts are whole numbers.
  */
 export const UNIT_RESOLUTION = { 'uSv/h': 0.01, cpm: 1, cps: 1 };
+
+/** Device id → { channel key → step }, from each device view's `resolution` (its profile's channels). */
+const deviceResolutions = new Map();
+
+/** Remembers the display steps a device view carries; called whenever a view arrives. */
+export function rememberResolutions(device) {
+  if (device?.id && device.resolution) deviceResolutions.set(device.id, device.resolution);
+}
+
+/** The step to round `channel` of `deviceId` to: the profile's declaration, else the unit's rule. */
+export function resolutionFor(deviceId, channel, unit = 'uSv/h') {
+  return deviceResolutions.get(deviceId)?.[channel] ?? UNIT_RESOLUTION[unit] ?? UNIT_RESOLUTION['uSv/h'];
+}
 
 /** Decimal places that a resolution step (e.g. 0.01) shows. */
 export function decimalsFor(resolution) {
@@ -13,8 +25,8 @@ export function decimalsFor(resolution) {
 }
 
 /**
- * Dose rate in µSv/h rounded to the instrument's resolution (default 0.01 µSv/h: 0.05 shows
- * as "0.05", never "0.0500"); from 1000 µSv/h on, whole numbers (no exponents).
+ * Dose rate in µSv/h rounded to the channel's resolution (default 0.01 µSv/h: 0.05 shows as
+ * "0.05", never "0.0500"); from 1000 µSv/h on, whole numbers (no exponents).
  */
 export function formatDoseRate(v, resolution = UNIT_RESOLUTION['uSv/h']) {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '—';

@@ -1,6 +1,6 @@
 // DOM rendering. Everything from the network is written with textContent, never innerHTML.
 import { drawSparkline } from './chart.js';
-import { describeQuality, formatAgo, formatCount, formatDateTime, formatDoseRate } from './format.js';
+import { describeQuality, formatAgo, formatCount, formatDateTime, formatDoseRate, rememberResolutions, resolutionFor } from './format.js';
 
 const tpl = () => document.getElementById('device-tile');
 
@@ -64,7 +64,9 @@ export function renderTile(grid, device, activeAlarm, now, trend = []) {
   // beam, interlocks and belt replace the count rate a Geiger counter shows.
   // The profile declares its tile (DeviceProfile.tile), so a new family needs no change here.
   const scanner = device.tile === 'scanner';
-  q(tile, 'dose-rate').textContent = formatDoseRate(scanner ? values.leakage_dose_rate : values.dose_rate);
+  rememberResolutions(device);
+  const doseChannel = scanner ? 'leakage_dose_rate' : 'dose_rate';
+  q(tile, 'dose-rate').textContent = formatDoseRate(values[doseChannel], resolutionFor(device.id, doseChannel));
   q(tile, 'dose-label').hidden = !scanner;
   q(tile, 'count-fact').hidden = scanner;
   q(tile, 'cpm').textContent = formatCount(values.cpm);

@@ -42,7 +42,7 @@ function buildItem(a) {
   };
   button('Evidence', 'trainee-evidence', async () => {
     const cur = li.alarm;
-    evidence.textContent = `${formatValue(cur.evidence)} (threshold ${formatValue({ ...cur.evidence, value: cur.evidence.threshold })}, peak ${formatValue({ ...cur.evidence, value: cur.peak })})`;
+    evidence.textContent = `${formatValue(cur.evidence, cur.device)} (threshold ${formatValue({ ...cur.evidence, value: cur.evidence.threshold }, cur.device)}, peak ${formatValue({ ...cur.evidence, value: cur.peak }, cur.device)})`;
     evidence.hidden = false;
     await alarmAction(cur, 'view_evidence', {}, 'Evidence opened.');
   });

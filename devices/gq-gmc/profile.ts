@@ -42,7 +42,8 @@ export const gqGmc: DeviceProfile<GqGmcOptions> = {
   channels: [
     { key: 'cpm', unit: 'CPM', label: 'counts in the last minute (device, or the sum of 60 heartbeats)', min: 0, max: 4_294_967_295 },
     { key: 'cps', unit: 'CPS', label: 'counts in the last second (14 bits on the 300 series)', min: 0, max: 4_294_967_295 },
-    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate from CPM and the calibration in use', min: 0 },
+    // Derived from whole CPM: one count per minute is under 0.01 µSv/h at any GM sensitivity here.
+    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate from CPM and the calibration in use', min: 0, resolution: 0.01 },
     { key: 'battery_voltage', unit: 'V', label: 'battery voltage (GETVOLT; none on the GMC-800)', min: 0, max: 25.5 },
     { key: 'clock_offset', unit: 's', label: 'device clock minus agent clock, device zone applied' },
   ],

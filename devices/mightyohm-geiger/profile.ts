@@ -18,7 +18,8 @@ export const mightyohmGeiger: DeviceProfile<z.output<typeof OptionsSchema>> = {
   channels: [
     { key: 'cps', unit: 'CPS', label: 'counts in the last second', min: 0, max: 65535 },
     { key: 'cpm', unit: 'CPM', label: 'counts per minute (60 s ring, or FAST/INST estimate)', min: 0 },
-    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate', min: 0 },
+    // The firmware prints the dose rate with two decimals (README.md, line format).
+    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate', min: 0, resolution: 0.01 },
     { key: 'mode', unit: 'enum', type: 'enum', label: 'firmware averaging mode', values: ['SLOW', 'FAST', 'INST'] },
   ],
   measurement: 'radiation',

@@ -47,7 +47,8 @@ const COUNTS: Record<string, Linear> = { counts: { factor: 1 } };
 
 /** Canonical channels with their unit, range and accepted source units. */
 export const MQTT_JSON_CHANNELS = [
-  { spec: { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate', min: 0, max: 100_000 }, from: DOSE_RATE },
+  // Any detector may publish here; 0.01 µSv/h is the step radscreen shows for an unknown one.
+  { spec: { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate', min: 0, max: 100_000, resolution: 0.01 }, from: DOSE_RATE },
   { spec: { key: 'cpm', unit: 'CPM', label: 'counts per minute', min: 0, max: 10_000_000 }, from: PER_MINUTE },
   { spec: { key: 'cps', unit: 'CPS', label: 'counts per second', min: 0, max: 200_000 }, from: PER_SECOND },
   { spec: { key: 'counts', unit: 'counts', label: 'counts over the device’s own window', min: 0 }, from: COUNTS },

@@ -25,7 +25,8 @@ export const radiacode: DeviceProfile<z.output<typeof OptionsSchema>> = {
   link: { type: 'serial', baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
   channels: [
     { key: 'cps', unit: 'CPS', label: 'count rate (RealTimeData)', min: 0, max: 1e6 },
-    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate (RealTimeData × 10 000)', min: 0, max: 1e5 },
+    // The device sends an f32 with no fixed step; 0.01 µSv/h is the step radscreen shows (docs/console.md).
+    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate (RealTimeData × 10 000)', min: 0, max: 1e5, resolution: 0.01 },
     { key: 'dose', unit: 'uSv', label: 'accumulated dose since the last reset (RareData × 10 000)', min: 0 },
     { key: 'temperature', unit: 'degC', label: 'detector temperature (RareData)', min: -40, max: 85 },
     { key: 'battery_level', unit: '%', label: 'battery charge (RareData)', min: 0, max: 100 },

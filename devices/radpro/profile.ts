@@ -34,7 +34,8 @@ export const radpro: DeviceProfile<z.output<typeof OptionsSchema>> = {
   link: { type: 'serial', baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
   channels: [
     { key: 'cpm', unit: 'CPM', label: 'tube rate (live: GET tubeRate; datalog: Δcount × 60 / Δt)', min: 0 },
-    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate (CPM / the sensitivity the device reports)', min: 0 },
+    // Derived from whole CPM: one count per minute is under 0.01 µSv/h at any GM sensitivity here.
+    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate (CPM / the sensitivity the device reports)', min: 0, resolution: 0.01 },
     { key: 'pulse_count', unit: 'counts', label: 'lifetime tube pulse count (wraps at 2^32)', min: 0, max: 0xffff_ffff },
     { key: 'battery_voltage', unit: 'V', label: 'battery voltage (all cells)', min: 0, max: 20 },
   ],

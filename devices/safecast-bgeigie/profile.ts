@@ -20,7 +20,8 @@ export const safecastBgeigie: DeviceProfile<z.output<typeof OptionsSchema>> = {
     { key: 'cpm', unit: 'CPM', label: 'counts in the last 60 s (twelve 5-s bins)', min: 0 },
     { key: 'counts_5s', unit: 'counts', label: 'counts in the newest 5-s bin', min: 0 },
     { key: 'total_counts', unit: 'counts', label: 'counts since power-on', min: 0 },
-    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate (CPM / sensitivity)', min: 0 },
+    // Derived from whole CPM: one count per minute is under 0.01 µSv/h at any GM sensitivity here.
+    { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate (CPM / sensitivity)', min: 0, resolution: 0.01 },
     { key: 'latitude', unit: 'deg', label: 'GPS latitude, south negative', min: -90, max: 90 },
     { key: 'longitude', unit: 'deg', label: 'GPS longitude, west negative', min: -180, max: 180 },
     { key: 'gps_valid', unit: 'bool', type: 'boolean', label: 'GPS fix valid (A) or void (V)' },

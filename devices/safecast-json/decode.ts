@@ -25,7 +25,15 @@ export interface SafecastJsonOptions {
 
 /** Channels with canonical units and physical ranges; a value outside is RS_ERR_FRAME_RANGE. */
 export const SAFECAST_JSON_CHANNELS = [
-  { key: 'dose_rate', unit: 'uSv/h', label: 'ambient dose rate from the configured tube (CPM / sensitivity)', min: 0, max: 100_000 },
+  // Derived from whole CPM: one count per minute is under 0.01 µSv/h at any GM sensitivity here.
+  {
+    key: 'dose_rate',
+    unit: 'uSv/h',
+    label: 'ambient dose rate from the configured tube (CPM / sensitivity)',
+    min: 0,
+    max: 100_000,
+    resolution: 0.01,
+  },
   { key: 'cpm', unit: 'CPM', label: 'LND 7318 unshielded tube (lnd_7318u)', min: 0, max: 10_000_000 },
   { key: 'cpm_compensated', unit: 'CPM', label: 'LND 7318 compensated tube (lnd_7318c)', min: 0, max: 10_000_000 },
   { key: 'cpm_7128ec', unit: 'CPM', label: 'LND 7128 energy-compensated tube (lnd_7128ec)', min: 0, max: 10_000_000 },

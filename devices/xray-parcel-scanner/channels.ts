@@ -101,7 +101,8 @@ export const XRAY_CHANNELS: readonly ChannelSpec[] = [
   { key: 'belt_speed', unit: 'm/s', label: 'conveyor belt speed', min: 0, max: 2 },
   { key: 'bag_present', unit: 'bool', type: 'boolean', label: 'light barrier interrupted (bag at the tunnel)' },
   { key: 'xray_lamp_ok', unit: 'bool', type: 'boolean', label: 'X-RAY ON lamp healthy' },
-  { key: 'leakage_dose_rate', unit: 'uSv/h', label: 'leakage dose rate at 5 cm (mounted probe)', min: 0, max: 10_000 },
+  // Leakage in µSv/h is printed with three decimals (README.md, line format: at most four).
+  { key: 'leakage_dose_rate', unit: 'uSv/h', label: 'leakage dose rate at 5 cm (mounted probe)', min: 0, max: 10_000, resolution: 0.001 },
   { key: 'fault', unit: 'enum', type: 'enum', label: 'most severe active fault', values: [...FAULT_WORDS] },
   { key: 'event', unit: 'enum', type: 'enum', label: 'what changed (event frames only)', values: [...EVENT_CAUSES] },
   { key: 'beam_on_time', unit: 's', label: 'cumulative beam-on time', min: 0, max: 4_294_967_295 },

@@ -14,6 +14,12 @@ export const ChannelSpecSchema = z.object({
   /** Physical range; a decoded value outside it is rejected with RS_ERR_FRAME_RANGE. */
   min: z.number().optional(),
   max: z.number().optional(),
+  /**
+   * Smallest step the instrument shows or reports on this channel, in the channel's unit
+   * (0.01 for a dose rate printed with two decimals). The console rounds to it, so a value never
+   * shows more digits than the instrument has (docs/console.md "Numbers and times").
+   */
+  resolution: z.number().positive().optional(),
   /** Allowed words for enum channels. */
   values: z.array(z.string()).optional(),
 });

@@ -34,6 +34,8 @@ export interface DeviceView {
   /** Server clock (ms) when the last reading arrived. */
   last_reading_at: number | null;
   stale_after_ms: number;
+  /** Display step per channel key, as the profile declares it (ChannelSpec.resolution). */
+  resolution: Record<string, number>;
   /**
    * Calibration expiry (YYYY-MM-DD): the due date of the calibration in force, else the
    * config's `devices[].calibration_due`; null when neither exists.
@@ -207,6 +209,7 @@ export class LiveState extends EventEmitter<LiveStateEvents> {
           last_reading: null,
           last_reading_at: null,
           stale_after_ms: profile?.staleAfterMs ?? FALLBACK_STALE_AFTER_MS,
+          resolution: Object.fromEntries((profile?.channels ?? []).flatMap((c) => (c.resolution ? [[c.key, c.resolution]] : []))),
           calibration_due: null,
           calibration: null,
         },

@@ -59,6 +59,8 @@ export const DeviceViewSchema = z.object({
   last_reading: ReadingSchema.nullable(),
   last_reading_at: z.number().nullable(),
   stale_after_ms: z.number(),
+  /** Display step per channel key as the device's profile declares it (0.01 = two decimals); the console rounds to it. */
+  resolution: z.record(z.string(), z.number()),
   /** Calibration expiry date (YYYY-MM-DD): the record in force, else the config; or null. */
   calibration_due: z.string().nullable(),
   /** The calibration record in force, or null. */

@@ -39,6 +39,11 @@ describe('device catalogue', () => {
       expect(new Set(profile.channels.map((c) => c.key)).size).toBe(profile.channels.length);
     });
 
+    it('declares the display resolution of every dose-rate channel (the console rounds to it)', () => {
+      const doseRates = profile.channels.filter((c) => c.unit === 'uSv/h');
+      for (const c of doseRates) expect(c.resolution, `channel ${c.key}`).toBeGreaterThan(0);
+    });
+
     it('ships fixtures, a README and a simulator', () => {
       const dir = join(devicesDir, id);
       expect(existsSync(join(dir, 'README.md')), 'README.md').toBe(true);

@@ -91,8 +91,10 @@ describe('calibration API', () => {
     const devices = (await app.inject({ method: 'GET', url: '/api/devices' })).json().devices;
     expect(devices[0]).toMatchObject({ id: 'geiger-1', calibration_due: '2020-01-01', calibration: null });
     const h = await app.inject({ method: 'GET', url: '/api/devices/geiger-1/calibrations' });
-    expect(h.json()).toEqual({ device: 'geiger-1', kind: 'sensitivity', in_force: null, calibrations: [] });
-    expect((await app.inject({ method: 'GET', url: '/api/devices/radpro-1/calibrations' })).json().kind).toBe('correction');
+    // With nothing recorded the firmware's own conversion (10000/57 CPM per µSv/h) is in force.
+    expect(h.json()).toEqual({ device: 'geiger-1', kind: 'sensitivity', in_force: null, factor_in_force: 10_000 / 57, calibrations: [] });
+    const radpro = (await app.inject({ method: 'GET', url: '/api/devices/radpro-1/calibrations' })).json();
+    expect(radpro).toMatchObject({ kind: 'correction', factor_in_force: 1 });
     expect((await app.inject({ method: 'GET', url: '/api/devices/ghost/calibrations' })).statusCode).toBe(404);
   });
 
@@ -153,6 +155,7 @@ describe('calibration API', () => {
     const again = await post('geiger-1', { ...body, factor: 168, due: '2025-09-01' }, as('technician'));
     const h = (await app.inject({ method: 'GET', url: '/api/devices/geiger-1/calibrations' })).json();
     expect(h.in_force.calibration_id).toBe(again.json().calibration_id);
+    expect(h.factor_in_force).toBe(h.in_force.factor);
     expect(h.calibrations.map((r: CalibrationRecord) => r.factor)).toEqual([168, 171.2]);
     expect((await app.inject({ method: 'GET', url: '/api/devices' })).json().devices[0].calibration_due).toBe('2025-09-01');
   });

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CalibrationConfig } from '../../calibration/config.ts';
-import { calibrationKindOf, judgeFactor } from '../../calibration/plausibility.ts';
+import { calibrationKindOf, judgeFactor, referenceFactor } from '../../calibration/plausibility.ts';
 import { CalibrationRequestSchema } from '../../calibration/requests.ts';
 import { CalibrationInputSchema, type CalibrationRecord, CalibrationRecordSchema, isoDay } from '../../calibration/schemas.ts';
 import type { CalibrationStore } from '../../calibration/store.ts';
@@ -46,6 +46,12 @@ const HistoryResponseSchema = z.object({
   /** How this device's factor is applied: `sensitivity` (CPM per µSv/h) or `correction` (multiplier). */
   kind: CalibrationKindSchema,
   in_force: CalibrationRecordSchema.nullable(),
+  /**
+   * The factor the agent applies now: the record in force, else the configured
+   * `options.sensitivity`, else the profile's default sensitivity (GM), else 1 (a correction).
+   * The console's Calibrate dialog starts from it.
+   */
+  factor_in_force: z.number(),
   /** Newest first. */
   calibrations: z.array(CalibrationRecordSchema),
 });
@@ -89,7 +95,10 @@ export const calibrationRoutes: FastifyPluginAsyncZod<CalibrationRouteDeps> = as
       const view = state.device(req.params.id);
       if (!view) return refuse(null, reply, 404, req.params.id, `no device ${req.params.id}`);
       const calibrations = store.history(view.id, req.query.limit);
-      return { device: view.id, kind: kindOf(view.profile), in_force: store.latest(view.id) ?? null, calibrations };
+      const inForce = store.latest(view.id) ?? null;
+      const options = deps.devices?.find((d) => d.id === view.id)?.options ?? {};
+      const factorInForce = inForce?.factor ?? referenceFactor(catalogue.get(view.profile), options);
+      return { device: view.id, kind: kindOf(view.profile), in_force: inForce, factor_in_force: factorInForce, calibrations };
     },
   );
 
