@@ -25,7 +25,9 @@ function renderScenarios(scenarios, running) {
     const head = el('div', { class: 'scenario-head' });
     head.append(el('strong', {}, s.title), el('span', { class: 'scenario-len' }, mmss(s.duration_s)));
     const start = el('button', { type: 'button', 'data-testid': 'training-start' }, 'Start');
-    start.disabled = Boolean(running);
+    // A recorded replay plays only on a trainee run's own engine: Assign, never Start.
+    start.disabled = Boolean(running) || !s.broker;
+    start.hidden = !s.broker;
     start.addEventListener('click', async () => {
       start.disabled = true;
       const speed = Number($('training-speed').value) || 1;
@@ -34,6 +36,7 @@ function renderScenarios(scenarios, running) {
     });
     // Assign: a trainee run on its own engine and clock, for the trainee named above the list.
     const assign = el('button', { type: 'button', 'data-testid': 'training-assign' }, 'Assign');
+    assign.hidden = !s.trainee;
     assign.addEventListener('click', async () => {
       const trainee = $('trainee-name').value.trim();
       if (!trainee) return notify('Name the trainee first.', 'error');

@@ -19,7 +19,7 @@ import { waitFor } from '../support/wait.ts';
  * polled, stream devices stream; pulling a device's cable (socat gone) marks it offline, and
  * it reads again within 5 s of coming back, without spinning the CPU while it is gone.
  */
-const families = ['gq-gmc', 'radpro', 'safecast-bgeigie', 'mightyohm-geiger', 'xray-parcel-scanner'].filter((id) => catalogue.has(id));
+const families = ['gq-gmc', 'radpro', 'safecast-bgeigie', 'mightyohm-geiger', 'xray-parcel-scanner', 'radiacode'].filter((id) => catalogue.has(id));
 
 describe('agent ↔ simulators on socat ptys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'radscreen-agent-pty-'));

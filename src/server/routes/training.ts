@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { TRAINING_PREFIX } from '../../core/training-id.ts';
 import type { TrainingDesk } from '../../training/desk.ts';
 import { TrainingError, type TrainingService } from '../../training/service.ts';
 import type { AuthContext } from '../auth/guard.ts';
@@ -14,6 +15,10 @@ const ScenarioSummarySchema = z.object({
   description: z.string(),
   duration_s: z.number(),
   devices: z.array(z.object({ id: z.string(), profile: z.string() })),
+  /** Start: plays through the station's broker (not a recorded replay). */
+  broker: z.boolean(),
+  /** Assign / self-paced: runs on its own engine and clock (not a poll device). */
+  trainee: z.boolean(),
 });
 
 const RunSchema = z.object({
@@ -76,7 +81,24 @@ export const trainingRoutes: FastifyPluginAsyncZod<{ training: TrainingService; 
         response: { 200: z.object({ available: z.boolean(), scenarios: z.array(ScenarioSummarySchema) }) },
       },
     },
-    async () => ({ available: training.available, scenarios: training.scenarios() }),
+    async () => {
+      // Broker-played scenarios, plus the ones only a trainee run can play (recorded replays).
+      const own = new Map((desk?.scenarios() ?? []).map((sc) => [sc.name, sc]));
+      const broker = training.scenarios().map((sc) => ({ ...sc, broker: true, trainee: own.has(sc.name) }));
+      const names = new Set(broker.map((sc) => sc.name));
+      const replays = [...own.values()]
+        .filter((sc) => !names.has(sc.name))
+        .map((sc) => ({
+          name: sc.name,
+          title: sc.title,
+          description: sc.description,
+          duration_s: sc.duration_s,
+          devices: sc.devices.map((d) => ({ id: `${TRAINING_PREFIX}${d.id}`, profile: d.profile })),
+          broker: false,
+          trainee: true,
+        }));
+      return { available: training.available, scenarios: [...broker, ...replays].sort((a, b) => a.name.localeCompare(b.name)) };
+    },
   );
 
   app.get(
