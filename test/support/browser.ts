@@ -1,8 +1,9 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 /**
- * Debian's Chromium, headless, with the flags RUNTIME-NOTES §7 measured to work here: without
- * the background-networking ones it keeps trying hosts this closed network refuses.
+ * Debian's Chromium, headless, with the flags docs/console.md "Chromium in tests" explains: no
+ * sandbox or GPU (containers and CI have neither), and none of its own network traffic
+ * (background networking, component updates, sync), which a station or CI network refuses.
  */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

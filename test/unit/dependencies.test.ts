@@ -56,4 +56,30 @@ describe('dependencies', () => {
     const unused = Object.keys(pkg.dependencies).filter((d) => !new RegExp(`from '${d}(/[^']*)?'|import\\('${d}(/[^']*)?'\\)`).test(all));
     expect(unused).toEqual([]);
   });
+
+  it('every development dependency is imported by tests or benches, or is a named tool', () => {
+    // Used by command, not by import: each with the command that needs it.
+    const tools: Record<string, string> = {
+      '@biomejs/biome': 'npm run check / format (biome CLI)',
+      typescript: 'npm run check (tsc --noEmit)',
+      vite: "vitest's bundler, pinned to 8.3.4 by overrides (docs/install.md)",
+      '@types/node': 'Node typings for tsc',
+      '@types/better-sqlite3': 'better-sqlite3 typings for tsc',
+    };
+    const code: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (/\.(ts|js)$/.test(name)) code.push(readFileSync(path, 'utf8'));
+      }
+    };
+    for (const dir of ['test', 'bench', 'scripts']) walk(dir);
+    code.push(readFileSync('vitest.config.ts', 'utf8'));
+    const all = code.join('\n');
+    const unused = Object.keys(pkg.devDependencies).filter(
+      (d) => !tools[d] && !new RegExp(`from '${d}(/[^']*)?'|import\\('${d}(/[^']*)?'\\)`).test(all),
+    );
+    expect(unused).toEqual([]);
+  });
 });
