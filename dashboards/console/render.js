@@ -99,7 +99,9 @@ function renderScannerFacts(tile, v) {
 
 /** Takes a forgotten device's tile off the grid (a training run ended). */
 export function removeTile(id) {
-  document.querySelector(`[data-device="${CSS.escape(id)}"]`)?.remove();
+  // Tiles only: alarm items carry data-device too, and since the alarm list comes first in the
+  // page an unscoped selector removed the device's alarm item and left its tile behind.
+  document.querySelector(`[data-testid="device-tile"][data-device="${CSS.escape(id)}"]`)?.remove();
 }
 
 /** Refreshes the "n s ago" part of every tile without waiting for data. */
