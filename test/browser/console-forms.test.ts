@@ -72,6 +72,16 @@ describe('console values and forms (Chromium)', () => {
     const item = page.locator('[data-testid="alarm-item"][data-device="belt-1"]');
     await expect.poll(() => item.getByTestId('alarm-value').textContent()).toBe('2.35 µSv/h');
     expect(await item.getByTestId('alarm-facts').textContent()).toBe('threshold 1.00 µSv/h · peak 2.35 µSv/h');
+    // Times carry their date (a shift crosses midnight; alarms stay listed for days).
+    expect(await item.locator('.alarm-time').textContent()).toMatch(/^raised \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
+    // A boolean condition is described in words of its channel, never "threshold yes · peak yes".
+    await publish(
+      reading('xray-1', { leakage_dose_rate: 0.012345, beam_on: true, interlocks_closed: false }, 'xray-parcel-scanner', 'xray_scanner'),
+    );
+    const xray = page.locator('[data-testid="alarm-item"][data-device="xray-1"]').first();
+    await expect.poll(() => xray.getByTestId('alarm-facts').textContent(), { timeout: 10_000 }).toMatch(/^trips on: /);
+    expect(await xray.getByTestId('alarm-facts').textContent()).not.toMatch(/\byes\b/);
   });
 
   it('opens Calibrate with the factor in force and keeps the input, with a reason in words, when refused', async () => {
