@@ -50,6 +50,7 @@ export function createRadiacodeSession(ctx: SessionContext, opts: RadiacodeSessi
   let stopped = false;
   let started = false;
   let format = 0;
+  let model: string | undefined;
   let lastSpectrumAt = Number.NEGATIVE_INFINITY;
 
   function settle(payload: Buffer | undefined): void {
@@ -135,7 +136,10 @@ export function createRadiacodeSession(ctx: SessionContext, opts: RadiacodeSessi
       );
     const serial = await readString(VS.SERIAL_NUMBER, 'SERIAL_NUMBER');
     const config = await readString(VS.CONFIGURATION, 'CONFIGURATION');
-    if (config) format = specFormatVersion(config);
+    if (config) {
+      format = specFormatVersion(config);
+      model = /DeviceModel=([^\r\n]+)/.exec(config.toString('latin1'))?.[1];
+    }
     const calib = await readString(VS.ENERGY_CALIB, 'ENERGY_CALIB');
     const calibration = calib ? decodeEnergyCalibration(calib) : undefined;
     if (isReject(calibration)) ctx.reject(calibration);
@@ -169,6 +173,17 @@ export function createRadiacodeSession(ctx: SessionContext, opts: RadiacodeSessi
       values: { spectrum_counts: total, spectrum_live_time: spectrum.live_time_s, spectrum_channels: spectrum.channels },
     });
     opts.onSpectrum?.(spectrum, ctx.now());
+    // The device's running total since its last reset; it began live_time_s before this read.
+    // Right after a reset there is nothing measured yet (live time 0): not a spectrum to send.
+    if (spectrum.live_time_s > 0)
+      ctx.spectrum?.({
+        channels: spectrum.channels,
+        counts: spectrum.counts,
+        calibration: spectrum.calibration,
+        live_time_s: spectrum.live_time_s,
+        model: model ?? 'RadiaCode',
+        ts: Math.max(0, Math.round(ctx.now() - spectrum.live_time_s * 1000)),
+      });
   }
 
   async function cycle(connected: boolean): Promise<void> {

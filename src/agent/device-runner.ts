@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import mqtt, { type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { type DeviceState, type StatusMessage, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { normaliseReading } from '../core/normalise.ts';
@@ -9,6 +10,8 @@ import type { DecodedReading, Source } from '../core/reading.ts';
 import type { DurableReceipts } from '../core/receipts.ts';
 import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import { openDurableQueue } from '../queue/durable-queue.ts';
+import { MAX_SPECTRUM_PAYLOAD_BYTES, spectrumMessage } from '../spectra/contract.ts';
+import { SpectrumSchema } from '../spectra/spectrum.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';
@@ -64,6 +67,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
   const now = opts.now ?? Date.now;
   const log = opts.log.child({ device: opts.device });
   const statusTopic = topics.status(opts.station, opts.device);
+  const spectrumTopic = topics.spectrum(opts.station, opts.device);
   const status = (state: DeviceState, detail: Record<string, unknown>): StatusMessage => ({
     v: 1,
     station: opts.station,
@@ -185,6 +189,25 @@ export function runDevice(opts: DeviceRunnerOptions) {
       r.code === 'RS_ERR_DEVICE_TIMEOUT' ? countReject(r.code, r.message) : refuse(r.code, r.message, r.raw ?? Buffer.alloc(0)),
     options: opts.options,
     log,
+    spectrum(measured) {
+      // The canonical spectrum, checked here as the server checks it again (src/spectra/contract.ts).
+      const candidate = { ...measured, device: opts.device, measurement_class: 'Foreground' as const };
+      const checked = SpectrumSchema.safeParse(candidate);
+      if (!checked.success)
+        return refuse('RS_ERR_SPECTRUM_INVALID', `spectrum: ${z.prettifyError(checked.error)}`, Buffer.from(JSON.stringify(candidate)));
+      const payload = Buffer.from(JSON.stringify(spectrumMessage(opts.station, opts.device, checked.data)));
+      if (payload.length > MAX_SPECTRUM_PAYLOAD_BYTES)
+        return refuse(
+          'RS_ERR_PAYLOAD_TOO_LARGE',
+          `spectrum of ${payload.length} bytes exceeds ${MAX_SPECTRUM_PAYLOAD_BYTES}`,
+          payload.subarray(0, 256),
+        );
+      // Not through the outbox: a RadiaCode spectrum is a running total, so the next one carries
+      // everything a lost one had; queueing 4 KiB a second through an outage would buy nothing.
+      client.publish(spectrumTopic, payload, { qos: 1 }, (err) => {
+        if (err) log.warn({ err: err.message }, 'spectrum not published');
+      });
+    },
   };
 
   // Counts change every second; a retained status every 10 s keeps consoles current without flooding.

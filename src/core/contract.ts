@@ -16,9 +16,12 @@ export const topics = {
   alarms: (station: string) => `${TOPIC_ROOT}/${station}/alarms`,
   /** Retained: the calibration in force for one device, published by the server, applied by the agent. */
   calibration: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/calibration`,
+  /** A device's gamma spectrum (src/spectra/contract.ts), QoS 1, not retained. */
+  spectrum: (station: string, device: string) => `${TOPIC_ROOT}/${station}/${device}/spectrum`,
   /** Filters for consumers: `+` stands for any station or device. */
   allReadings: (station = '+') => `${TOPIC_ROOT}/${station}/+/readings`,
   allStatus: (station = '+') => `${TOPIC_ROOT}/${station}/+/status`,
+  allSpectra: (station = '+') => `${TOPIC_ROOT}/${station}/+/spectrum`,
   allAlarms: (station = '+') => `${TOPIC_ROOT}/${station}/alarms`,
 } as const;
 

@@ -43,6 +43,28 @@ export interface SessionContext<Options extends object = Record<string, unknown>
    */
   options: Options;
   log: SessionLogger;
+  /**
+   * A gamma spectrum the device measured (spectrometers only). The agent completes it into the
+   * canonical spectrum (src/spectra/spectrum.ts), validates it and publishes it on the device's
+   * spectrum topic; an invalid one is dead-lettered (RS_ERR_SPECTRUM_INVALID). Optional, so a
+   * replay or decode context may leave spectra out.
+   */
+  spectrum?(s: SessionSpectrum): void;
+}
+
+/**
+ * What a session knows of a spectrum it read (core may not import src/spectra, so the fields are
+ * restated): counts per channel, E(keV) = Σ calibration[k]·ch^k, times in seconds, `ts` the
+ * start of the acquisition in ms. A device that accumulates (RadiaCode) sends its running total.
+ */
+export interface SessionSpectrum {
+  channels: number;
+  counts: number[];
+  calibration: number[];
+  live_time_s: number;
+  real_time_s?: number;
+  model?: string;
+  ts: number;
 }
 
 /** One live conversation with one device. */

@@ -39,7 +39,7 @@ export function aclRules(id: MqttIdentity, deviceTopics: DeviceTopics = () => []
     case 'agent': {
       const own = `${root}/${id.device}`;
       return [
-        ...r('write', `${own}/readings`, `${own}/status`, `${own}/raw`, DEADLETTER_TOPIC),
+        ...r('write', `${own}/readings`, `${own}/status`, `${own}/raw`, `${own}/spectrum`, DEADLETTER_TOPIC),
         ...r('read', `${own}/calibration`, ...deviceTopics(id.device)),
       ];
     }

@@ -6,6 +6,7 @@ import { DEADLETTER_TOPIC, type DeadLetter, parseReadingsMessage, parseTopic, St
 import type { ErrorCode } from '../core/errors.ts';
 import type { Reading } from '../core/reading.ts';
 import { isTrainingDevice } from '../core/training-id.ts';
+import { parseSpectrumMessage, type SpectrumMessage } from '../spectra/contract.ts';
 import type { LiveState } from './live-state.ts';
 
 /** The slice of a pino logger the feed uses. */
@@ -22,6 +23,8 @@ export interface MqttFeedOptions {
   state: LiveState;
   engine: AlarmEngine;
   log: FeedLogger;
+  /** Gets every accepted reading and spectrum after the live state and the engine (the parcel desk). */
+  parcels?: { observe(reading: Reading): void; spectrum(message: SpectrumMessage): void };
   /** Most dead letters awaiting PUBACK; beyond it they are counted and logged only. Default 100. */
   maxDeadLettersInFlight?: number;
 }
@@ -78,6 +81,18 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
     for (const t of engine.evaluate(reading)) {
       log.info({ alarm: t.alarm.id, kind: t.kind, value: t.alarm.evidence.value }, t.alarm.message);
     }
+    opts.parcels?.observe(reading);
+  }
+
+  function handleSpectrum(topic: string, device: string, payload: Buffer): void {
+    const parsed = parseSpectrumMessage(payload);
+    if (!parsed.ok) return deadLetter(parsed.code, parsed.reason, topic, payload);
+    const m = parsed.message;
+    if (!state.has(device))
+      return deadLetter('RS_ERR_DEVICE_UNKNOWN', `${station}/${device}: device not in the station configuration`, topic, payload);
+    if (m.station !== station || m.device !== device || m.spectrum.device !== device)
+      return deadLetter('RS_ERR_DEVICE_MISMATCH', `spectrum for ${m.station}/${m.device} on ${topic}`, topic, payload);
+    opts.parcels?.spectrum(m);
   }
 
   /** Closes a finished run's alarms (disposition training), forgets the device in engine and live state. */
@@ -150,12 +165,13 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
     try {
       if (t.leaf === 'readings') handleReadings(topic, t.device, payload);
       else if (t.leaf === 'status') handleStatus(topic, t.device, payload);
+      else if (t.leaf === 'spectrum') handleSpectrum(topic, t.device, payload);
     } catch (err) {
       log.warn({ err, topic }, 'feed handler failed; message skipped');
     }
   }
 
-  const filters = [topics.allReadings(station), topics.allStatus(station)];
+  const filters = [topics.allReadings(station), topics.allStatus(station), topics.allSpectra(station)];
   const leaveBus = engine.transitions.subscribe('mqtt-feed', publishAlarm);
   client.on('message', onMessage);
   await client.subscribeAsync(filters, { qos: 1 });

@@ -10,6 +10,7 @@ import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { type SimulatedLinks, startSimulatedLinks } from '../../src/agent/simulated-links.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { type ReadingsMessage, type StatusMessage, topics } from '../../src/core/contract.ts';
+import { parseSpectrumMessage, type SpectrumMessage } from '../../src/spectra/contract.ts';
 import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { asServer, startTestBroker } from '../support/mqtt-identities.ts';
 import { waitFor } from '../support/wait.ts';
@@ -29,6 +30,7 @@ describe('agent ↔ simulators on socat ptys', () => {
   let agent: Agent;
   const readings = new Map<string, ReadingsMessage['readings']>();
   const statuses = new Map<string, StatusMessage[]>();
+  const spectra: (SpectrumMessage | string)[] = [];
 
   const count = (id: string) => readings.get(id)?.length ?? 0;
 
@@ -37,16 +39,24 @@ describe('agent ↔ simulators on socat ptys', () => {
     const url = broker.url;
     sub = await mqtt.connectAsync(url, { protocolVersion: 4, ...asServer(dir, 'pty') });
     sub.on('message', (topic, payload) => {
+      if (topic.endsWith('/spectrum')) {
+        const parsed = parseSpectrumMessage(payload);
+        spectra.push(parsed.ok ? parsed.message : `${parsed.code}: ${parsed.reason}`);
+        return;
+      }
       const body = JSON.parse(payload.toString());
       const device = topic.split('/')[3] as string;
       if (topic.endsWith('/readings')) readings.set(device, [...(readings.get(device) ?? []), ...(body as ReadingsMessage).readings]);
       if (topic.endsWith('/status')) statuses.set(device, [...(statuses.get(device) ?? []), body as StatusMessage]);
     });
-    await sub.subscribeAsync([topics.allReadings('pty'), topics.allStatus('pty')], { qos: 1 });
+    await sub.subscribeAsync([topics.allReadings('pty'), topics.allStatus('pty'), topics.allSpectra('pty')], { qos: 1 });
 
     const config = parseConfig(
       `station: { id: pty }\ndata_dir: ${dir}\ndevices:\n${families
-        .map((f) => `  - { id: ${f}, profile: ${f}, no_data_timeout_s: 3, simulate: { tick_ms: 100, seed: 9 } }`)
+        .map(
+          (f) =>
+            `  - { id: ${f}, profile: ${f}, no_data_timeout_s: 3, simulate: { tick_ms: 100, seed: 9 }${f === 'radiacode' ? ', options: { spectrum_interval_s: 1 }' : ''} }`,
+        )
         .join('\n')}\n`,
       { catalogue, env: {} },
     );
@@ -68,6 +78,18 @@ describe('agent ↔ simulators on socat ptys', () => {
     const r = readings.get(id)?.[0];
     expect(r).toMatchObject({ station: 'pty', device: id, profile: id, source: 'simulated' });
     expect(agent.stats().find((s) => s.device === id)?.rejected).toEqual({});
+  });
+
+  it.runIf(families.includes('radiacode'))('radiacode: its spectra arrive on its own spectrum topic, valid under the contract', async () => {
+    await waitFor(() => spectra.length >= 2, { timeoutMs: 15_000, describe: () => '2 spectra from radiacode' });
+    const [first, second] = spectra as SpectrumMessage[];
+    expect(spectra.filter((s) => typeof s === 'string')).toEqual([]);
+    expect(first).toMatchObject({ v: 1, station: 'pty', device: 'radiacode', spectrum: { device: 'radiacode', channels: 1024, model: 'RadiaCode-102' } });
+    // A running total: the second read has at least the live time and counts of the first.
+    expect(second?.spectrum.live_time_s).toBeGreaterThanOrEqual(first?.spectrum.live_time_s as number);
+    const total = (s: SpectrumMessage | undefined) => (s?.spectrum.counts ?? []).reduce((a, b) => a + b, 0);
+    expect(total(first)).toBeGreaterThan(0);
+    expect(total(second)).toBeGreaterThanOrEqual(total(first));
   });
 
   it.each(families)('%s: a pulled cable goes offline, idles, and reads again within 5 s of its return', async (id) => {

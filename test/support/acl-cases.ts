@@ -64,6 +64,10 @@ export const ACL_CASES: readonly AclCase[] = [
   // One agent device connection: its own readings and status; reads only its own calibration.
   pub(g1, t('g1', 'readings'), true),
   pub(g1, t('g1', 'status'), true),
+  pub(g1, t('g1', 'spectrum'), true),
+  pub(g1, t('g2', 'spectrum'), false),
+  sub(server, `radscreen/v1/${S}/+/spectrum`, true),
+  pub(server, t('g1', 'spectrum'), false),
   pub(g1, 'radscreen/v1/deadletter', true),
   pub(g1, t('g2', 'readings'), false),
   pub(g1, t('phantom', 'readings'), false),
