@@ -61,8 +61,9 @@ export function registerScenarioCommand(program: Command): void {
     .action(async (file: string) => {
       const { scenario } = await resolveScenario(file);
       const actions = scenario.devices.reduce((n, d) => n + d.actions.length + d.cable_pull.length, 0);
+      const replayed = scenario.devices.reduce((n, d) => n + (d.replay?.length ?? 0), 0);
       process.stdout.write(
-        `${file}: ok (${scenario.name}, ${scenario.devices.length} device(s), ${actions} action(s), ${scenario.duration_s} s)\n`,
+        `${file}: ok (${scenario.name}, ${scenario.devices.length} device(s), ${actions} action(s)${replayed ? `, ${replayed} replayed reading(s)` : ''}, ${scenario.duration_s} s)\n`,
       );
     });
 

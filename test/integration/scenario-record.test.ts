@@ -3,14 +3,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
+import { simulators } from '../../simulators/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { toLines } from '../../src/ingest/line-protocol.ts';
 import { ensureSchema } from '../../src/ingest/schema.ts';
-import { simulators } from '../../simulators/index.ts';
 import { alarmSequence, startEngineRun } from '../../src/training/engine-run.ts';
-import type { RunReport } from '../../src/training/report.ts';
 import { type InfluxSeries, recordScenario } from '../../src/training/record.ts';
+import type { RunReport } from '../../src/training/report.ts';
 import { loadScenario, SCENARIO_DIR } from '../../src/training/scenario.ts';
 
 /**
@@ -120,6 +120,9 @@ describe('radscreen scenario record (real influxd)', () => {
       // Anonymised: no station, device id or absolute time of the original survives.
       const text = readFileSync(out, 'utf8');
       for (const secret of ['depot-12', 'depot12', 'chute-7', iso(startMs).slice(0, 16)]) expect(text).not.toContain(secret);
+      const check = await cli(['scenario', 'check', out]);
+      expect(check.status, check.stderr).toBe(0);
+      expect(check.stdout).toContain(`, ${readings} replayed reading(s), ${scenario.duration_s} s)`);
       const recorded = loadScenario(out);
       expect(recorded.devices.map((d) => d.id)).toEqual(stored.map((_, i) => `device-${i + 1}`));
       expect(recorded.devices.every((d) => (d.replay?.length ?? 0) > 0)).toBe(true);

@@ -113,7 +113,7 @@ describe('agent ↔ simulators on socat ptys', () => {
     const wallBefore = performance.now();
     await new Promise((r) => setTimeout(r, 1000));
     const cpuMs = (process.cpuUsage(cpuBefore).user + process.cpuUsage(cpuBefore).system) / 1000;
-    // A reader spinning on a dead pty burns ~80 % of a core (RUNTIME-NOTES §3); idle is a few %.
+    // A reader spinning on a dead pty burns ~80 % of a core (docs/runtime-facts.md §3); idle is a few %.
     expect(cpuMs / (performance.now() - wallBefore)).toBeLessThan(0.3);
 
     const before = count(id);

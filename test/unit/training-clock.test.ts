@@ -91,6 +91,30 @@ describe('virtual clock', () => {
     expect(fired).toEqual(['i@1000', 't@1000', 'i@2000']);
     expect(c.now()).toBe(T0 + 2500);
   });
+
+  it('keeps that order with many timers (a replay sets one per reading), cleared ones and intervals cleared from inside', () => {
+    const c = createVirtualClock(T0);
+    const fired: number[] = [];
+    // 5,000 timers in shuffled order of due time, two per ms: order by time, then by setting.
+    const due = Array.from({ length: 5000 }, (_, i) => 1 + ((i * 7919) % 2500));
+    const ids = due.map((ms, i) => c.setTimeout(() => fired.push(i), ms));
+    for (const [i, id] of ids.entries()) if (i % 3 === 0) c.clearTimeout(id);
+    let ticks = 0;
+    const every = c.setInterval(() => {
+      ticks += 1;
+      if (ticks === 3) c.clearInterval(every);
+    }, 700);
+    expect(c.nextAt()).toBe(T0 + 1);
+    c.advanceTo(T0 + 10_000);
+    const expected = due
+      .map((ms, i) => ({ ms, i }))
+      .filter(({ i }) => i % 3 !== 0)
+      .sort((a, b) => a.ms - b.ms || a.i - b.i)
+      .map(({ i }) => i);
+    expect(fired).toEqual(expected);
+    expect(ticks).toBe(3);
+    expect(c.nextAt()).toBeUndefined();
+  });
 });
 
 describe('one clock: a training run at 20× is the same run as at 1×', () => {
