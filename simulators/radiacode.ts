@@ -38,6 +38,12 @@ export const radiacodeControlApi = {
   setSource: z.tuple([z.enum(SOURCE_NUCLIDES)]),
   /** Clears the accumulated spectrum, as the device's menu (or WR_VIRT_STRING SPECTRUM) does. */
   resetSpectrum: z.tuple([]),
+  /**
+   * A source held at the detector (a parcel on the belt beside it) until `removeSource`: this
+   * nuclide adding this dose rate, µSv/h, on top of the scenario's events (which keep their nuclide).
+   */
+  placeSource: z.tuple([z.enum(SOURCE_NUCLIDES), z.number().positive().max(10_000)]),
+  removeSource: z.tuple([]),
 } satisfies ControlApi;
 
 /** Format 1 (README.md §4): groups of up to 4095 values sharing one width code. */
@@ -83,6 +89,7 @@ export function createRadiacodeSimulator(wire: SimulatorWire, scenario: DoseScen
   const clock = scenario.clock ?? systemClock;
   const random = seededRandom(scenario.seed);
   let source: SourceNuclide = 'Cs-137';
+  let placed: { nuclide: SourceNuclide; usvh: number } | undefined;
   let rx = Buffer.alloc(0);
   let timer: unknown;
   let seconds = 0;
@@ -110,15 +117,21 @@ export function createRadiacodeSimulator(wire: SimulatorWire, scenario: DoseScen
     const sourceUsvh = Math.max(0, total - scenario.background_usvh);
     const bgCps = scenario.background_usvh * BACKGROUND_CPS_PER_USVH;
     const srcCps = sourceUsvh * SOURCE_CPS_PER_USVH;
-    const counts = drawSecond(bgCps, source, srcCps, random);
+    let counts = drawSecond(bgCps, source, srcCps, random);
+    if (placed) {
+      // Drawn separately so the placed nuclide keeps its own lines beside the scenario's.
+      const extra = drawSecond(0, placed.nuclide, placed.usvh * SOURCE_CPS_PER_USVH, random);
+      counts = counts.map((c, i) => c + (extra[i] as number));
+    }
     let n = 0;
     for (let i = 0; i < CHANNELS; i++) {
       n += counts[i] as number;
       spectrum[i] = (spectrum[i] as number) + (counts[i] as number);
     }
     // The dose rate the device shows follows its counts: true rate × observed / expected counts.
-    const expected = bgCps + srcCps;
-    const usvh = expected > 0 ? (total * n) / expected : 0;
+    const placedCps = placed ? placed.usvh * SOURCE_CPS_PER_USVH : 0;
+    const expected = bgCps + srcCps + placedCps;
+    const usvh = expected > 0 ? ((total + (placed?.usvh ?? 0)) * n) / expected : 0;
     dose += usvh / 3600;
     const rt = Buffer.alloc(15);
     rt.writeFloatLE(n, 0);
@@ -220,7 +233,12 @@ export function createRadiacodeSimulator(wire: SimulatorWire, scenario: DoseScen
     }
   });
 
-  const sim: DeviceSimulator & { setSource(n: SourceNuclide): void; resetSpectrum(): void } = {
+  const sim: DeviceSimulator & {
+    setSource(n: SourceNuclide): void;
+    resetSpectrum(): void;
+    placeSource(n: SourceNuclide, usvh: number): void;
+    removeSource(): void;
+  } = {
     start() {
       if (timer === undefined) timer = clock.setInterval(tick, scenario.tick_ms);
     },
@@ -232,6 +250,12 @@ export function createRadiacodeSimulator(wire: SimulatorWire, scenario: DoseScen
       source = n;
     },
     resetSpectrum,
+    placeSource(nuclide, usvh) {
+      placed = { nuclide, usvh };
+    },
+    removeSource() {
+      placed = undefined;
+    },
   };
   return sim;
 }

@@ -7,6 +7,7 @@ import { setUpLogin } from './api.js';
 import { setUpCalibration } from './calibration.js';
 import { openAck, openDetail, openShelve, reset, setUpDisposition, silence, unshelve } from './dialogs.js';
 import { formatDateTime } from './format.js';
+import { setUpParcels } from './parcels.js';
 import { removeTile, renderTile, tickAges } from './render.js';
 import { beep, setSound } from './sound.js';
 import { showTrainee } from './trainee.js';
@@ -203,6 +204,7 @@ setUpLogin((user) => {
 });
 setUpDisposition((id) => alarms.get(id));
 setUpCalibration((id) => devices.get(id));
+setUpParcels();
 tickClock();
 // Twice a second so the clock never lags the "last update" times by a whole second.
 setInterval(tickClock, 500);

@@ -5,6 +5,7 @@ import { act, notify, post } from './api.js';
 import { drawEvidenceChart } from './chart.js';
 import { runFormDialog } from './form-dialog.js';
 import { formatDateTime } from './format.js';
+import { addParcelFacts } from './parcels.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const path = (a, verb) => `/api/alarms/${encodeURIComponent(a.id)}/${verb}`;
@@ -66,6 +67,7 @@ export async function openDetail(a, devices) {
   fact(dl, 'Raised', formatDateTime(a.raised_at));
   fact(dl, 'Source', a.source);
   for (const [k, v] of Object.entries(ev.params ?? {})) fact(dl, k, v);
+  void addParcelFacts(dl, a.id);
   $('detail-n42').href = path(a, 'n42');
   const history = $('detail-history');
   history.replaceChildren();
