@@ -17,7 +17,7 @@ export interface PublisherOptions {
   coalesceMs: number;
   /**
    * Most QoS 1 messages awaiting PUBACK. mqtt.js has a 16-bit message-id space and silently
-   * never resolves callbacks past 65,535 in flight (RUNTIME-NOTES §5), so we never get near it.
+   * never resolves callbacks past 65,535 in flight (docs/runtime-facts.md §5), so we never get near it.
    */
   maxInflight: number;
   /** Most readings in one message (default 1000; the contract allows 10 000). */

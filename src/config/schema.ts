@@ -165,6 +165,20 @@ export const ConfigSchema = z
       name: z.string().default('Screening station'),
     }),
     data_dir: z.string().default('./data'),
+    /**
+     * The parcel record (docs/spectroscopy.md §11): the scanner's light barrier opens a parcel,
+     * the `chute` devices (count-rate meters and spectrometers beside the belt) measure it.
+     * Without this section the server keeps no parcel records.
+     */
+    parcels: z
+      .strictObject({
+        chute: z.array(z.string().min(1)).min(1),
+        /** σ above background from which a parcel is not clear. */
+        significance: z.number().positive().default(4),
+        /** Most seconds a parcel's close waits for the spectrum that covers its exit. */
+        settle_s: z.number().min(0).max(60).default(5),
+      })
+      .optional(),
     mqtt: z
       .strictObject({
         /** External broker; unset means the station embeds an aedes broker. */
@@ -367,6 +381,9 @@ export const ConfigSchema = z
       if ([d.serial, d.simulate, d.mqtt].filter(Boolean).length !== 1)
         ctx.addIssue({ code: 'custom', path: ['devices', i], message: 'give exactly one of `serial`, `simulate` or `mqtt`' });
     });
+    for (const [i, id] of (cfg.parcels?.chute ?? []).entries())
+      if (!seen.has(id))
+        ctx.addIssue({ code: 'custom', path: ['parcels', 'chute', i], message: `'${id}' is not a device of this station` });
     // The embedded aedes broker (MQTT 3.1.1, no $share) serves the single-process station only.
     if (cfg.ingest.share_group && !cfg.mqtt.url)
       ctx.addIssue({

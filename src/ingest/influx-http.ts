@@ -7,7 +7,7 @@ import { classifyNetworkError, classifyWriteResponse, type WriteOutcome } from '
  * POSTs pre-built line protocol to InfluxDB 1.x `/write` over a keep-alive agent.
  *
  * Why raw HTTP instead of the `influx` package's writePoints: posting pre-built lines measured
- * ~2.5× faster (RUNTIME-NOTES §4: ~400 k vs ~165 k points/s), and the package turns influxd's
+ * ~2.5× faster (docs/runtime-facts.md §4: ~400 k vs ~165 k points/s), and the package turns influxd's
  * transient 500s into "No host available" rejections of unrelated writes. Here every answer is
  * classified (write-errors.ts) and nothing is thrown: the caller decides drop or retry.
  */

@@ -37,7 +37,7 @@ export interface SchemaOptions {
   password?: string;
 }
 
-/** influx's RequestError carries the whole request and response: keep the message only (RUNTIME-NOTES §4). */
+/** influx's RequestError carries the whole request and response: keep the message only (docs/runtime-facts.md §4). */
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -92,7 +92,7 @@ export function rollupQueries(database: string, every = '1m', catalogue: readonl
   return out;
 }
 
-/** CQ names of `database` (queryRaw: `showContinousQueries(db)` answers for the wrong database, RUNTIME-NOTES §4). */
+/** CQ names of `database` (queryRaw: `showContinousQueries(db)` answers for the wrong database, docs/runtime-facts.md §4). */
 async function continuousQueries(influx: InfluxDB, database: string): Promise<string[]> {
   const raw = (await influx.queryRaw('SHOW CONTINUOUS QUERIES', { database })) as {
     results?: { series?: { name: string; values?: unknown[][] }[] }[];

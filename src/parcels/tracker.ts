@@ -10,8 +10,7 @@ import type { NuclideCategory } from '../spectra/library.ts';
  * just before the parcel came (frozen at entry), and the spectrum a spectrometer accumulated over
  * the occupancy is identified. No clock, no I/O: readings in, records out, times from the readings.
  *
- * NOT wired yet: the server does not feed it and nothing stores or shows its records; spectra do
- * not yet reach the server (docs/spectroscopy.md §10). See docs/spectroscopy.md §11.
+ * The server runs it on its MQTT feed (src/server/parcel-desk.ts); docs/spectroscopy.md §11.
  */
 
 export type Verdict = 'clear' | 'nuisance' | 'alarm';
@@ -40,6 +39,8 @@ export interface ParcelRecord {
   closed_at: number;
   devices: Record<string, DeviceMeasurement>;
   identification?: Identification;
+  /** Why the occupancy's spectrum could not be identified (`RS_ERR_…: reason`), when it could not. */
+  identification_error?: string;
   verdict: Verdict;
   /** The category the verdict rests on: the worst identified one, absent when nothing was named. */
   category?: NuclideCategory;
@@ -104,7 +105,14 @@ export function createParcelTracker(opts: ParcelTrackerOptions) {
       };
     }
     const spectrum = sumSpectra(o.spectra);
-    const identification = spectrum ? identify(spectrum, background ? { background } : {}) : undefined;
+    let identification: Identification | undefined;
+    let identificationError: string | undefined;
+    try {
+      identification = spectrum ? identify(spectrum, background ? { background } : {}) : undefined;
+    } catch (err) {
+      // A spectrum identify refuses (implausible calibration…) must not lose the parcel: it is recorded without.
+      identificationError = err instanceof RadscreenError ? `${err.code}: ${err.message}` : String(err);
+    }
     const categories = (identification?.nuclides ?? []).map((n) => n.category);
     const category = categories.sort((a, b) => SEVERITY[b] - SEVERITY[a])[0];
     const raised = Object.values(measured).some((m) => m.significance >= threshold);
@@ -117,6 +125,7 @@ export function createParcelTracker(opts: ParcelTrackerOptions) {
       closed_at: at,
       devices: measured,
       ...(identification ? { identification } : {}),
+      ...(identificationError ? { identification_error: identificationError } : {}),
       verdict,
       ...(category ? { category } : {}),
     };

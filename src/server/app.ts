@@ -19,6 +19,7 @@ import type { PasswordPolicy } from './auth/password-policy.ts';
 import { type AuthStore, openAuthStore } from './auth/store.ts';
 import type { HealthReason } from './health-checks.ts';
 import type { LiveState } from './live-state.ts';
+import type { ParcelDesk } from './parcel-desk.ts';
 import { alarmActionRoutes } from './routes/alarm-actions.ts';
 import { alarmReadRoutes } from './routes/alarm-read.ts';
 import { apiRoutes } from './routes/api.ts';
@@ -27,6 +28,7 @@ import { calibrationRoutes, calibrationSettings } from './routes/calibrations.ts
 import { consoleRoutes } from './routes/console.ts';
 import type { ServerDeps } from './routes/deps.ts';
 import { healthRoutes } from './routes/health.ts';
+import { parcelRoutes } from './routes/parcels.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { trainingRoutes } from './routes/training.ts';
 import { userRoutes } from './routes/users.ts';
@@ -36,6 +38,8 @@ import { installOriginCheck, installWebSecurity } from './web-security.ts';
 
 /** Inputs of buildApp. */
 export interface BuildAppOptions {
+  /** Parcel records for `GET /api/parcels`; none when the config has no `parcels` section. */
+  parcels?: ParcelDesk;
   state: LiveState;
   /** The engine the live state reads from; operator actions run through it. */
   engine: AlarmEngine;
@@ -160,6 +164,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<RadscreenApp> {
   };
   await app.register(healthRoutes, { ...deps, ...(opts.healthChecks ? { healthChecks: opts.healthChecks } : {}) });
   await app.register(apiRoutes, { ...deps, prefix: '/api' });
+  await app.register(parcelRoutes, { desk: opts.parcels, prefix: '/api' });
   await app.register(authRoutes, { auth, registry, prefix: '/api' });
   await app.register(userRoutes, { auth, ...(opts.passwordPolicy ? { policy: opts.passwordPolicy } : {}), prefix: '/api' });
   await app.register(alarmReadRoutes, { ...deps, catalogue: opts.catalogue ?? defaultCatalogue, prefix: '/api' });

@@ -86,12 +86,19 @@ export async function attachMqttFeed(opts: MqttFeedOptions): Promise<MqttFeed> {
 
   function handleSpectrum(topic: string, device: string, payload: Buffer): void {
     const parsed = parseSpectrumMessage(payload);
-    if (!parsed.ok) return deadLetter(parsed.code, parsed.reason, topic, payload);
+    if (!parsed.ok) {
+      deadLetter(parsed.code, parsed.reason, topic, payload);
+      return;
+    }
     const m = parsed.message;
-    if (!state.has(device))
-      return deadLetter('RS_ERR_DEVICE_UNKNOWN', `${station}/${device}: device not in the station configuration`, topic, payload);
-    if (m.station !== station || m.device !== device || m.spectrum.device !== device)
-      return deadLetter('RS_ERR_DEVICE_MISMATCH', `spectrum for ${m.station}/${m.device} on ${topic}`, topic, payload);
+    if (!state.has(device)) {
+      deadLetter('RS_ERR_DEVICE_UNKNOWN', `${station}/${device}: device not in the station configuration`, topic, payload);
+      return;
+    }
+    if (m.station !== station || m.device !== device || m.spectrum.device !== device) {
+      deadLetter('RS_ERR_DEVICE_MISMATCH', `spectrum for ${m.station}/${m.device} on ${topic}`, topic, payload);
+      return;
+    }
     opts.parcels?.spectrum(m);
   }
 

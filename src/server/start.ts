@@ -27,6 +27,7 @@ import { registerFeedMetrics } from './feed-metrics.ts';
 import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
+import { createParcelDesk } from './parcel-desk.ts';
 import type { StorageState } from './schemas.ts';
 import { loadTlsFiles } from './tls.ts';
 
@@ -136,7 +137,17 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' });
     for (const d of devices) state.removeDevice(d);
   };
+  const parcels = config.parcels
+    ? createParcelDesk({
+        chute: config.parcels.chute,
+        significance: config.parcels.significance,
+        settle_s: config.parcels.settle_s,
+        log,
+      })
+    : undefined;
+  const leaveParcels = parcels ? engine.transitions.subscribe('parcels', (t) => parcels.transition(t)) : undefined;
   const app = await buildApp({
+    ...(parcels ? { parcels } : {}),
     ...(tlsFiles ? { https: tlsFiles } : {}),
     auth,
     state,
@@ -176,7 +187,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   // The embedded broker keeps retained messages only in memory: re-publish what is in force on every start.
   // Training devices' calibrations stay with their run: the run clears those topics when it ends.
   for (const r of calibrations.latestAll()) if (!isTrainingDevice(r.device)) publishCalibration(r);
-  const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log });
+  const feed = await attachMqttFeed({ client: opts.mqtt, station: config.station.id, state, engine, log, ...(parcels ? { parcels } : {}) });
   registerFeedMetrics(registry, feed);
   // No training run survives a server restart: close what the last one left open (disposition
   // training) and forget its devices, so no timer rule raises for them. Done once the feed is on
@@ -195,6 +206,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const shutdown = async () => {
     clearInterval(staleTimer);
     await feed.detach();
+    leaveParcels?.();
+    parcels?.close();
     await app.close();
     closeAuth();
     closeCalibrations();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SpectrumSchema, type Spectrum } from './spectrum.ts';
+import { type Spectrum, SpectrumSchema } from './spectrum.ts';
 
 /**
  * The spectrum message of MQTT contract v1 (README "MQTT contract v1"): one canonical spectrum per

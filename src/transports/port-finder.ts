@@ -22,7 +22,7 @@ export interface PortInfo {
 
 /**
  * True when `udevadm` is installed. serialport's list() spawns it and, without it, throws an
- * *uncaught* ENOENT that kills the process (RUNTIME-NOTES §3), so we check first.
+ * *uncaught* ENOENT that kills the process (docs/runtime-facts.md §3), so we check first.
  */
 export function canListPorts(pathEnv = process.env.PATH ?? ''): boolean {
   return [...pathEnv.split(':'), '/usr/bin', '/bin', '/sbin', '/usr/sbin'].some((d) => d && existsSync(join(d, 'udevadm')));

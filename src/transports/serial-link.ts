@@ -12,7 +12,7 @@ export interface SerialLinkOptions {
   stopBits?: 1 | 2;
   /**
    * No byte for this long means the port is lost. A pty whose far end closed raises no error
-   * and makes the reader spin (RUNTIME-NOTES §3), so silence and a vanished path are the only
+   * and makes the reader spin (docs/runtime-facts.md §3), so silence and a vanished path are the only
    * signals we get.
    */
   noDataTimeoutMs: number;

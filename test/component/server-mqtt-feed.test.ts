@@ -11,6 +11,7 @@ import { DEADLETTER_TOPIC, type DeadLetter, DeadLetterSchema, topics } from '../
 import type { Reading } from '../../src/core/reading.ts';
 import { createLiveState, type LiveState } from '../../src/server/live-state.ts';
 import { attachMqttFeed, type MqttFeed } from '../../src/server/mqtt-feed.ts';
+import type { SpectrumMessage } from '../../src/spectra/contract.ts';
 import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { asAgent, asServer, startTestBroker } from '../support/mqtt-identities.ts';
 
@@ -43,6 +44,7 @@ describe('attachMqttFeed (in-process aedes)', () => {
   let state: LiveState;
   const alarms: AlarmTransition[] = [];
   const dead: DeadLetter[] = [];
+  const spectra: SpectrumMessage[] = [];
 
   beforeAll(async () => {
     broker = await startTestBroker(dir);
@@ -60,7 +62,8 @@ describe('attachMqttFeed (in-process aedes)', () => {
     const config = parseConfig(CONFIG, { catalogue, env: {} });
     const engine = createAlarmEngine({ now: Date.now, thresholds: { default: { threshold_usvh: 1, deadband_usvh: 0.2 } } });
     state = createLiveState({ config, catalogue, engine, now: Date.now });
-    feed = await attachMqttFeed({ client, station: 'st1', state, engine, log: silent });
+    const parcels = { observe() {}, spectrum: (m: SpectrumMessage) => spectra.push(m) };
+    feed = await attachMqttFeed({ client, station: 'st1', state, engine, log: silent, parcels });
   });
 
   afterAll(async () => {
@@ -123,5 +126,28 @@ describe('attachMqttFeed (in-process aedes)', () => {
     await expect.poll(() => state.device('g1')?.last_reading?.values.dose_rate).toBe(0.4);
     expect(state.device('g9')).toBeUndefined();
     expect(dead.length).toBe(4);
+  });
+
+  it('hands valid spectra on and dead-letters invalid ones (RS_ERR_SPECTRUM_INVALID, RS_ERR_DEVICE_MISMATCH)', async () => {
+    const spectrum = {
+      channels: 16,
+      counts: new Array(16).fill(3),
+      calibration: [0, 30],
+      live_time_s: 5,
+      device: 'g1',
+      ts: 1,
+      measurement_class: 'Foreground',
+    };
+    const before = dead.length;
+    await send(topics.spectrum('st1', 'g1'), { v: 1, station: 'st1', device: 'g1', spectrum: { ...spectrum, counts: [1, 2] } });
+    await send(topics.spectrum('st1', 'g1'), { v: 1, station: 'st1', device: 'g1', spectrum: { ...spectrum, device: 'g2' } });
+    await send(topics.spectrum('st1', 'g1'), { v: 1, station: 'st1', device: 'g1', spectrum });
+    await expect.poll(() => spectra.length).toBe(1);
+    expect(spectra[0]?.spectrum.counts).toEqual(spectrum.counts);
+    await expect.poll(() => dead.length - before).toBe(2);
+    expect(dead.slice(before).map((d) => [d.code, d.topic])).toEqual([
+      ['RS_ERR_SPECTRUM_INVALID', topics.spectrum('st1', 'g1')],
+      ['RS_ERR_DEVICE_MISMATCH', topics.spectrum('st1', 'g1')],
+    ]);
   });
 });

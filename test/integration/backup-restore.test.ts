@@ -31,14 +31,17 @@ describe('radscreen backup / restore (real station process, real influxd)', () =
     rmSync(root, { recursive: true, force: true });
   });
 
+  // Server and broker take port 0 (chosen when they listen): a port picked free in advance stays
+  // unbound until the server starts, and the private influxd, started first, once drew the same
+  // one for its RPC service (EADDRINUSE, 2026-12-07).
   const configFor = async (dataDir: string, influxPort: number) => {
     const path = join(root, `${dataDir.split('/').pop()}.yaml`);
     writeFileSync(
       path,
       `station: { id: bk1 }
 data_dir: ${dataDir}
-server: { host: 127.0.0.1, port: ${await freePort()} }
-mqtt: { embedded: { host: 127.0.0.1, port: ${await freePort()} } }
+server: { host: 127.0.0.1, port: 0 }
+mqtt: { embedded: { host: 127.0.0.1, port: 0 } }
 influx: { managed_port: ${influxPort}, flush_interval_ms: 100 }
 alarms: { dose_rate_usvh: 1.0, deadband_usvh: 0.2 }
 devices:

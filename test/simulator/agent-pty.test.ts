@@ -20,7 +20,9 @@ import { waitFor } from '../support/wait.ts';
  * polled, stream devices stream; pulling a device's cable (socat gone) marks it offline, and
  * it reads again within 5 s of coming back, without spinning the CPU while it is gone.
  */
-const families = ['gq-gmc', 'radpro', 'safecast-bgeigie', 'mightyohm-geiger', 'xray-parcel-scanner', 'radiacode'].filter((id) => catalogue.has(id));
+const families = ['gq-gmc', 'radpro', 'safecast-bgeigie', 'mightyohm-geiger', 'xray-parcel-scanner', 'radiacode'].filter((id) =>
+  catalogue.has(id),
+);
 
 describe('agent ↔ simulators on socat ptys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'radscreen-agent-pty-'));
@@ -80,17 +82,25 @@ describe('agent ↔ simulators on socat ptys', () => {
     expect(agent.stats().find((s) => s.device === id)?.rejected).toEqual({});
   });
 
-  it.runIf(families.includes('radiacode'))('radiacode: its spectra arrive on its own spectrum topic, valid under the contract', async () => {
-    await waitFor(() => spectra.length >= 2, { timeoutMs: 15_000, describe: () => '2 spectra from radiacode' });
-    const [first, second] = spectra as SpectrumMessage[];
-    expect(spectra.filter((s) => typeof s === 'string')).toEqual([]);
-    expect(first).toMatchObject({ v: 1, station: 'pty', device: 'radiacode', spectrum: { device: 'radiacode', channels: 1024, model: 'RadiaCode-102' } });
-    // A running total: the second read has at least the live time and counts of the first.
-    expect(second?.spectrum.live_time_s).toBeGreaterThanOrEqual(first?.spectrum.live_time_s as number);
-    const total = (s: SpectrumMessage | undefined) => (s?.spectrum.counts ?? []).reduce((a, b) => a + b, 0);
-    expect(total(first)).toBeGreaterThan(0);
-    expect(total(second)).toBeGreaterThanOrEqual(total(first));
-  });
+  it.runIf(families.includes('radiacode'))(
+    'radiacode: its spectra arrive on its own spectrum topic, valid under the contract',
+    async () => {
+      await waitFor(() => spectra.length >= 2, { timeoutMs: 15_000, describe: () => '2 spectra from radiacode' });
+      const [first, second] = spectra as SpectrumMessage[];
+      expect(spectra.filter((s) => typeof s === 'string')).toEqual([]);
+      expect(first).toMatchObject({
+        v: 1,
+        station: 'pty',
+        device: 'radiacode',
+        spectrum: { device: 'radiacode', channels: 1024, model: 'RadiaCode-102' },
+      });
+      // A running total: the second read has at least the live time and counts of the first.
+      expect(second?.spectrum.live_time_s).toBeGreaterThanOrEqual(first?.spectrum.live_time_s as number);
+      const total = (s: SpectrumMessage | undefined) => (s?.spectrum.counts ?? []).reduce((a, b) => a + b, 0);
+      expect(total(first)).toBeGreaterThan(0);
+      expect(total(second)).toBeGreaterThanOrEqual(total(first));
+    },
+  );
 
   it.each(families)('%s: a pulled cable goes offline, idles, and reads again within 5 s of its return', async (id) => {
     await sims.unplug(id);
@@ -103,7 +113,7 @@ describe('agent ↔ simulators on socat ptys', () => {
     const wallBefore = performance.now();
     await new Promise((r) => setTimeout(r, 1000));
     const cpuMs = (process.cpuUsage(cpuBefore).user + process.cpuUsage(cpuBefore).system) / 1000;
-    // A reader spinning on a dead pty burns ~80 % of a core (RUNTIME-NOTES §3); idle is a few %.
+    // A reader spinning on a dead pty burns ~80 % of a core (docs/runtime-facts.md §3); idle is a few %.
     expect(cpuMs / (performance.now() - wallBefore)).toBeLessThan(0.3);
 
     const before = count(id);

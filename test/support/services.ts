@@ -6,7 +6,7 @@ import { join } from 'node:path';
 /**
  * Start and stop the real services the tests use: influxd 1.x, mosquitto and socat pty pairs.
  * Every process is started here and stopped by its own PID (never by name), so several test
- * runs and private outage-test instances coexist on one machine. See RUNTIME-NOTES §1.
+ * runs and private outage-test instances coexist on one machine. See docs/runtime-facts.md §1.
  */
 
 /** A process this module started; `stop()` is idempotent and resolves once it has exited. */
