@@ -3,8 +3,9 @@
 // own engine, never in the live list; the trainee works them here (evidence, acknowledge,
 // disposition, reset) and every action is recorded and scored by the server. Items are built
 // once per alarm and updated in place, so a half-filled disposition survives the 1-s refresh.
-import { act } from './api.js';
+
 import { formatValue } from './alarm-list.js';
+import { act } from './api.js';
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const POLL_MS = 1000;
@@ -159,13 +160,39 @@ async function refresh() {
     }
     runId = latest.run;
     Object.assign(box.dataset, { run: latest.run, state: latest.state });
-    $('my-training-title').textContent = `${latest.title} (assigned by ${latest.started_by})`;
+    $('my-training-title').textContent =
+      `${latest.title} (${latest.mode === 'self_paced' ? 'self-paced' : `assigned by ${latest.started_by}`})`;
     $('my-training-state').textContent = latest.state === 'running' ? 'running' : `${latest.state} · score ${latest.score_percent} %`;
     $('my-training-end').hidden = latest.state !== 'running';
     $('my-training-report').setAttribute('href', runPath('/report.html'));
     const view = latest.state === 'running' ? await (await fetch(runPath('/alarms'))).json() : { alarms: [], checklist: [] };
     renderAlarms(view.alarms);
     renderChecklist(view.checklist ?? []);
+  } catch {
+    // The stream state already tells the user the server is unreachable.
+  }
+}
+
+/** Self-paced training: the scenarios a run on its own engine can play, each with a Start button. */
+async function renderSelfPaced() {
+  const list = $('self-paced-scenarios');
+  try {
+    const { scenarios } = await (await fetch('/api/training/scenarios')).json();
+    list.replaceChildren(
+      ...scenarios
+        .filter((sc) => sc.trainee)
+        .map((sc) => {
+          const li = el('li', { 'data-testid': 'self-paced-scenario', 'data-name': sc.name });
+          const b = el('button', { type: 'button', 'data-testid': 'self-paced-start' }, 'Start alone');
+          b.addEventListener('click', async () => {
+            const speed = Number($('self-paced-speed').value) || 1;
+            await act(`/api/training/scenarios/${encodeURIComponent(sc.name)}/self`, { speed }, `Training started: ${sc.title}`);
+            refresh();
+          });
+          li.append(el('span', {}, `${sc.title} `), b);
+          return li;
+        }),
+    );
   } catch {
     // The stream state already tells the user the server is unreachable.
   }
@@ -178,7 +205,11 @@ export function showTrainee(user) {
   runId = undefined;
   items.clear();
   $('my-training').hidden = true;
+  // Who may start a run alone: the roles with training.act (the server checks it).
+  const mayPractise = me && (me.role === 'operator' || me.role === 'technician');
+  $('self-paced').hidden = !mayPractise;
   if (!me) return;
+  if (mayPractise) renderSelfPaced();
   refresh();
   timer = setInterval(refresh, POLL_MS);
 }

@@ -142,4 +142,34 @@ describe('a trainee run worked in the console (Chromium)', () => {
     expect(await get('/api/alarms')).toEqual(liveBefore);
     expect(await page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]').count()).toBe(0);
   }, 120_000);
+
+  it('a trainee starts a scenario alone from the console (self-paced) and works it until it ends', async () => {
+    if (await page.getByTestId('logout').isVisible()) await logOut(page);
+    expect(await page.getByTestId('self-paced').isVisible()).toBe(false);
+    await logIn(page, TRAINEE);
+    const practise = page.getByTestId('self-paced');
+    await practise.locator('summary').click();
+    // 5×: the door opens at 4 s and the run lasts 12 s, time enough to act before it ends.
+    await page.getByTestId('self-paced-speed').selectOption('5');
+    await practise
+      .locator('[data-testid="self-paced-scenario"][data-name="xray-interlock-beam-on"] [data-testid="self-paced-start"]')
+      .click();
+    const box = page.getByTestId('my-training');
+    await expect.poll(() => box.getAttribute('data-state')).toBe('running');
+    expect(await page.getByTestId('my-training-title').textContent()).toContain('(self-paced)');
+    const alarm = page.locator('[data-testid="trainee-alarm"][data-rule="xray_interlock_open_beam_on"]');
+    await alarm.waitFor({ timeout: 20_000 });
+    await alarm.getByTestId('trainee-ack').click();
+    const runId = (await box.getAttribute('data-run')) as string;
+    await expect.poll(() => box.getAttribute('data-state'), { timeout: 20_000 }).not.toBe('running');
+    const runs = (await (await page.request.get(`${server.url}/api/training/trainees/${TRAINEE.name}/runs`)).json()) as {
+      runs: { run: string; mode: string }[];
+    };
+    expect(runs.runs.find((r) => r.run === runId)?.mode).toBe('self_paced');
+    const report = (await (await page.request.get(`${server.url}/api/training/runs/${runId}/report`)).json()) as RunReport;
+    expect(report.actions.map((a) => [a.kind, a.user])).toEqual([['acknowledge', TRAINEE.name]]);
+    expect(await page.getByTestId('my-training-report').getAttribute('href')).toBe(
+      `/api/training/runs/${encodeURIComponent(runId)}/report.html`,
+    );
+  }, 90_000);
 });
