@@ -67,7 +67,7 @@ export async function openDetail(a, devices) {
   fact(dl, 'Raised', formatDateTime(a.raised_at));
   fact(dl, 'Source', a.source);
   for (const [k, v] of Object.entries(ev.params ?? {})) fact(dl, k, v);
-  void addParcelFacts(dl, a.id);
+  void addParcelFacts(dl, a);
   $('detail-n42').href = path(a, 'n42');
   const history = $('detail-history');
   history.replaceChildren();

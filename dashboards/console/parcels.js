@@ -63,18 +63,31 @@ function fact(dl, term, value, testid) {
   dl.append(dt, dd);
 }
 
-/** Adds the parcel an alarm was raised during (category, nuclides, verdict) to its detail facts. */
-export async function addParcelFacts(dl, alarmId) {
+/**
+ * Adds the parcel an alarm was raised during (category, nuclides, verdict) to its detail facts:
+ * from its evidence once the parcel is identified (transition `identified`), else from the parcel
+ * list (the parcel may still be in the tunnel when the detail opens).
+ */
+export async function addParcelFacts(dl, alarm) {
+  const alarmId = alarm.id;
+  if (alarm.evidence.parcel) {
+    showParcel(dl, alarm.evidence.parcel);
+    return;
+  }
   try {
     const res = await fetch(`/api/parcels?alarm=${encodeURIComponent(alarmId)}`);
     if (!res.ok) return;
     const [p] = (await res.json()).parcels;
     // The detail may have moved on to another alarm while this was in flight.
     if (!p || dl.closest('dialog')?.dataset.id !== alarmId) return;
-    fact(dl, 'Parcel', `${formatTime(p.opened_at)}–${formatTime(p.closed_at)} · ${p.verdict}`, 'detail-parcel');
-    fact(dl, 'Category', p.category ?? 'none identified', 'detail-category');
-    fact(dl, 'Nuclides', nuclideNames(p), 'detail-nuclides');
+    showParcel(dl, p);
   } catch {
     // No parcel facts is the same as no parcel: the rest of the detail stands.
   }
+}
+
+function showParcel(dl, p) {
+  fact(dl, 'Parcel', p.verdict, 'detail-parcel');
+  fact(dl, 'Category', p.category ?? 'none identified', 'detail-category');
+  fact(dl, 'Nuclides', nuclideNames(p), 'detail-nuclides');
 }

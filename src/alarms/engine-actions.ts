@@ -1,7 +1,7 @@
 import type { Source } from '../core/reading.ts';
 import type { EngineState } from './engine-state.ts';
 import { AlarmActionError, type LifecycleEvent } from './lifecycle.ts';
-import type { Alarm, AlarmTransition, Disposition } from './types.ts';
+import type { Alarm, AlarmTransition, Disposition, ParcelEvidence } from './types.ts';
 
 /**
  * Operator and technician actions on the engine. Each returns the transitions it caused
@@ -23,6 +23,8 @@ export interface EngineActions {
   reset(id: string, by: { user: string; comment?: string }): AlarmTransition[];
   /** Classify an occurrence (open or closed): true, innocent (NORM, medical isotope), false, training. */
   setDisposition(id: string, by: { user: string; value: Disposition; comment?: string; nuclide?: string }): AlarmTransition[];
+  /** Adds the identified parcel the occurrence (open or closed) was raised during to its evidence. */
+  setParcel(id: string, parcel: ParcelEvidence): AlarmTransition[];
   /**
    * Take a whole device (or one rule of it) out of service, or return it. Its open occurrences and
    * every new one carry `out_of_service` and do not annunciate, but keep being evaluated.
@@ -126,6 +128,7 @@ export function createEngineActions(d: ActionDeps): EngineActions {
     },
     reset: (id, by) => run(id, { type: 'reset', ...by }),
     setDisposition: (id, by) => run(id, { type: 'disposition', ...by }),
+    setParcel: (id, parcel) => run(id, { type: 'parcel', parcel }),
     setOutOfService(station, device, by) {
       const now = d.now();
       const value = by.on ? { user: by.user, at: now, ...(by.comment ? { comment: by.comment } : {}) } : undefined;

@@ -1,4 +1,4 @@
-import type { Alarm, AlarmEvidence, AlarmSeverity, Disposition, IsaState, TransitionKind } from './types.ts';
+import type { Alarm, AlarmEvidence, AlarmSeverity, Disposition, IsaState, ParcelEvidence, TransitionKind } from './types.ts';
 import { severityRank } from './types.ts';
 
 /**
@@ -41,7 +41,8 @@ export type LifecycleEvent =
   | { type: 'suppress'; reason: string }
   | { type: 'unsuppress' }
   | { type: 'out_of_service'; user: string; comment?: string }
-  | { type: 'return_to_service'; user: string };
+  | { type: 'return_to_service'; user: string }
+  | { type: 'parcel'; parcel: ParcelEvidence };
 
 /** The ISA-18.2 state of an occurrence at time `now`. Overlays first, then the process state. */
 export function deriveIsaState(a: Alarm, now: number): IsaState {
@@ -168,6 +169,10 @@ export function applyEvent(alarm: Alarm, ev: LifecycleEvent, now: number): { ala
       };
       kind = 'disposition';
       break;
+    case 'parcel':
+      a.evidence = { ...a.evidence, parcel: ev.parcel };
+      kind = 'identified';
+      break;
     case 'suppress':
       if (a.suppressed) refuse(a, 'suppress');
       a.suppressed = { reason: ev.reason, at: now };
@@ -189,7 +194,15 @@ export function applyEvent(alarm: Alarm, ev: LifecycleEvent, now: number): { ala
       kind = 'returned_to_service';
       break;
   }
-  if (closedBefore && ev.type !== 'disposition' && ev.type !== 'return_to_service' && ev.type !== 'unsuppress' && ev.type !== 'unshelve')
+  // A parcel is identified when it leaves the tunnel, often after its alarm closed: like a disposition, allowed then.
+  if (
+    closedBefore &&
+    ev.type !== 'disposition' &&
+    ev.type !== 'parcel' &&
+    ev.type !== 'return_to_service' &&
+    ev.type !== 'unsuppress' &&
+    ev.type !== 'unshelve'
+  )
     refuse(alarm, ev.type);
   const closed = !closedBefore && closeIfDone(a, now);
   a.isa_state = deriveIsaState(a, now);

@@ -50,6 +50,19 @@ export type Disposition = z.infer<typeof DispositionSchema>;
 const ParamValueSchema = z.union([z.number(), z.string(), z.boolean()]);
 
 /**
+ * The parcel an alarm was raised during (src/parcels/tracker.ts), added to the evidence once the
+ * parcel has left the tunnel and its spectrum is identified: the verdict, the worst category and
+ * the nuclides named. Structural here (alarms may not import parcels' sibling layer types).
+ */
+export const ParcelEvidenceSchema = z.object({
+  id: z.string().max(200),
+  verdict: z.enum(['clear', 'nuisance', 'alarm']),
+  category: z.string().max(32).optional(),
+  nuclides: z.array(z.object({ nuclide: z.string().max(32), category: z.string().max(32), confidence: z.number() })).max(32),
+});
+export type ParcelEvidence = z.infer<typeof ParcelEvidenceSchema>;
+
+/**
  * Why the rule decided what it did, kept verbatim so an operator or an auditor can see the
  * alarm was justified and an N42.42 document can be rendered from it. `value`, `threshold`
  * and `background` share `unit`. For boolean conditions `value` is 1 (true) / 0 and unit `bool`.
@@ -76,6 +89,8 @@ export const AlarmEvidenceSchema = z.object({
   background_live_s: z.number().optional(),
   /** Every parameter the rule applied (zones, false-alarm target, tests per hour, on-delay…). */
   params: z.record(z.string(), ParamValueSchema).optional(),
+  /** The parcel in the tunnel when the alarm was raised, with its identification (transition `identified`). */
+  parcel: ParcelEvidenceSchema.optional(),
 });
 export type AlarmEvidence = z.infer<typeof AlarmEvidenceSchema>;
 
@@ -156,6 +171,8 @@ export const TransitionKindSchema = z.enum([
   'out_of_service',
   'returned_to_service',
   'reactivated',
+  /** The parcel the alarm was raised during has been identified: `evidence.parcel` is set. */
+  'identified',
 ]);
 export type TransitionKind = z.infer<typeof TransitionKindSchema>;
 

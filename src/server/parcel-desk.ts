@@ -26,6 +26,8 @@ export interface ParcelDeskOptions {
   /** Records kept (default 200). */
   keep?: number;
   log: FeedLogger;
+  /** Every record as it is made (the server adds it to the evidence of the alarms it lists). */
+  onRecord?: (record: ParcelView) => void;
 }
 
 /** A parcel record as the API serves it: the tracker's record and the alarms raised during it. */
@@ -54,8 +56,10 @@ export function createParcelDesk(opts: ParcelDeskOptions) {
   let hold: Hold | undefined;
 
   function record(r: ParcelRecord, alarms: string[]): void {
-    records.unshift({ ...r, alarms });
+    const view = { ...r, alarms };
+    records.unshift(view);
     if (records.length > keep) records.length = keep;
+    opts.onRecord?.(view);
     opts.log.info({ parcel: r.id, verdict: r.verdict, category: r.category }, 'parcel left the tunnel');
   }
 

@@ -28,6 +28,7 @@ import type { HealthReason } from './health-checks.ts';
 import { createLiveState, type LiveState } from './live-state.ts';
 import { attachMqttFeed, type MqttFeed } from './mqtt-feed.ts';
 import { createParcelDesk } from './parcel-desk.ts';
+import { parcelView } from './routes/parcels.ts';
 import type { StorageState } from './schemas.ts';
 import { loadTlsFiles } from './tls.ts';
 
@@ -143,6 +144,17 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         significance: config.parcels.significance,
         settle_s: config.parcels.settle_s,
         log,
+        // The alarms raised while the parcel was in get its identification in their evidence.
+        onRecord: (record) => {
+          const { id, verdict, category, nuclides } = parcelView(record);
+          for (const alarm of record.alarms) {
+            try {
+              engine.setParcel(alarm, { id, verdict, ...(category ? { category } : {}), nuclides });
+            } catch (err) {
+              log.warn({ err, alarm, parcel: id }, 'parcel not added to the alarm evidence');
+            }
+          }
+        },
       })
     : undefined;
   const leaveParcels = parcels ? engine.transitions.subscribe('parcels', (t) => parcels.transition(t)) : undefined;

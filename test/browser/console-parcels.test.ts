@@ -21,7 +21,7 @@ import { waitFor } from '../support/wait.ts';
  * controls: when the scanner's light barrier sees a bag it places a source at the RadiaCode
  * (`placeSource`) and removes it when the bag leaves. An I-131 parcel must show `medical`, a
  * Cs-137 parcel `industrial`, and the chute alarm raised during the Cs-137 parcel must carry the
- * parcel's category and nuclides in its detail.
+ * parcel's category and nuclides in its evidence and its detail.
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'radscreen-console-parcels-'));
 const CONFIG = `
@@ -132,5 +132,10 @@ describe('console: parcels through the tunnel (simulator bytes → agent → MQT
     await page.getByTestId('detail-category').waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('detail-category').textContent()).toBe('industrial');
     expect(await page.getByTestId('detail-nuclides').textContent()).toContain('Cs-137');
+    // The alarm's own evidence carries the parcel's identification (transition `identified`).
+    const alarm = await fetch(`${stack.server.url}/api/alarms/${encodeURIComponent(hot?.alarms[0] as string)}`).then((r) => r.json());
+    expect(alarm.alarm.evidence.parcel).toMatchObject({ verdict: 'alarm', category: 'industrial' });
+    expect(alarm.alarm.evidence.parcel.nuclides.map((n: { nuclide: string }) => n.nuclide)).toContain('Cs-137');
+    expect(alarm.history.map((t: { kind: string }) => t.kind)).toContain('identified');
   }, 30_000);
 });
