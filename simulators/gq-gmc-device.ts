@@ -1,6 +1,6 @@
 /**
  * The state of a simulated GQ GMC: model table, configuration block, device clock and history
- * flash, all from PROTOCOLS.md §1 (never from the decoder in devices/gq-gmc).
+ * flash, all from docs/protocols.md §1 (never from the decoder in devices/gq-gmc).
  */
 
 /** Models the simulator can be, by the name its GETVER reports. */

@@ -3,7 +3,7 @@ import { buildConfigBlock, GQ_SIM_MODELS, type GqSimModel, HistoryFlash, wallClo
 import { doseRateAt, poisson, seededRandom } from './physics.ts';
 
 /**
- * GQ GMC Geiger counter, from PROTOCOLS.md §1.9: reads `<NAME[params]>>` commands and answers
+ * GQ GMC Geiger counter, from docs/protocols.md §1.9: reads `<NAME[params]>>` commands and answers
  * byte-exact for the chosen model (default GMC-320), with no terminator; unknown commands get no
  * reply. Names match by prefix like the firmware (`<GETCPMXYZ>>` is GETCPM), longest name first.
  * One scenario tick is one device second: Poisson counts, a 60 s CPM ring, heartbeat samples.

@@ -3,7 +3,7 @@ import type { DeviceSimulator, DoseScenario, SimulatorWire } from '../src/core/s
 import { doseRateAt, poisson, seededRandom } from './physics.ts';
 
 /**
- * MightyOhm kit firmware 1.00, from PROTOCOLS.md §4: banner, then once per tick
+ * MightyOhm kit firmware 1.00, from docs/protocols.md §4: banner, then once per tick
  * `CPS, c, CPM, m, uSv/hr, x.yy, MODE\r\n`, with the firmware's 60-slot ring (8-bit slots),
  * FAST/INST rules and truncating ×57/100 arithmetic. Input is ignored, as on the kit.
  */

@@ -75,7 +75,7 @@ export const CHANNELS = 1024;
 /**
  * Count rate per µSv/h: a source seen at 1 µSv/h gives 30 cps (RadiaCode-102 data sheet, Cs-137);
  * natural background gives more per µSv/h because its spectrum is softer: 50 cps per µSv/h puts
- * 0.1 µSv/h at 5 cps, inside the 3–6 cps users report (PROTOCOLS.md §5.6).
+ * 0.1 µSv/h at 5 cps, inside the 3–6 cps users report (docs/protocols.md §5.6).
  */
 export const SOURCE_CPS_PER_USVH = 30;
 export const BACKGROUND_CPS_PER_USVH = 50;

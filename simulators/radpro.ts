@@ -2,7 +2,7 @@ import type { DeviceSimulator, DoseScenario, SimulatorWire } from '../src/core/s
 import { doseRateAt, poisson, seededRandom } from './physics.ts';
 
 /**
- * Rad Pro 3.1.1 on the "Rad Pro simulator" hardware (M4011 tube), from PROTOCOLS.md §2.2–2.6:
+ * Rad Pro 3.1.1 on the "Rad Pro simulator" hardware (M4011 tube), from docs/protocols.md §2.2–2.6:
  * a request ends at `\r`, or at `\n` not preceded by `\r`; bytes below 0x20 are dropped; the
  * receive buffer holds 63 characters and silently truncates; keywords are case-sensitive;
  * replies are `OK`, `OK <value>` or `ERROR`, each with `\r\n`. `tick_ms` is one device second:

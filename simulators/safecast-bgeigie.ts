@@ -2,7 +2,7 @@ import type { DeviceSimulator, DoseScenario, SimulatorWire } from '../src/core/s
 import { doseRateAt, poisson, seededRandom } from './physics.ts';
 
 /**
- * bGeigie Nano (firmware 1.4.x), from PROTOCOLS.md §3.6: on start the log header lines (LF
+ * bGeigie Nano (firmware 1.4.x), from docs/protocols.md §3.6: on start the log header lines (LF
  * endings, as OpenLog writes them; the Nano's serial TX feeds both USB and OpenLog), then
  * every 5 simulated seconds one `$BNRDD` sentence with the modern field order (13 =
  * satellites, 14 = HDOP×100), an XOR checksum in upper-case hex, and CRLF. `tick_ms` is one

@@ -1,5 +1,5 @@
 /**
- * GQ clocks hold device-local wall time with no zone (PROTOCOLS.md §1.3 GETDATETIME, §1.7 tags).
+ * GQ clocks hold device-local wall time with no zone (docs/protocols.md §1.3 GETDATETIME, §1.7 tags).
  * These turn such a wall time into UTC ms for a configured IANA zone, with Intl only: no tz
  * database dependency, and DST gaps and overlaps resolved the way Temporal's "compatible" does.
  */

@@ -4,7 +4,7 @@ import type { DecodedReading } from '../../src/core/reading.ts';
 import { formatLocal, isValidLocal, type LocalDateTime, localToUtc, readLocalTime } from './decode-clock.ts';
 
 /**
- * The GQ history flash as read with `<SPIR…>>` (PROTOCOLS.md §1.7): a byte stream of one-byte
+ * The GQ history flash as read with `<SPIR…>>` (docs/protocols.md §1.7): a byte stream of one-byte
  * samples, escaped by `55 AA <code>` for timestamp tags, wider samples, notes and tube selection.
  */
 

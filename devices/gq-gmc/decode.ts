@@ -5,7 +5,7 @@ import type { ModelInfo, Series } from './models.ts';
 import { seriesOf } from './models.ts';
 
 /**
- * Pure decoders for GQ GMC replies (PROTOCOLS.md §1.3–§1.6). Bytes in, a value or a typed reject
+ * Pure decoders for GQ GMC replies (docs/protocols.md §1.3–§1.6). Bytes in, a value or a typed reject
  * out; no I/O, and the only clock is the time zone passed in. The history-flash decoder lives in
  * decode-history.ts and is re-exported here.
  */

@@ -1,5 +1,5 @@
 /**
- * GQ GMC model facts (PROTOCOLS.md §1.1, §1.3, §1.8): which protocol generation a unit speaks
+ * GQ GMC model facts (docs/protocols.md §1.1, §1.3, §1.8): which protocol generation a unit speaks
  * decides every reply width, so the session picks one of these before polling counts.
  */
 

@@ -24,7 +24,7 @@ export const GqGmcOptionsSchema = z.strictObject({
   timezone: z.string().refine(isTimeZone, 'expected an IANA time-zone name such as Europe/Berlin or UTC').default(hostTimeZone),
   /**
    * CPM per µSv/h, used when the unit's GETCFG holds no usable calibration points; the model's
-   * factory value (PROTOCOLS.md §1.8) applies when this is unset too.
+   * factory value (docs/protocols.md §1.8) applies when this is unset too.
    */
   sensitivity: z.number().positive().max(100_000).optional(),
 });

@@ -2,7 +2,7 @@ import type { LineResult } from '../../src/sessions/line-session.ts';
 import { reject } from '../../src/core/errors.ts';
 
 /**
- * MightyOhm Geiger kit, firmware 1.00 (PROTOCOLS.md §4):
+ * MightyOhm Geiger kit, firmware 1.00 (docs/protocols.md §4):
  * `CPS, <cps>, CPM, <cpm>, uSv/hr, <int>.<frac2>, <SLOW|FAST|INST>` once a second.
  */
 const LINE = /^CPS, (\d{1,5}), CPM, (\d{1,7}), uSv\/hr, (\d{1,6})\.(\d{2}), (SLOW|FAST|INST)$/;

@@ -4,7 +4,7 @@ import type { DecodedReading } from '../../src/core/reading.ts';
 import { convert } from '../../src/core/units.ts';
 
 /**
- * Rad Pro datalog download (PROTOCOLS.md §2.4): `OK time,tubePulseCount;;t,c;t,c;…` in one
+ * Rad Pro datalog download (docs/protocols.md §2.4): `OK time,tubePulseCount;;t,c;t,c;…` in one
  * line. An empty record (`;;`) starts a logging session. Counts are cumulative, so
  * cpm = Δcount × 60 / Δt, and the first record of a session has no rate (as radpro-tool).
  */

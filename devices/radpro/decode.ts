@@ -5,7 +5,7 @@ import type { DecodedReading } from '../../src/core/reading.ts';
 import { convert } from '../../src/core/units.ts';
 
 /**
- * Rad Pro replies (PROTOCOLS.md §2.2–2.3): `OK`, `OK <value>` or `ERROR`, one line each.
+ * Rad Pro replies (docs/protocols.md §2.2–2.3): `OK`, `OK <value>` or `ERROR`, one line each.
  * Pure: the session decides what was asked; these functions only read what came back.
  */
 

@@ -5,7 +5,7 @@ import { decodeRadproDatalog } from './datalog.ts';
 import { composeRadproReading, parseRadproNumber, parseRadproReply, parseRadproUint32, type RadproSample } from './decode.ts';
 
 /**
- * Rad Pro's polling loop (PROTOCOLS.md §2.2): one `GET …\r\n`, one reply line, on the shared
+ * Rad Pro's polling loop (docs/protocols.md §2.2): one `GET …\r\n`, one reply line, on the shared
  * request/response helper src/sessions/poll-session.ts (FIFO, deadlines, stale-byte flushing).
  */
 

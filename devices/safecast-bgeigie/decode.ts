@@ -6,7 +6,7 @@ import { parseBgeigieSentence } from './parse.ts';
 
 /**
  * Stage 2 of bGeigie decoding: sentences into canonical readings, plus the `#` header lines
- * that frame each power cycle's log block (PROTOCOLS.md §3.4). Pure: no clock, no I/O.
+ * that frame each power cycle's log block (docs/protocols.md §3.4). Pure: no clock, no I/O.
  */
 
 /** Safecast's LND 7317 figure (Nano `cpmf=334`, Zen `USH_DIVIDER`), CPM per µSv/h. */

@@ -2,7 +2,7 @@ import type { Reject } from '../../src/core/errors.ts';
 import { reject } from '../../src/core/errors.ts';
 
 /**
- * Stage 1 of bGeigie decoding (PROTOCOLS.md §3.2–3.3): one `$…*HH` sentence into typed fields.
+ * Stage 1 of bGeigie decoding (docs/protocols.md §3.2–3.3): one `$…*HH` sentence into typed fields.
  * No units, no readings: that is decode.ts. Every field is checked for syntax as well as the
  * XOR checksum, because two bit flips in one bit position cancel in an XOR.
  */
@@ -38,7 +38,7 @@ export interface BgeigieSentence {
   /** Metres above sea level, as the GPS reported. */
   altitude: number;
   gpsValid: boolean;
-  /** Diagnostics only (PROTOCOLS.md §3.2): satellites in use, when the sentence carries it. */
+  /** Diagnostics only (docs/protocols.md §3.2): satellites in use, when the sentence carries it. */
   satellites?: number;
   /** Diagnostics only: horizontal dilution of precision (Zen puts PDOP here). */
   hdop?: number;
@@ -175,7 +175,7 @@ function parseFields(header: BgeigieHeader, f: string[], sentence: string): Pars
   };
 }
 
-/** Fields 13–15 mean different things per header and Nano firmware date (PROTOCOLS.md §3.2). */
+/** Fields 13–15 mean different things per header and Nano firmware date (docs/protocols.md §3.2). */
 function parseDiagnostics(
   header: BgeigieHeader,
   ts: number,

@@ -3,7 +3,7 @@ import type { Clock } from './clock.ts';
 
 /**
  * A device simulator speaks one family's real bytes on a wire (one end of a pty pair, or
- * an in-process link). Simulators are written from PROTOCOLS.md, never by importing a decoder.
+ * an in-process link). Simulators are written from docs/protocols.md, never by importing a decoder.
  */
 export interface SimulatorWire {
   write(bytes: Buffer): void;

@@ -24,7 +24,7 @@ export const UnitSchema = z.enum([
 ]);
 export type Unit = z.infer<typeof UnitSchema>;
 
-/** Conversions the decoders share; each keeps the convention named in PROTOCOLS.md. */
+/** Conversions the decoders share; each keeps the convention named in docs/protocols.md. */
 export const convert = {
   /** 1 mR/h ≈ 10 µSv/h, the convention every hobby firmware uses. */
   mRhToUSvh: (mrh: number): number => mrh * 10,

@@ -33,7 +33,7 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+
 
 /**
  * xsd:dateTime in ms since the epoch. A time without an offset (RadiaCode exports local time
- * without `Z`, PROTOCOLS.md §6.2) is read as UTC: the file does not say which zone it meant.
+ * without `Z`, docs/protocols.md §6.2) is read as UTC: the file does not say which zone it meant.
  */
 export function parseDateTimeMs(text: string | undefined): { ms: number; zoned: boolean } | undefined {
   if (!text) return undefined;
@@ -54,7 +54,7 @@ export type ChannelSummary = { ok: true; channels: number; total: number } | { o
 
 /**
  * Reads a whitespace-separated channel list. With `CountedZeroes` a `0` is followed by how many
- * zero channels it stands for (PROTOCOLS.md §6.1).
+ * zero channels it stands for (docs/protocols.md §6.1).
  */
 export function summariseChannels(text: string, compression: string): ChannelSummary {
   if (compression !== 'None' && compression !== 'CountedZeroes')

@@ -5,7 +5,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
  * element tree with namespace prefixes stripped. Knows nothing about N42 content (see n42.ts).
  */
 
-/** The N42.42-2011 namespace (PROTOCOLS.md §6). */
+/** The N42.42-2011 namespace (docs/protocols.md §6). */
 export const N42_NAMESPACE = 'http://physics.nist.gov/N42/2011/N42';
 /** The 2006 schema's namespace: recognised only to say clearly that it is not supported. */
 export const N42_2006_NAMESPACE = 'http://physics.nist.gov/Divisions/Div846/Gp4/ANSIN4242/2005/ANSIN4242';
@@ -46,7 +46,7 @@ export type XmlResult = { ok: true; root: XmlNode; rootName: string } | { ok: fa
 
 /**
  * Parses one N42 document. Undeclared vendor prefixes (`<DHS:InterSpec>` without `xmlns:DHS`,
- * PROTOCOLS.md §6.2) are tolerated because the parser is not namespace-aware; the namespace that
+ * docs/protocols.md §6.2) are tolerated because the parser is not namespace-aware; the namespace that
  * matters, the root element's, is checked explicitly before prefixes are stripped.
  */
 export function parseN42Xml(text: string): XmlResult {

@@ -5,7 +5,7 @@ import { parseDateTimeMs, parseDecimal, parseDurationSeconds, summariseChannels 
 import { asNode, attrOf, children, parseN42Xml, textOf, type XmlNode } from './n42-xml.ts';
 
 /**
- * ANSI N42.42-2011 document → canonical readings, one per `RadMeasurement` (PROTOCOLS.md §6).
+ * ANSI N42.42-2011 document → canonical readings, one per `RadMeasurement` (docs/protocols.md §6).
  *
  * Tolerant of vendor namespaces and extension elements, strict about what the standard
  * requires: a missing required element, a bad duration, time or number makes the whole
@@ -147,7 +147,7 @@ function readMeasurement(m: XmlNode, index: number, problems: string[]): Decoded
   readSpectra(m, where, problems, values);
   readGrossCounts(m, where, problems, values);
   readDoseRates(m, where, problems, values);
-  // Gross count rate: from GrossCounts when present, else from the spectrum (PROTOCOLS.md §6.3: 306058 / 613 s).
+  // Gross count rate: from GrossCounts when present, else from the spectrum (docs/protocols.md §6.3: 306058 / 613 s).
   const counts = values.gross_counts ?? values.spectrum_counts;
   const live = values.gross_counts !== undefined ? values.gross_live_time : values.live_time;
   if (typeof counts === 'number' && typeof live === 'number' && live > 0) values.cps = counts / live;

@@ -3,7 +3,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 import type { Alarm, ReadingSample } from '../alarms/types.ts';
 import type { DeviceKind } from '../core/reading.ts';
 
-/** ANSI N42.42-2011 namespace (PROTOCOLS.md §6). */
+/** ANSI N42.42-2011 namespace (docs/protocols.md §6). */
 export const N42_NS = 'http://physics.nist.gov/N42/2011/N42';
 
 /** What the document says about the instrument; from the device's profile when known. */

@@ -7,7 +7,7 @@ import { parseSessionOptions } from '../../src/core/profile.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DoseScenario } from '../../src/core/simulator.ts';
 
-/** Parity: the Rad Pro simulator (written from PROTOCOLS.md §2) against the real session, in-process. */
+/** Parity: the Rad Pro simulator (written from docs/protocols.md §2) against the real session, in-process. */
 
 const scenario: DoseScenario = { background_usvh: 0.15, events: [], seed: 11, tick_ms: 1000 };
 const START = Date.UTC(2025, 5, 1, 8, 0, 0);

@@ -4,7 +4,7 @@ import { createSafecastBgeigieSimulator } from '../../simulators/safecast-bgeigi
 import type { DoseScenario, SimulatorWire } from '../../src/core/simulator.ts';
 import { harness } from '../support/session-harness.ts';
 
-/** Parity: what the Nano simulator emits (written from PROTOCOLS.md) decodes cleanly, in-process. */
+/** Parity: what the Nano simulator emits (written from docs/protocols.md) decodes cleanly, in-process. */
 
 const scenario: DoseScenario = { background_usvh: 0.1, events: [], seed: 42, tick_ms: 100 };
 

@@ -8,7 +8,7 @@ import type { DecodedReading } from '../../src/core/reading.ts';
 import type { DoseScenario } from '../../src/core/simulator.ts';
 
 /**
- * Parity: the simulator (written from PROTOCOLS.md) and the session (written from the same
+ * Parity: the simulator (written from docs/protocols.md) and the session (written from the same
  * document, separately) talk in-process. Bytes cross the wire in 3-byte chunks, a tick later.
  */
 function connect(model: GqSimModel, options: Record<string, unknown>, scenario: Partial<DoseScenario> = {}) {

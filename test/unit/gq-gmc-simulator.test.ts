@@ -28,7 +28,7 @@ function drive(model: GqSimModel) {
   };
 }
 
-describe('GQ GMC simulator, byte-exact per PROTOCOLS.md §1.9', () => {
+describe('GQ GMC simulator, byte-exact per docs/protocols.md §1.9', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     vi.setSystemTime(Date.UTC(2023, 10, 10, 16, 46, 54));

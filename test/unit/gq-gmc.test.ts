@@ -41,7 +41,7 @@ function value<T>(d: Decoded<T>): T {
   return d.value;
 }
 
-describe('GQ GMC reply decoders against the golden replies (PROTOCOLS.md §1.10)', () => {
+describe('GQ GMC reply decoders against the golden replies (docs/protocols.md §1.10)', () => {
   for (const f of golden.replies) {
     it(`${f.device}: ${f.command} ${f.reply_hex}`, () => {
       const model = describeModel(f.series, f.model);

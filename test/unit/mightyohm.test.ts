@@ -76,7 +76,7 @@ describe('MightyOhm session framing', () => {
   });
 });
 
-describe('MightyOhm simulator arithmetic (firmware rules, written from PROTOCOLS.md)', () => {
+describe('MightyOhm simulator arithmetic (firmware rules, written from docs/protocols.md)', () => {
   it('truncates like the firmware: CPM 28 prints 0.15, not 0.16', () => {
     expect(mightyohmLine(1, 28, 'SLOW')).toBe('CPS, 1, CPM, 28, uSv/hr, 0.15, SLOW\r\n');
     expect(mightyohmLine(300, 18000, 'INST')).toBe('CPS, 300, CPM, 18000, uSv/hr, 102.60, INST\r\n');

@@ -14,7 +14,7 @@ const fixture = (name: string) => readFileSync(new URL(`../../src/importers/fixt
 const am241 = fixture('data_am241.n42');
 const invalid = fixture('data_invalid.n42');
 
-/** A minimal valid N42.42-2011 document (PROTOCOLS.md §6.2) with `measurement` inside RadMeasurement. */
+/** A minimal valid N42.42-2011 document (docs/protocols.md §6.2) with `measurement` inside RadMeasurement. */
 function doc(measurement: string, opts: { root?: string; ns?: string; extra?: string } = {}): string {
   const root = opts.root ?? 'RadInstrumentData';
   const ns = opts.ns ?? (root.includes(':') ? `xmlns:${root.split(':')[0]}` : 'xmlns');

@@ -66,7 +66,7 @@ describe('RadiaCode simulator → decoder → identification', () => {
       d.advance(600);
       const s = d.spectrum();
       const total = s.counts.reduce((a, b) => a + b, 0);
-      expect(total / 600).toBeGreaterThan(3); // 3–6 cps, PROTOCOLS.md §5.6
+      expect(total / 600).toBeGreaterThan(3); // 3–6 cps, docs/protocols.md §5.6
       expect(total / 600).toBeLessThan(7);
       expect(top(s).filter((n) => MAN_MADE(n.category))).toEqual([]);
     }

@@ -20,7 +20,7 @@ import { ERROR_CODES } from '../../src/core/errors.ts';
 import type { SessionContext } from '../../src/core/profile.ts';
 import { feedInChunks, harness } from '../support/session-harness.ts';
 
-/** Golden frames (devices/radiacode/fixtures/frames.json: layouts from cdump/radiacode and PROTOCOLS.md §5). */
+/** Golden frames (devices/radiacode/fixtures/frames.json: layouts from cdump/radiacode and docs/protocols.md §5). */
 interface Golden {
   requests: { name: string; command: number; seq: number; args: string; hex: string }[];
   responses: {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBgeigieLine } from '../../devices/safecast-bgeigie/decode.ts';
 import { computeChecksum, parseBgeigieSentence, parseGpsTime, parseNmeaCoordinate } from '../../devices/safecast-bgeigie/parse.ts';
 
-/** The real sentences of PROTOCOLS.md §3.7, with the values given there. */
+/** The real sentences of docs/protocols.md §3.7, with the values given there. */
 
 function readingOf(line: string, opts = {}) {
   const r = decodeBgeigieLine(line, opts);
