@@ -148,6 +148,12 @@ export function runDevice(opts: DeviceRunnerOptions) {
     countReject(code, message, payload);
     deadLetters.send(code, message, payload);
   }
+  // Spectra are refused under their own topic, so a dead letter says which stream it came from.
+  const spectrumDeadLetters = createDeadLetters({ client, topic: spectrumTopic });
+  function refuseSpectrum(code: ErrorCode, message: string, payload: Buffer): void {
+    countReject(code, message, payload);
+    spectrumDeadLetters.send(code, message, payload);
+  }
   const asPayload = (decoded: DecodedReading) => Buffer.from(JSON.stringify({ station: opts.station, device: opts.device, ...decoded }));
   const window = opts.timeWindow ?? DEFAULT_TIMESTAMP_WINDOW;
   // Replayed history has no past bound (the same rule as ingest, docs/data-integrity.md).
@@ -194,10 +200,14 @@ export function runDevice(opts: DeviceRunnerOptions) {
       const candidate = { ...measured, device: opts.device, measurement_class: 'Foreground' as const };
       const checked = SpectrumSchema.safeParse(candidate);
       if (!checked.success)
-        return refuse('RS_ERR_SPECTRUM_INVALID', `spectrum: ${z.prettifyError(checked.error)}`, Buffer.from(JSON.stringify(candidate)));
+        return refuseSpectrum(
+          'RS_ERR_SPECTRUM_INVALID',
+          `spectrum: ${z.prettifyError(checked.error)}`,
+          Buffer.from(JSON.stringify(candidate)),
+        );
       const payload = Buffer.from(JSON.stringify(spectrumMessage(opts.station, opts.device, checked.data)));
       if (payload.length > MAX_SPECTRUM_PAYLOAD_BYTES)
-        return refuse(
+        return refuseSpectrum(
           'RS_ERR_PAYLOAD_TOO_LARGE',
           `spectrum of ${payload.length} bytes exceeds ${MAX_SPECTRUM_PAYLOAD_BYTES}`,
           payload.subarray(0, 256),
