@@ -3,7 +3,7 @@ import { CalibrationKindSchema } from '../core/contract.ts';
 import { IdSchema } from '../core/reading.ts';
 
 /**
- * The reference source a calibration was made against (PEERS-AND-DOMAIN §B4: a radioactive
+ * The reference source a calibration was made against (docs/domain-facts.md §B4: a radioactive
  * source traceable to a national standard, usually Cs-137). At least one of its activity or
  * the reference dose rate at the detector is recorded, with the source's certificate.
  */

@@ -25,6 +25,6 @@ export const ChannelSpecSchema = z.object({
 });
 export type ChannelSpec = z.input<typeof ChannelSpecSchema>;
 
-/** InfluxDB measurement a channel is stored in; see ARCHITECTURE.md "InfluxDB schema". */
+/** InfluxDB measurement a channel is stored in; see docs/data-integrity.md "Point identity". */
 export const MeasurementSchema = z.enum(['radiation', 'xray', 'device_health', 'alarm_events']);
 export type Measurement = z.infer<typeof MeasurementSchema>;

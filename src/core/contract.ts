@@ -3,7 +3,7 @@ import { type Reading, ReadingSchema } from './reading.ts';
 import { MAX_READINGS_PAYLOAD_BYTES, MAX_READINGS_PER_MESSAGE, MAX_VALUES_PER_READING } from './reading-contract.ts';
 
 /**
- * MQTT contract v1 (ARCHITECTURE.md "Contracts"). Both sides validate with these schemas;
+ * MQTT contract v1 (README.md "MQTT contract v1"). Both sides validate with these schemas;
  * a payload that fails goes to DEADLETTER_TOPIC with the reason and is counted.
  */
 export const TOPIC_ROOT = 'radscreen/v1';

@@ -1,8 +1,9 @@
 import type { ErrorCode } from '../core/errors.ts';
 
 /**
- * Sorting InfluxDB 1.x write responses into drop / keep-and-retry (ARCHITECTURE.md "Errors";
- * shape after Telegraf's outputs/influxdb http.go). Pure, so every rule is unit-tested.
+ * Sorting InfluxDB 1.x write responses into drop / keep-and-retry (README.md "Nothing lost,
+ * nothing duplicated"; shape after Telegraf's outputs/influxdb http.go). Pure, so every rule is
+ * unit-tested.
  */
 
 /** Why a batch was dropped; counted per reason in the writer's stats. */

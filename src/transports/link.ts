@@ -31,7 +31,7 @@ export interface DeviceLink {
   readonly description: string;
 }
 
-/** Reconnect delays: ×1.5 from `initialMs`, capped at `maxMs` (ARCHITECTURE.md "Errors"). */
+/** Reconnect delays: ×1.5 from `initialMs`, capped at `maxMs` (docs/agent.md "Reconnect backoff"). */
 export function nextBackoff(current: number, opts: { initialMs: number; maxMs: number }): number {
   return current <= 0 ? opts.initialMs : Math.min(opts.maxMs, Math.round(current * 1.5));
 }
