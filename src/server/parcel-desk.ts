@@ -1,5 +1,6 @@
 import type { AlarmTransition } from '../alarms/types.ts';
 import type { Reading } from '../core/reading.ts';
+import type { ParcelStore } from '../parcels/store.ts';
 import { createParcelTracker, type ParcelRecord, type ParcelSpectrum } from '../parcels/tracker.ts';
 import type { SpectrumMessage } from '../spectra/contract.ts';
 import type { FeedLogger } from './mqtt-feed.ts';
@@ -8,7 +9,8 @@ import type { FeedLogger } from './mqtt-feed.ts';
  * The parcel desk: runs the parcel tracker (src/parcels/tracker.ts) on the server's feed. The
  * scanner's light barrier (`bag_present`) opens and closes a parcel, the chute devices' count
  * rates and the spectrometers' spectra measure it, and radiation alarms raised while it is in the
- * tunnel are listed on its record. Records are kept in memory, newest first (docs/spectroscopy.md §11).
+ * tunnel are listed on its record. Records are stored (src/parcels/store.ts) and the newest kept in
+ * memory for the API (docs/spectroscopy.md §11).
  *
  * Spectra arrive as running totals (a RadiaCode counts since its last reset), so the desk turns
  * each into the increment since the device's previous one. The increment covering the parcel's
@@ -26,6 +28,8 @@ export interface ParcelDeskOptions {
   /** Records kept (default 200). */
   keep?: number;
   log: FeedLogger;
+  /** Where records are kept across restarts; the desk starts with its newest `keep`. */
+  store?: ParcelStore;
   /** Every record as it is made (the server adds it to the evidence of the alarms it lists). */
   onRecord?: (record: ParcelView) => void;
 }
@@ -48,7 +52,7 @@ export function createParcelDesk(opts: ParcelDeskOptions) {
   const settleMs = (opts.settle_s ?? 5) * 1000;
   const backgroundLive = opts.background_live_s ?? 600;
   const chute = new Set(opts.chute);
-  const records: ParcelView[] = [];
+  const records: ParcelView[] = opts.store?.recent(keep) ?? [];
   /** Open parcels by scanner: the alarms raised since they came. */
   const open = new Map<string, { alarms: string[] }>();
   const lastTotal = new Map<string, SpectrumMessage['spectrum']>();
@@ -59,6 +63,11 @@ export function createParcelDesk(opts: ParcelDeskOptions) {
     const view = { ...r, alarms };
     records.unshift(view);
     if (records.length > keep) records.length = keep;
+    try {
+      opts.store?.save(view);
+    } catch (err) {
+      opts.log.warn({ err, parcel: r.id }, 'parcel record not stored; kept in memory');
+    }
     opts.onRecord?.(view);
     opts.log.info({ parcel: r.id, verdict: r.verdict, category: r.category }, 'parcel left the tunnel');
   }

@@ -17,6 +17,7 @@ import { topics } from '../core/contract.ts';
 import { securePrivateTreeLogged } from '../core/private-files.ts';
 import type { DeviceProfile } from '../core/profile.ts';
 import { isTrainingDevice } from '../core/training-id.ts';
+import { openParcelStore, parcelStorePath } from '../parcels/store.ts';
 import { createTrainingDesk } from '../training/desk.ts';
 import { openTrainingRunStore } from '../training/run-store.ts';
 import { createServerTraining, type ServerTrainingOptions } from '../training/station-training.ts';
@@ -138,8 +139,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     engine.retireDevices({ source: 'training', devices, user: 'training', reason: 'training run ended' });
     for (const d of devices) state.removeDevice(d);
   };
+  const parcelStore = config.parcels ? openParcelStore(parcelStorePath(config.data_dir)) : undefined;
   const parcels = config.parcels
     ? createParcelDesk({
+        ...(parcelStore ? { store: parcelStore } : {}),
         chute: config.parcels.chute,
         significance: config.parcels.significance,
         settle_s: config.parcels.settle_s,
@@ -220,6 +223,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await feed.detach();
     leaveParcels?.();
     parcels?.close();
+    parcelStore?.close();
     await app.close();
     closeAuth();
     closeCalibrations();

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/core/reading.ts';
+import { openParcelStore } from '../../src/parcels/store.ts';
 import { createParcelDesk, type ParcelDesk } from '../../src/server/parcel-desk.ts';
 import { device } from '../support/radiacode-device.ts';
 
@@ -125,5 +129,33 @@ describe('parcel desk', () => {
     const [rec] = desk.list();
     expect(rec?.identification).toBeUndefined();
     expect(rec?.identification_error).toMatch(/^RS_ERR_CALIBRATION_IMPLAUSIBLE: /);
+  });
+
+  it('stores records, and a desk on the same store starts with them (a server restart keeps the history)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'radscreen-parcels-'));
+    const path = join(dir, 'parcels.sqlite');
+    try {
+      let store = openParcelStore(path);
+      // settle_s 0: no spectrometer speaks here, so the held close is released by its timer at once.
+      const first = createParcelDesk({ chute: ['rc1'], settle_s: 0, log: silent, store });
+      // A zero background: the parcel's significance is infinite, which JSON cannot hold.
+      first.observe(reading('scanner', T0, { bag_present: true }));
+      first.observe(reading('rc1', T0 + 1000, { cps: 50 }));
+      first.observe(reading('scanner', T0 + 2000, { bag_present: false }));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(first.list()).toHaveLength(1);
+      first.close();
+      store.close();
+
+      store = openParcelStore(path);
+      desk = createParcelDesk({ chute: ['rc1'], log: silent, store });
+      const [rec] = desk.list();
+      expect(rec?.id).toBe(first.list()[0]?.id);
+      expect(rec?.verdict).toBe('alarm');
+      expect(rec?.devices.rc1?.significance).toBe(Number.POSITIVE_INFINITY);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
