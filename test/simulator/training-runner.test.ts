@@ -16,6 +16,7 @@ import type { EmbeddedBroker } from '../../src/station/embedded-broker.ts';
 import { runScenario } from '../../src/training/runner.ts';
 import { loadScenario, SCENARIO_DIR } from '../../src/training/scenario.ts';
 import { asServer, startTestBroker } from '../support/mqtt-identities.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * The scenario runner drives the real pipeline (simulators on socat ptys → agent → MQTT) on the
@@ -95,15 +96,19 @@ describe('training scenario runner on the embedded broker', () => {
       const run = await start('geiger-cable-pulled', { forceMemory });
       const id = 'training-chute-geiger';
       const count = () => readings.filter((r) => r.device === id).length;
-      // Pulled at 30 s (1.5 s wall), back at 90 s (4.5 s wall).
-      await new Promise((r) => setTimeout(r, 2300));
-      expect(run.progress().last_action).toMatch(/cable pulled/);
-      const during = count();
-      await new Promise((r) => setTimeout(r, 1500));
-      expect(count(), `no readings while unplugged (${run.mode})`).toBeLessThanOrEqual(during + 1);
-      await new Promise((r) => setTimeout(r, 2500));
-      expect(run.progress().last_action).toMatch(/plugged back in/);
-      expect(count(), `readings again after the replug (${run.mode})`).toBeGreaterThan(during + 3);
+      // Pulled at 30 s, back at 90 s (1.5 s and 4.5 s wall at 20×). Waits follow the run's own
+      // progress, not the wall clock, so a loaded machine cannot shift the windows under the test.
+      const lastAction = () => run.progress().last_action ?? '';
+      await waitFor(() => /cable pulled/.test(lastAction()), { timeoutMs: 30_000, everyMs: 10, describe: lastAction });
+      // Up to ~3 readings (50 ms each at 20×) may be on their way when the pull is seen.
+      const during = count() + 3;
+      // 50 scenario seconds unplugged (counted before the replug at 90 s): a device that kept
+      // talking would have sent ~50 readings.
+      await waitFor(() => run.progress().elapsed_s >= 80, { timeoutMs: 30_000, describe: () => run.progress() });
+      expect(lastAction(), 'still unplugged').toMatch(/cable pulled/);
+      expect(count(), `no readings while unplugged (${run.mode})`).toBeLessThanOrEqual(during);
+      await waitFor(() => /plugged back in/.test(lastAction()), { timeoutMs: 30_000, describe: lastAction });
+      await waitFor(() => count() > during + 3, { timeoutMs: 30_000, describe: () => ({ mode: run.mode, during, now: count() }) });
       const final = await run.stop();
       expect(final.state).toBe('stopped');
       expect(await run.done).toEqual(final);
