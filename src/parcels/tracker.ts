@@ -191,7 +191,7 @@ export function createParcelTracker(opts: ParcelTrackerOptions) {
 }
 
 /** Channel-wise sum of spectra of one instrument (same channels and calibration, as a session's reads are). */
-function sumSpectra(spectra: ParcelSpectrum[]): ParcelSpectrum | undefined {
+export function sumSpectra(spectra: ParcelSpectrum[]): ParcelSpectrum | undefined {
   const first = spectra[0];
   if (!first) return undefined;
   const counts = [...first.counts];

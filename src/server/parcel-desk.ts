@@ -1,7 +1,7 @@
 import type { AlarmTransition } from '../alarms/types.ts';
 import type { Reading } from '../core/reading.ts';
 import type { ParcelStore } from '../parcels/store.ts';
-import { createParcelTracker, type ParcelRecord, type ParcelSpectrum } from '../parcels/tracker.ts';
+import { createParcelTracker, type ParcelRecord, type ParcelSpectrum, sumSpectra } from '../parcels/tracker.ts';
 import type { SpectrumMessage } from '../spectra/contract.ts';
 import type { FeedLogger } from './mqtt-feed.ts';
 
@@ -132,7 +132,7 @@ export function createParcelDesk(opts: ParcelDeskOptions) {
           live -= (background.shift() as ParcelSpectrum).live_time_s;
         }
         background = background.filter((b) => b.counts.length === inc.counts.length);
-        tracker.setBackgroundSpectrum(sum(background));
+        tracker.setBackgroundSpectrum(sumSpectra(background));
       }
     }
     // A spectrum read after the exit covers it: the held parcel may close now.
@@ -164,15 +164,3 @@ export function createParcelDesk(opts: ParcelDeskOptions) {
 }
 
 export type ParcelDesk = ReturnType<typeof createParcelDesk>;
-
-function sum(spectra: ParcelSpectrum[]): ParcelSpectrum | undefined {
-  const first = spectra[0];
-  if (!first) return undefined;
-  const counts = [...first.counts];
-  let live = first.live_time_s;
-  for (const s of spectra.slice(1)) {
-    for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] as number) + (s.counts[i] as number);
-    live += s.live_time_s;
-  }
-  return { counts, calibration: first.calibration, live_time_s: live };
-}
