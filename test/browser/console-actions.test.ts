@@ -5,10 +5,11 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../src/alarms/types.ts';
 import { topics } from '../../src/core/contract.ts';
-import type { Reading, Source } from '../../src/core/reading.ts';
+import type { Source } from '../../src/core/reading.ts';
 import type { AuditEntry } from '../../src/server/auth/store.ts';
 import type { RunningServer } from '../../src/server/start.ts';
 import { loginAs } from '../support/browser.ts';
+import { geigerReading } from '../support/geiger-reading.ts';
 import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
 import { devicePublishers } from '../support/mqtt-identities.ts';
 
@@ -29,20 +30,6 @@ devices:
   - { id: ${TRAINING}, name: Training Geiger, profile: mightyohm-geiger, serial: { path: /dev/null } }
 `;
 
-function reading(device: string, doseRate: number, source: Source): Reading {
-  return {
-    station: STATION,
-    device,
-    profile: 'mightyohm-geiger',
-    kind: 'dosimeter',
-    ts: Date.now(),
-    ts_source: 'agent',
-    values: { cps: Math.round((doseRate * 175.4) / 60), cpm: Math.round(doseRate * 175.4), dose_rate: doseRate, mode: 'SLOW' },
-    quality: 'good',
-    source,
-  };
-}
-
 describe('operator actions in the console (Chromium)', () => {
   let stack: ConsoleStack;
   let publisher: ReturnType<typeof devicePublishers>;
@@ -51,7 +38,7 @@ describe('operator actions in the console (Chromium)', () => {
   let adminToken: string;
 
   const publish = (device: string, dose: number, source: Source = 'simulated') =>
-    publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [reading(device, dose, source)] }), {
+    publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [geigerReading(STATION, device, dose, source)] }), {
       qos: 1,
     });
   const liveItems = () => page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]');

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../src/core/contract.ts';
-import type { Reading } from '../../src/core/reading.ts';
 import { loginAs } from '../support/browser.ts';
+import { geigerReading } from '../support/geiger-reading.ts';
 import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
 import { devicePublishers } from '../support/mqtt-identities.ts';
 import { compareWithReference, referenceFonts, renderedFontFamilies } from '../support/screenshot-compare.ts';
@@ -47,20 +47,6 @@ ${DEVICES.map((id) => `  - { id: ${id}, name: Geiger ${id}, profile: mightyohm-g
 `;
 const PASSWORD = 'shift-password-for-test';
 
-function reading(device: string, doseRate: number): Reading {
-  return {
-    station: STATION,
-    device,
-    profile: 'mightyohm-geiger',
-    kind: 'dosimeter',
-    ts: Date.now(),
-    ts_source: 'agent',
-    values: { cps: Math.round((doseRate * 175.4) / 60), cpm: Math.round(doseRate * 175.4), dose_rate: doseRate, mode: 'SLOW' },
-    quality: 'good',
-    source: 'simulated',
-  };
-}
-
 describe('console for a working shift (Chromium)', () => {
   let stack: ConsoleStack;
   let page: Page;
@@ -71,7 +57,7 @@ describe('console for a working shift (Chromium)', () => {
   let feeder: NodeJS.Timeout | undefined;
   const publish = (device: string, dose: number) => {
     levels.set(device, dose);
-    return publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [reading(device, dose)] }));
+    return publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [geigerReading(STATION, device, dose)] }));
   };
 
   beforeAll(async () => {
