@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gqGmc } from '../../devices/gq-gmc/profile.ts';
 import { createGqGmcSimulator } from '../../simulators/gq-gmc.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
-import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
+import { closeSerial, createPtyFixture, openSerial, type PtyFixture, writeTo } from '../support/pty.ts';
 import { harness } from '../support/session-harness.ts';
 
 /**
@@ -27,8 +27,7 @@ async function run(options: Record<string, unknown>, ms: number) {
     { background_usvh: 2, events: [], seed: 7, tick_ms: 200 },
   );
   sim.start();
-  const sendToDevice = (bytes: Buffer) =>
-    new Promise<void>((resolve, reject) => agentPort.write(bytes, (err) => (err ? reject(err) : agentPort.drain(() => resolve()))));
+  const sendToDevice = writeTo(agentPort);
   const { session, readings, rejects } = harness(gqGmc, options, Date.now, sendToDevice);
   agentPort.on('data', (chunk: Buffer) => session.push(chunk));
   session.start?.();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { radiacode } from '../../devices/radiacode/profile.ts';
 import { createRadiacodeSimulator } from '../../simulators/radiacode.ts';
 import type { DeviceSimulator } from '../../src/core/simulator.ts';
-import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
+import { closeSerial, createPtyFixture, openSerial, type PtyFixture, writeTo } from '../support/pty.ts';
 import { harness } from '../support/session-harness.ts';
 
 /** RadiaCode simulator on one end of a socat pty pair; the real serialport and the family's session on the other. */
@@ -21,8 +21,7 @@ describe('RadiaCode over a pty pair', () => {
   it('handshakes, reads the firmware version, DATA_BUF and the compressed spectrum through serialport, read-only', async () => {
     const agentPort = await openSerial(pty.agentPath, 115200);
     const devicePort = await openSerial(pty.devicePath, 115200);
-    const sendToDevice = (bytes: Buffer) =>
-      new Promise<void>((resolve, reject) => agentPort.write(bytes, (err: Error | null | undefined) => (err ? reject(err) : resolve())));
+    const sendToDevice = writeTo(agentPort);
     const { session, readings, rejects, written } = harness(
       radiacode,
       { poll_interval_ms: 250, spectrum_interval_s: 1 },

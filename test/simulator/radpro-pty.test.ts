@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { radpro } from '../../devices/radpro/profile.ts';
 import { createRadproSimulator } from '../../simulators/radpro.ts';
 import type { DeviceSimulator } from '../../src/core/simulator.ts';
-import { closeSerial, createPtyFixture, openSerial, type PtyFixture } from '../support/pty.ts';
+import { closeSerial, createPtyFixture, openSerial, type PtyFixture, writeTo } from '../support/pty.ts';
 import { harness } from '../support/session-harness.ts';
 
 /** Rad Pro simulator on one end of a socat pty pair; the real serialport and the polling session on the other. */
@@ -21,8 +21,7 @@ describe('Rad Pro over a pty pair', () => {
   it('downloads the datalog and polls through serialport, GET only', async () => {
     const agentPort = await openSerial(pty.agentPath, 115200);
     const devicePort = await openSerial(pty.devicePath, 115200);
-    const sendToDevice = (bytes: Buffer) =>
-      new Promise<void>((resolve, reject) => agentPort.write(bytes, (err: Error | null | undefined) => (err ? reject(err) : resolve())));
+    const sendToDevice = writeTo(agentPort);
     const options = { poll_interval_ms: 250, download_datalog: true };
     const { session, readings, rejects, written } = harness(radpro, options, Date.now, sendToDevice);
     const sent = () => written.map((b) => b.toString());

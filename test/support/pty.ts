@@ -11,6 +11,11 @@ export function openSerial(path: string, baudRate: number): Promise<SerialPort> 
   });
 }
 
+/** A session's `write`: bytes to the port, resolved once they are handed to the pty (rejects on a write error). */
+export function writeTo(port: SerialPort): (bytes: Buffer) => Promise<void> {
+  return (bytes) => new Promise((resolve, reject) => port.write(bytes, (err) => (err ? reject(err) : port.drain(() => resolve()))));
+}
+
 export function closeSerial(port: SerialPort): Promise<void> {
   return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
 }
