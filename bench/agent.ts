@@ -2,13 +2,19 @@
  * `npm run bench:agent` (`-- --json`; `-- --duration 10` for a short development run): the edge
  * footprint of one `radscreen agent` process. N MightyOhm-style Geiger counters are simulated on
  * socat pty pairs by THIS process (so the simulators' cost is not the agent's), each sending one
- * line a second; the agent (spawned as `node --import tsx src/cli/main.ts agent`) reads them over
- * the real serialport and publishes to a private mosquitto, where a subscriber counts readings.
+ * line a second; the agent reads them over the real serialport and publishes to a private
+ * mosquitto, where a subscriber counts readings. The agent is what stations run: the plain
+ * JavaScript of `npm run build` (built here into a temp dir, bench/build-dist.ts). One more run
+ * at --tsx-devices (default 64; 0 skips it) runs the sources through tsx, for comparison: tsx
+ * loads its ESM hooks in a second thread, which costs RSS and CPU.
  *
  * Per run: CPU % of one core used by the agent process (utime + stime from /proc, all threads)
  * over the measured window, which starts once every device's readings arrive (start-up excluded),
  * and its peak RSS (VmHWM, start-up included). First 64 devices for --duration seconds (default
  * 60), then 8, 16 and 32 for --growth-duration (default 30) to show how cost grows. Not a test.
+ * Both run with the V8 flags the installed agent unit uses (src/cli/install-files.ts NODE_FLAGS);
+ * `--node-flags='…'` replaces them, `--node-flags=none` runs V8's defaults.
+ * `BENCH_CPU_PROF=<dir>` runs the agent under `node --cpu-prof` (summarise with a profile viewer).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,9 +24,11 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { SerialPort } from 'serialport';
 import { stringify } from 'yaml';
+import { NODE_FLAGS } from '../src/cli/install-files.ts';
 import { topics } from '../src/core/contract.ts';
 import { type PtyPair, startPtyPair } from '../src/transports/socat.ts';
 import { freePort, startMosquitto, stopChild } from '../test/support/services.ts';
+import { buildDist } from './build-dist.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -28,6 +36,8 @@ const { values: a } = parseArgs({
     duration: { type: 'string', default: '60' },
     'growth-duration': { type: 'string', default: '30' },
     devices: { type: 'string', default: '64,8,16,32' },
+    'tsx-devices': { type: 'string', default: '64' },
+    'node-flags': { type: 'string' },
   },
 });
 const say = (s: string) => !a.json && process.stderr.write(`${s}\n`);
@@ -47,7 +57,15 @@ function peakRssMib(pid: number): number {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type Runner = 'built' | 'tsx';
+const source = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+const cpuProfDir = process.env.BENCH_CPU_PROF;
+// The V8 flags the installed agent unit runs with, unless `--node-flags='…'` (`none`: V8's defaults).
+const nodeFlags =
+  a['node-flags'] === undefined ? [...(NODE_FLAGS.agent ?? [])] : a['node-flags'] === 'none' ? [] : a['node-flags'].split(' ');
+
 interface RunResult {
+  runner: Runner;
   devices: number;
   seconds: number;
   cpu_pct_of_one_core: number;
@@ -55,8 +73,8 @@ interface RunResult {
   readings_per_s: number;
 }
 
-async function run(devices: number, seconds: number): Promise<RunResult> {
-  const runDir = join(dir, `run-${devices}-${Date.now()}`);
+async function run(runner: Runner, main: string, devices: number, seconds: number): Promise<RunResult> {
+  const runDir = join(dir, `run-${runner}-${devices}-${Date.now()}`);
   mkdirSync(runDir, { recursive: true });
   const pairs: PtyPair[] = [];
   const ports: SerialPort[] = [];
@@ -102,9 +120,10 @@ async function run(devices: number, seconds: number): Promise<RunResult> {
   const agent = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'),
+      ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `agent-${runner}-${devices}.cpuprofile`] : []),
+      ...nodeFlags,
+      ...(runner === 'tsx' ? ['--import', 'tsx'] : []),
+      main,
       'agent',
       '--config',
       configPath,
@@ -130,6 +149,7 @@ async function run(devices: number, seconds: number): Promise<RunResult> {
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
   const result: RunResult = {
+    runner,
     devices,
     seconds: Math.round(wall),
     cpu_pct_of_one_core: Number(((100 * cpu) / wall).toFixed(2)),
@@ -145,12 +165,17 @@ async function run(devices: number, seconds: number): Promise<RunResult> {
 }
 
 try {
-  const counts = (a.devices ?? '').split(',').map(Number);
+  say('npm run build…');
+  const built = buildDist(join(dir, 'built'));
+  const plan: Array<{ runner: Runner; devices: number; seconds: number }> = (a.devices ?? '')
+    .split(',')
+    .map((n, i) => ({ runner: 'built', devices: Number(n), seconds: Number(i === 0 ? a.duration : a['growth-duration']) }));
+  const tsxDevices = Number(a['tsx-devices']);
+  if (tsxDevices > 0) plan.push({ runner: 'tsx', devices: tsxDevices, seconds: Number(a['growth-duration']) });
   const runs: RunResult[] = [];
-  for (const [i, n] of counts.entries()) {
-    const seconds = Number(i === 0 ? a.duration : a['growth-duration']);
-    say(`agent with ${n} devices for ${seconds} s…`);
-    const r = await run(n, seconds);
+  for (const { runner, devices: n, seconds } of plan) {
+    say(`agent (${runner}) with ${n} devices for ${seconds} s…`);
+    const r = await run(runner, runner === 'built' ? built : source, n, seconds);
     say(
       `  ${JSON.stringify(r)} load ${os
         .loadavg()
@@ -159,24 +184,27 @@ try {
     );
     runs.push(r);
   }
-  runs.sort((x, y) => x.devices - y.devices);
+  runs.sort((x, y) => x.runner.localeCompare(y.runner) || x.devices - y.devices);
   const cpus = os.cpus();
   const machine = {
     cpu: cpus[0]?.model ?? 'unknown',
     cores: cpus.length,
     node: process.version,
+    agent_node_flags: nodeFlags.join(' '),
     loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
   };
   if (a.json) process.stdout.write(`${JSON.stringify({ runs, machine })}\n`);
   else {
     process.stdout.write(
-      `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; load average at the end ${machine.loadavg.join(', ')}\n`,
+      `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; agent node flags: ${machine.agent_node_flags || 'none'}; load average at the end ${machine.loadavg.join(', ')}\n`,
     );
     process.stdout.write(
-      '| devices at 1 Hz | measured s | agent CPU (% of one core) | agent peak RSS | readings/s |\n|---|---|---|---|---|\n',
+      '| agent | devices at 1 Hz | measured s | agent CPU (% of one core) | agent peak RSS | readings/s |\n|---|---|---|---|---|---|\n',
     );
     for (const r of runs)
-      process.stdout.write(`| ${r.devices} | ${r.seconds} | ${r.cpu_pct_of_one_core} % | ${r.peak_rss_mib} MiB | ${r.readings_per_s} |\n`);
+      process.stdout.write(
+        `| ${r.runner} | ${r.devices} | ${r.seconds} | ${r.cpu_pct_of_one_core} % | ${r.peak_rss_mib} MiB | ${r.readings_per_s} |\n`,
+      );
   }
 } finally {
   await Promise.all(started.map((p) => stopChild(p, 2000)));

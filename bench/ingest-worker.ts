@@ -3,7 +3,7 @@
  * tests, which SIGKILL workers and restart them with the same client id and spool.
  *
  *   node --import tsx bench/ingest-worker.ts --mqtt URL --influx URL --db NAME --spool FILE \
- *     --client-id ID [--share-group ingest] [--v5] [--batch-size 5000] [--flush-ms 100] [--expect N]
+ *     --client-id ID [--share-group ingest] [--connections N] [--v5] [--batch-size 5000] [--flush-ms 100] [--expect N]
  *     [--alarm-probe TOPIC] [--backlog-rate POINTS_PER_S]
  *
  * `--alarm-probe TOPIC` also runs a station's alarm path in this process (bench/alarm-probe.ts) on
@@ -24,6 +24,7 @@ const { values: a } = parseArgs({
     spool: { type: 'string' },
     'client-id': { type: 'string' },
     'share-group': { type: 'string' },
+    connections: { type: 'string', default: '1' },
     v5: { type: 'boolean', default: false },
     'batch-size': { type: 'string', default: '5000' },
     'flush-ms': { type: 'string', default: '100' },
@@ -49,6 +50,7 @@ const ingest = await startIngest({
   log: silentLogger,
   ...(a['client-id'] ? { clientId: a['client-id'] } : {}),
   ...(a['share-group'] ? { shareGroup: a['share-group'] } : {}),
+  connections: Number(a.connections),
 });
 const probe = a['alarm-probe'] ? await startAlarmProbe(a.mqtt, a['alarm-probe']) : undefined;
 let writtenAllAt: number | undefined;

@@ -6,13 +6,14 @@
  * Geiger counters on socat ptys, the embedded broker, a private influxd. Alternating runs, median
  * reported. Not a test: figures only.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { freePort, startInfluxd, stopChild } from '../test/support/services.ts';
+import { buildDist } from './build-dist.ts';
 
 const { values: a } = parseArgs({ options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' } } });
 const DEVICES = 4;
@@ -23,21 +24,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-startup-'));
 const influx = await startInfluxd(join(dir, 'influx'));
 const started: ChildProcess[] = [];
-
-/** Builds with the project's own `npm run build` script into <dir>/built/dist; node_modules, bin/ and package.json beside it (how the code finds its package root). */
-function build(): string {
-  const home = join(dir, 'built');
-  mkdirSync(home, { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(home, 'node_modules'));
-  // The code finds its package root (version, assets) by the package.json above it.
-  copyFileSync(join(root, 'package.json'), join(home, 'package.json'));
-  symlinkSync(join(root, 'bin'), join(home, 'bin'));
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.js'), join(home, 'dist')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  if (r.status !== 0) throw new Error('bench: npm run build failed');
-  return join(home, 'dist', 'src', 'cli', 'main.js');
-}
 
 async function startOnce(kind: 'tsx' | 'built', main: string, run: number): Promise<number> {
   const runDir = join(dir, `${kind}-${run}`);
@@ -85,7 +71,7 @@ async function startOnce(kind: 'tsx' | 'built', main: string, run: number): Prom
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
 try {
   say('npm run build…');
-  const built = build();
+  const built = buildDist(join(dir, 'built'));
   const source = join(root, 'src', 'cli', 'main.ts');
   const times: Record<'tsx' | 'built', number[]> = { tsx: [], built: [] };
   for (let i = 0; i < Number(a.runs); i++) {
