@@ -109,6 +109,9 @@ export function openSpool(opts: SpoolOptions): Spool {
     separator: '\n',
     maxRows: opts.maxRows,
     maxAgeMs: opts.maxAgeMs,
+    // Memory is bounded by design: the in-memory copy of unsent live rows holds at most four
+    // POSTs' worth; when InfluxDB falls further behind, the rest is on disk only and read back.
+    tailMaxItems: 4 * opts.batchSize,
     ...(opts.onHighWater ? { onHighWater: opts.onHighWater } : {}),
     onDrop: (reason, count) => {
       dropped[reason] += count;
