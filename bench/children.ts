@@ -14,12 +14,18 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { NODE_FLAGS } from '../src/cli/install-files.ts';
 
 const root = resolve(import.meta.dirname, '..');
+const flags = (unit: string) => [...(NODE_FLAGS[unit] ?? [])];
 
 export interface Children {
-  /** `node` arguments that run `bench/<script>.ts` (compiled or through tsx). */
-  argv(script: string): string[];
+  /**
+   * `node` arguments that run `bench/<script>.ts` (compiled or through tsx), with the V8 flags
+   * the installed unit of `unit` runs with (src/cli/install-files.ts NODE_FLAGS: the agent's
+   * `--max-semi-space-size=1`), so the process is what a station runs.
+   */
+  argv(script: string, unit: 'agent' | 'ingest'): string[];
   /** 'compiled' or 'tsx', for the report. */
   readonly mode: 'compiled' | 'tsx';
   cleanup(): void;
@@ -27,7 +33,7 @@ export interface Children {
 
 export function prepareChildren(scripts: readonly string[], opts: { tsx: boolean }): Children {
   if (opts.tsx)
-    return { mode: 'tsx', argv: (script) => ['--import', 'tsx', join(root, 'bench', script)], cleanup() {} };
+    return { mode: 'tsx', argv: (script, unit) => [...flags(unit), '--import', 'tsx', join(root, 'bench', script)], cleanup() {} };
   const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-build-'));
   const out = join(dir, 'out');
   const tsconfig = join(dir, 'tsconfig.json');
@@ -48,7 +54,7 @@ export function prepareChildren(scripts: readonly string[], opts: { tsx: boolean
   }
   return {
     mode: 'compiled',
-    argv: (script) => [join(out, 'bench', script.replace(/\.ts$/, '.js'))],
+    argv: (script, unit) => [...flags(unit), join(out, 'bench', script.replace(/\.ts$/, '.js'))],
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -48,7 +48,7 @@ const started: ChildProcess[] = [];
 function startNode(name: string, script: string, args: string[]) {
   // BENCH_CPU_PROF=<dir> profiles each child (node --cpu-prof), to find the hot spots.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const proc = spawn(process.execPath, [...prof, ...children.argv(script), ...args], {
+  const proc = spawn(process.execPath, [...prof, ...children.argv(script, script.startsWith('load-agent') ? 'agent' : 'ingest'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   started.push(proc);
