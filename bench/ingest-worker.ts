@@ -3,7 +3,7 @@
  * tests, which SIGKILL workers and restart them with the same client id and spool.
  *
  *   node --import tsx bench/ingest-worker.ts --mqtt URL --influx URL --db NAME --spool FILE \
- *     --client-id ID [--share-group ingest] [--v5] [--batch-size 5000] [--flush-ms 100] [--expect N]
+ *     --client-id ID [--share-group ingest] [--connections N] [--v5] [--batch-size 5000] [--flush-ms 100] [--expect N]
  *
  * Prints one JSON line of stats every 250 ms (the first once subscribed); SIGTERM stops cleanly.
  */
@@ -20,6 +20,7 @@ const { values: a } = parseArgs({
     spool: { type: 'string' },
     'client-id': { type: 'string' },
     'share-group': { type: 'string' },
+    connections: { type: 'string', default: '1' },
     v5: { type: 'boolean', default: false },
     'batch-size': { type: 'string', default: '5000' },
     'flush-ms': { type: 'string', default: '100' },
@@ -42,6 +43,7 @@ const ingest = await startIngest({
   log: silentLogger,
   ...(a['client-id'] ? { clientId: a['client-id'] } : {}),
   ...(a['share-group'] ? { shareGroup: a['share-group'] } : {}),
+  connections: Number(a.connections),
 });
 let writtenAllAt: number | undefined;
 // Event-loop delay since the last report, ms: how late this process could be to handle anything

@@ -18,11 +18,15 @@ import { topics } from '../src/core/contract.ts';
 import { createLinePoster } from '../src/ingest/influx-http.ts';
 import { ensureSchema } from '../src/ingest/schema.ts';
 import { countPoints } from '../test/support/influx-query.ts';
+import { cpuSeconds } from './proc-stats.ts';
 import { startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 
 const json = process.argv.includes('--json');
 // --quick: a tenth of every count, to debug the bench itself (figures from it are not quoted).
 const scale = process.argv.includes('--quick') ? 0.1 : 1;
+// --connections N: MQTT connections of the ingest (a shared subscription; src/ingest/connections.ts).
+const connArg = process.argv.indexOf('--connections');
+const CONNECTIONS = connArg > 0 ? Number(process.argv[connArg + 1]) : 8;
 const RAW_POINTS = 500_000 * scale;
 const COALESCED = 300_000 * scale;
 const SINGLE = 60_000 * scale;
@@ -97,8 +101,10 @@ async function measureRaw(): Promise<{ byInflight: Record<number, number>; best:
       }
     };
     const start = performance.now();
+    const cpu0 = cpuSeconds(influx.pid);
     await Promise.all(Array.from({ length: inflight }, lane));
     const seconds = (performance.now() - start) / 1000;
+    rawInfluxdCpuUs[inflight] = Number((((cpuSeconds(influx.pid) - cpu0) * 1e6) / RAW_POINTS).toFixed(1));
     poster.destroy();
     const stored = await countPoints(influx.url, database, 'radiation');
     if (stored !== RAW_POINTS) throw new Error(`raw (${inflight} in flight): stored ${stored} of ${RAW_POINTS}`);
@@ -107,12 +113,18 @@ async function measureRaw(): Promise<{ byInflight: Record<number, number>; best:
   return { byInflight, best: Math.max(...Object.values(byInflight)) };
 }
 
+/** influxd's CPU µs per point in the raw runs, by POSTs in flight. */
+const rawInfluxdCpuUs: Record<number, number> = {};
+/** CPU µs per reading of each process in an end-to-end run, by run name: where the 2 cores go. */
+const cpuPerReading: Record<string, Record<string, number>> = {};
+
 /** End to end: readings/s from the first reading generated to the last one written by ingest. */
-async function measureEndToEnd(name: string, count: number, perMessage: number, coalesceMs: number): Promise<number> {
+async function measureEndToEnd(name: string, count: number, perMessage: number, coalesceMs: number, connections: number): Promise<number> {
   const db = `bench_${name}`;
   const worker = startNode(`ingest (${name})`, 'ingest-worker.ts', [
     ...['--mqtt', broker.url, '--influx', influx.url, '--db', db, '--spool', join(dir, `${name}-spool.sqlite`)],
     ...['--client-id', `bench-${name}`, '--batch-size', '5000', '--flush-ms', '50', '--expect', String(count)],
+    ...['--connections', String(connections)],
   ]);
   await until(() => worker.last().ready === true || worker.last().messages !== undefined, 20_000, 'ingest ready');
   const agent = startNode(`agent (${name})`, 'load-agent.ts', [
@@ -126,7 +138,13 @@ async function measureEndToEnd(name: string, count: number, perMessage: number, 
       String(Math.max(20_000, perMessage * 200)),
     ],
   ]);
+  await until(() => agent.last().startedAt !== undefined, 30_000, `${name}: agent started`);
+  const pids = { influxd: influx.pid, mosquitto: broker.pid, agent: agent.proc.pid ?? -1, ingest: worker.proc.pid ?? -1 };
+  const cpuAtStart = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
   await until(() => worker.last().writtenAllAt !== undefined, 600_000, `${name}: ${count} written`);
+  cpuPerReading[name] = Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - (cpuAtStart[k] ?? 0)) * 1e6) / count).toFixed(1))]),
+  );
   // From the agent's first generated reading to the ingest's last write (same machine clock),
   // so neither process's start-up is counted.
   const seconds = (Number(worker.last().writtenAllAt) - Number(agent.last().startedAt)) / 1000;
@@ -177,9 +195,11 @@ try {
   const rawRuns = await measureRaw();
   const raw = rawRuns.best;
   say('end to end, coalesced…');
-  const coalesced = await measureEndToEnd('coalesced', COALESCED, 1000, 50);
+  const coalesced = await measureEndToEnd('coalesced', COALESCED, 1000, 50, CONNECTIONS);
   say('end to end, one reading per message…');
-  const single = await measureEndToEnd('single', SINGLE, 1, 0);
+  const single = await measureEndToEnd('single', SINGLE, 1, 0, CONNECTIONS);
+  say('end to end, one reading per message, one connection…');
+  const singleOne = CONNECTIONS === 1 ? single : await measureEndToEnd('single1', SINGLE, 1, 0, 1);
   say('mosquitto QoS 1 ceiling…');
   const ceiling = await measureBroker(SINGLE);
   const figures = {
@@ -189,9 +209,13 @@ try {
     raw_4_inflight_points_per_s: Math.round(rawRuns.byInflight[4] ?? 0),
     coalesced_readings_per_s: Math.round(coalesced),
     single_readings_per_s: Math.round(single),
+    single_one_connection_readings_per_s: Math.round(singleOne),
+    ingest_connections: CONNECTIONS,
     broker_ceiling_messages_per_s: Math.round(ceiling),
     coalesced_ratio: Number((coalesced / raw).toFixed(3)),
     single_ratio: Number((single / ceiling).toFixed(3)),
+    cpu_us_per_reading: cpuPerReading,
+    raw_influxd_cpu_us_per_point: rawInfluxdCpuUs,
   };
   const cpus = os.cpus();
   const machine = {
@@ -215,6 +239,7 @@ try {
         `${Math.round(rawRuns.byInflight[n] ?? 0).toLocaleString('en')} points/s`,
       ]),
       ['raw ceiling = best of 1, 2, 4 in flight', `${figures.raw_ceiling_points_per_s.toLocaleString('en')} points/s`],
+      ['ingest MQTT connections (shared subscription)', String(CONNECTIONS)],
       [
         `end to end, coalesced (${COALESCED.toLocaleString('en')} readings, ≤1000/msg)`,
         `${figures.coalesced_readings_per_s.toLocaleString('en')} readings/s`,
@@ -224,11 +249,25 @@ try {
         `${figures.single_readings_per_s.toLocaleString('en')} readings/s`,
       ],
       [
+        `end to end, one reading per message QoS 1, 1 connection (${SINGLE.toLocaleString('en')})`,
+        `${figures.single_one_connection_readings_per_s.toLocaleString('en')} readings/s`,
+      ],
+      [
         'mosquitto QoS 1 publish→receive ceiling, same messages',
         `${figures.broker_ceiling_messages_per_s.toLocaleString('en')} messages/s`,
       ],
       ['coalesced / best raw ceiling (target ≥ 70 %)', pct(figures.coalesced_ratio)],
       ['one-per-message / broker ceiling (target ≥ 90 %)', pct(figures.single_ratio)],
+      [
+        'CPU µs per point of influxd in the raw runs, 1 / 2 / 4 in flight',
+        [1, 2, 4].map((n) => rawInfluxdCpuUs[n] ?? 0).join(' / '),
+      ],
+      ...Object.entries(cpuPerReading).map(([run, byProcess]): [string, string] => [
+        `CPU µs per reading (${run}): ${Object.keys(byProcess).join(' / ')} = total`,
+        `${Object.values(byProcess).join(' / ')} = ${Object.values(byProcess)
+          .reduce((a, b) => a + b, 0)
+          .toFixed(1)}`,
+      ]),
       ...Object.entries(rssMib).map(([k, v]): [string, string] => [`peak RSS: ${k}`, `${v} MiB`]),
     ];
     const w = Math.max(...rows.map((r) => r[0].length));

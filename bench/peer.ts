@@ -12,7 +12,7 @@
  * Not a test: figures only.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -20,12 +20,16 @@ import { topics } from '../src/core/contract.ts';
 import { ensureSchema } from '../src/ingest/schema.ts';
 import { countPoints } from '../test/support/influx-query.ts';
 import { freePort, startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
+import { peakRssMib } from './proc-stats.ts';
 
 const NODE_RED = 'node-red@4.1.15';
 const NODE_RED_INFLUX = 'node-red-contrib-influxdb@0.7.0';
 const json = process.argv.includes('--json');
 const scale = process.argv.includes('--quick') ? 0.1 : 1;
 const SINGLE = 60_000 * scale;
+// --connections N: MQTT connections of radscreen's ingest on one shared subscription (src/ingest/connections.ts).
+const connArg = process.argv.indexOf('--connections');
+const CONNECTIONS = connArg > 0 ? Number(process.argv[connArg + 1]) : 8;
 const COALESCED = 300_000 * scale;
 const PER_MESSAGE = 100;
 const say = (s: string) => !json && process.stderr.write(`${s}\n`);
@@ -79,11 +83,6 @@ async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number,
   }
 }
 
-/** Peak resident set of a child so far (Linux VmHWM), MiB. */
-function peakRssMib(pid: number | undefined): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
 
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-peer-'));
 const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
@@ -148,7 +147,7 @@ async function measureNodeRed(): Promise<{ single: number; coalesced: number; rs
   proc.stderr?.on('data', (c: Buffer) => (log += c.toString()));
   await until(() => log.includes('Connected to broker'), 60_000, `Node-RED connected (log: ${log.slice(-2000)})`);
   const result = await runBoth(db);
-  const rss = peakRssMib(proc.pid);
+  const rss = peakRssMib(proc.pid ?? -1);
   await stopChild(proc);
   return { ...result, rss };
 }
@@ -161,6 +160,7 @@ async function measureRadscreen(): Promise<{ single: number; coalesced: number; 
       ...['--import', 'tsx', join(import.meta.dirname, 'ingest-worker.ts')],
       ...['--mqtt', broker.url, '--influx', influx.url, '--db', db, '--spool', join(dir, 'peer-spool.sqlite')],
       ...['--client-id', 'bench-peer-ingest', '--batch-size', '5000', '--flush-ms', '50'],
+      ...['--connections', String(CONNECTIONS)],
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -169,7 +169,7 @@ async function measureRadscreen(): Promise<{ single: number; coalesced: number; 
   proc.stdout?.on('data', (c: Buffer) => (ready ||= c.toString().includes('"ready":true')));
   await until(() => ready, 30_000, 'radscreen ingest ready');
   const result = await runBoth(db);
-  const rss = peakRssMib(proc.pid);
+  const rss = peakRssMib(proc.pid ?? -1);
   await stopChild(proc);
   return { ...result, rss };
 }
@@ -185,6 +185,7 @@ try {
     nodered_coalesced_readings_per_s: Math.round(nodered.coalesced),
     radscreen_single_readings_per_s: Math.round(radscreen.single),
     radscreen_coalesced_readings_per_s: Math.round(radscreen.coalesced),
+    radscreen_ingest_connections: CONNECTIONS,
     single_ratio: Number((radscreen.single / nodered.single).toFixed(2)),
     coalesced_ratio: Number((radscreen.coalesced / nodered.coalesced).toFixed(2)),
     peak_rss_mib: { nodered: nodered.rss, radscreen_ingest: radscreen.rss },
@@ -203,7 +204,10 @@ try {
       ['machine', `${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}`],
       ['load average (1, 5, 15 min) at the end', result.machine.loadavg.join(', ')],
       [`Node-RED flow, one reading per message (${SINGLE.toLocaleString('en')})`, f(result.nodered_readings_per_s)],
-      [`radscreen ingest, one reading per message (${SINGLE.toLocaleString('en')})`, f(result.radscreen_single_readings_per_s)],
+      [
+        `radscreen ingest (${CONNECTIONS} connections), one reading per message (${SINGLE.toLocaleString('en')})`,
+        f(result.radscreen_single_readings_per_s),
+      ],
       ['radscreen / Node-RED, one per message (target ≥ 1.3×)', `${result.single_ratio}×`],
       [`Node-RED flow, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.nodered_coalesced_readings_per_s)],
       [`radscreen ingest, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.radscreen_coalesced_readings_per_s)],

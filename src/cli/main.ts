@@ -104,7 +104,7 @@ program
     const { startIngest } = await import('../ingest/consumer.ts');
     const { mqttClientOptions } = await import('../security/mqtt-client-options.ts');
     const shareGroup = config.ingest.share_group;
-    const protocolVersion = config.mqtt.protocol_version ?? (shareGroup ? 5 : 4);
+    const protocolVersion = config.mqtt.protocol_version ?? (shareGroup || config.ingest.connections > 1 ? 5 : 4);
     // A fixed client id per worker keeps its persistent session (the broker queues for it while it
     // is down); each worker has its own spool file, since two processes must not share one queue.
     const suffix = opts.worker !== undefined ? `-w${opts.worker}` : '';
@@ -123,6 +123,7 @@ program
       known: { station: config.station.id, devices: config.devices },
       timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       ...(shareGroup ? { shareGroup } : {}),
+      connections: config.ingest.connections,
     });
     const { createDataPathMetrics } = await import('../server/metrics.ts');
     const metrics = await serveProcessMetrics({

@@ -298,10 +298,16 @@ export const ConfigSchema = z
           .string()
           .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
           .optional(),
+        /**
+         * MQTT connections per ingest worker (default 1). More split the stream by a shared
+         * subscription and share one spool commit per event-loop turn (src/ingest/connections.ts):
+         * ~1.6× the one-reading-per-message throughput at 8 (docs/benchmarks.md). Needs `mqtt.url`.
+         */
+        connections: z.number().int().min(1).max(64).default(1),
         /** `radscreen ingest` serves /metrics here (also `--metrics-port`). */
         metrics: MetricsEndpointSchema.default(INGEST_METRICS_DEFAULT),
       })
-      .default({ metrics: INGEST_METRICS_DEFAULT }),
+      .default({ connections: 1, metrics: INGEST_METRICS_DEFAULT }),
     /**
      * Plausibility window for device timestamps, s (src/core/time-window.ts): a reading stamped
      * further ahead of or behind the receiving clock is rejected (RS_ERR_TS_FUTURE / _PAST).
@@ -391,6 +397,13 @@ export const ConfigSchema = z
         path: ['ingest', 'share_group'],
         message:
           'shared subscriptions need an external MQTT v5 broker (mqtt.url: mosquitto, EMQX, HiveMQ…); the embedded aedes broker is for the single-process station only',
+      });
+    if (cfg.ingest.connections > 1 && !cfg.mqtt.url)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingest', 'connections'],
+        message:
+          'several ingest connections split the stream by a shared subscription: they need an external broker (mqtt.url: mosquitto, EMQX, HiveMQ…); the embedded aedes broker has none',
       });
   });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { catalogue } from '../../devices/index.ts';
 import { DEADLETTER_TOPIC, type DeadLetter, topics } from '../core/contract.ts';
 import type { ErrorCode } from '../core/errors.ts';
@@ -8,7 +8,8 @@ import type { TimestampWindow } from '../core/time-window.ts';
 import { createAdmission, type KnownDevices } from './admission.ts';
 import { toLines } from './line-protocol.ts';
 import type { IngestLogger } from './logger.ts';
-import { confirmReadings, waitForConnect } from './mqtt-session.ts';
+import { createGroupCommit, type IngestConnections, openIngestConnections } from './connections.ts';
+import { confirmReadings } from './mqtt-session.ts';
 import { ensureSchema } from './schema.ts';
 import type { SpoolStats } from './spool.ts';
 import { type IngestInfluxOptions, openIngestStorage, type PreparedMessage } from './storage.ts';
@@ -54,6 +55,12 @@ export interface IngestOptions {
   connectTimeoutMs?: number;
   /** Subscribe as `$share/<group>/…` so N workers split the stream (mosquitto, not aedes). */
   shareGroup?: string;
+  /**
+   * MQTT connections of this ingest (default 1). More than 1 needs a broker with shared
+   * subscriptions (`$share/<shareGroup or client id>/…`): messages held by all connections in one
+   * event-loop turn share one spool commit (connections.ts), which the one-per-message path needs.
+   */
+  connections?: number;
   /** Station mode: tell the in-process agent which readings are committed to the spool (receipts.ts). */
   receipts?: DurableReceipts;
   /**
@@ -95,6 +102,8 @@ export interface IngestHandle {
  */
 export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   const { log, influx } = opts;
+  if (opts.connections !== undefined && (!Number.isInteger(opts.connections) || opts.connections < 1 || opts.connections > 64))
+    throw new Error(`ingest connections must be an integer from 1 to 64, got ${opts.connections}`);
   await ensureSchema(influx, log);
 
   const deadLettered: IngestStats['deadLettered'] = {};
@@ -106,12 +115,12 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   });
   let messages = 0;
   let readings = 0;
-  let client: MqttClient | undefined;
+  let conns: IngestConnections | undefined;
 
   const publishDeadLetter = (code: ErrorCode, reason: string, topic: string, payload: Buffer) => {
     deadLettered[code] = (deadLettered[code] ?? 0) + 1;
     const dl: DeadLetter = { v: 1, code, reason: reason.slice(0, 2000), topic, ts: Date.now(), payload_b64: payload.toString('base64') };
-    client?.publish(DEADLETTER_TOPIC, JSON.stringify(dl), { qos: 1 }, (err) => {
+    conns?.primary.publish(DEADLETTER_TOPIC, JSON.stringify(dl), { qos: 1 }, (err) => {
       if (err) log.warn({ code, topic, err: err.message }, 'dead-letter publish failed');
     });
   };
@@ -122,43 +131,26 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
     if (active) alarms[kind] = (alarms[kind] ?? 0) + 1;
     (active ? log.error : log.info).call(log, { alarm: kind, code, active }, message);
     const alarm: ServiceAlarm = { v: 1, source: clientId, kind, active, code, message, ts: Date.now() };
-    client?.publish(serviceAlarmTopic(clientId), JSON.stringify(alarm), { qos: 1, retain: true }, () => {});
+    conns?.primary.publish(serviceAlarmTopic(clientId), JSON.stringify(alarm), { qos: 1, retain: true }, () => {});
   };
   const storage = openIngestStorage(influx, log, { deadLetter: publishDeadLetter, alarm: raiseAlarm }, opts.receipts);
 
   const persistent = opts.clientId !== undefined;
-  const v5 = opts.mqttOptions?.protocolVersion === 5;
-  client = mqtt.connect(opts.mqttUrl, {
-    protocolVersion: 4,
-    clean: !persistent,
-    reconnectPeriod: 1000,
-    ...opts.mqttOptions,
-    // MQTT 5 ends a session at disconnect unless it has an expiry: keep ours a week.
-    ...(v5 && persistent ? { properties: { sessionExpiryInterval: 7 * 86_400, ...opts.mqttOptions?.properties } } : {}),
-    clientId,
-  });
-  const c = client;
+  const connections = opts.connections ?? 1;
 
-  // Durable ack through mqtt.js's supported hook: it sends a QoS 1 message's PUBACK when
-  // `handleMessage` calls `done()`, and calling `done(err)` moves on without one
-  // (mqtt/src/lib/handlers/publish.ts). So each message is committed to the spool first and
-  // only then acknowledged; mqtt.js handles the next packet only after `done`, which keeps the
-  // PUBACKs in arrival order and ties each one to the connection the message came on. The cost
-  // is one spool transaction per message (docs/benchmarks.md "Durable ack without private APIs").
+  // Durable ack: each message is committed to the spool first and only then acknowledged
+  // (connections.ts); a message held across a failed commit gets no PUBACK and is redelivered.
   let accepting = true;
-  c.handleMessage = (packet, done) => {
+  const group = createGroupCommit<PreparedMessage>(
+    (items) => storage.store(items),
+    // Only a closed spool gets here (during stop): leave the messages unacknowledged for redelivery.
+    (err, count) => log.warn({ messages: count, err: err.message }, 'readings not accepted; the broker will redeliver'),
+    connections === 1,
+  );
+  const onMessage = (topic: string, payload: Buffer, done: (err?: Error) => void) => {
     // Stopping: no PUBACK, so the broker redelivers the message to the next session.
     if (!accepting) return done(new Error('ingest stopping'));
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const prepared = prepare(packet.topic, payload);
-    try {
-      if (prepared) storage.store([prepared]);
-    } catch (err) {
-      // Only a closed spool gets here (during stop): leave the message unacknowledged for redelivery.
-      log.warn({ topic: packet.topic, err: (err as Error).message }, 'reading not accepted; the broker will redeliver');
-      return done(err as Error);
-    }
-    done();
+    group.hold(prepare(topic, payload), done);
   };
 
   /** Admits and converts one message; what it refuses is dead-lettered here. Undefined when nothing is left to store. */
@@ -197,35 +189,37 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   }
 
   const readingsFilter = topics.allReadings(opts.known?.station ?? '+');
-  const filter = opts.shareGroup ? `$share/${opts.shareGroup}/${readingsFilter}` : readingsFilter;
-  c.on('error', (err) => log.warn({ err: err.message }, 'ingest MQTT error'));
+  // Several connections must split the stream, not each get all of it: a shared subscription.
+  const shareGroup = opts.shareGroup ?? (connections > 1 ? clientId : undefined);
+  const filter = shareGroup ? `$share/${shareGroup}/${readingsFilter}` : readingsFilter;
   try {
-    await waitForConnect(c, opts.mqttUrl, opts.connectTimeoutMs ?? 15_000);
-    // Resolve only after SUBACK, so a reading published right after start-up is not missed.
-    await c.subscribeAsync(filter, { qos: 1 });
+    conns = await openIngestConnections({
+      url: opts.mqttUrl,
+      mqttOptions: opts.mqttOptions ?? {},
+      clientId,
+      persistent,
+      count: connections,
+      filter,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
+      log,
+      onMessage,
+    });
   } catch (err) {
-    c.end(true);
     await storage.close(0);
     throw err;
   }
-  log.info({ url: opts.mqttUrl, clientId, filter }, 'ingest subscribed');
-  c.on('connect', (ack) => {
-    log.info({ url: opts.mqttUrl, clientId, sessionPresent: ack.sessionPresent }, 'ingest reconnected to MQTT');
-    // Resubscribing is harmless and covers a broker that lost our session.
-    if (!ack.sessionPresent)
-      c.subscribe(filter, { qos: 1 }, (err) => err && log.error({ filter, err: err.message }, 'ingest resubscribe failed'));
-  });
+  const c = conns;
+  log.info({ url: opts.mqttUrl, clientId, filter, connections }, 'ingest subscribed');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       accepting = false;
-      // A persistent session keeps its subscription so the broker queues for us while we are down.
-      if (opts.clientId === undefined) await c.unsubscribeAsync(filter).catch(() => undefined);
+      await c.unsubscribe();
       const unwritten = await storage.close();
       if (unwritten.raw + unwritten.import > 0)
         log.warn({ points: unwritten, spool: influx.spool_path ?? ':memory:' }, 'ingest stopped with points still spooled');
-      await c.endAsync();
+      await c.end();
     })();
     return stopping;
   };
@@ -242,7 +236,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
         writer: spools.raw,
         importWriter: spools.import,
         alarms: { ...alarms },
-        connected: c.connected,
+        connected: c.connected(),
       };
     },
   };

@@ -102,6 +102,8 @@ export function openSpool(opts: SpoolOptions): Spool {
     separator: '\n',
     maxRows: opts.maxRows,
     maxAgeMs: opts.maxAgeMs,
+    // One spool file takes every commit of the ingest: checkpoint it once a second, not per 1,000 pages.
+    checkpointIntervalMs: 1000,
     ...(opts.onHighWater ? { onHighWater: opts.onHighWater } : {}),
     onDrop: (reason, count) => {
       dropped[reason] += count;

@@ -6,6 +6,7 @@ import {
   NumberedPublisher,
   type RadscreenProcess,
   type Rig,
+  type RigOptions,
   startRadscreen,
   startRig,
   storedNumbers,
@@ -27,8 +28,8 @@ afterEach(async () => {
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function rig(name: string, shareGroup?: string): Promise<Rig> {
-  const r = await startRig(services.tmpDir, name, shareGroup ? { shareGroup } : {});
+async function rig(name: string, opts: RigOptions = {}): Promise<Rig> {
+  const r = await startRig(services.tmpDir, name, opts);
   cleanups.push(() => r.close());
   return r;
 }
@@ -149,7 +150,7 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
   });
 
   it('one of two shared-subscription ingest workers SIGKILLed and restarted: nothing lost, nothing doubled', async () => {
-    const r = await rig('worker-kill', 'ingest');
+    const r = await rig('worker-kill', { shareGroup: 'ingest' });
     const w1 = await ingestRunning(r, ['ingest', '--worker', '1'], 'ingest-w1');
     await ingestRunning(r, ['ingest', '--worker', '2'], 'ingest-w2');
     run(r, ['agent'], 'agent');
@@ -159,6 +160,23 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
     await w1.sigkill();
     await sleep(3000);
     run(r, ['ingest', '--worker', '1'], 'ingest-w1-2');
+    await sleep(3000);
+    await expectExactlyOnce(r, pub);
+  });
+
+  it('ingest with 4 MQTT connections (group commit) SIGKILLed mid-stream and restarted: nothing lost, nothing doubled', async () => {
+    const r = await rig('connections-kill', { ingestConnections: 4 });
+    const ingest = await ingestRunning(r, ['ingest'], 'ingest');
+    // Four persistent sessions, one shared subscription (without `$share` each would get everything).
+    await ingest.logged('"connections":4', 5000);
+    await ingest.logged('$share/radscreen-ingest-fault/', 5000);
+    run(r, ['agent'], 'agent');
+    const pub = await publisher(r);
+    pub.start();
+    await flowing(r);
+    await ingest.sigkill();
+    await sleep(3000);
+    run(r, ['ingest'], 'ingest-2');
     await sleep(3000);
     await expectExactlyOnce(r, pub);
   });

@@ -28,11 +28,17 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(tmpDir: string, name: string, opts: { shareGroup?: string } = {}): Promise<Rig> {
+/** `shareGroup`: N workers on one shared subscription; `ingestConnections`: MQTT connections per ingest (src/ingest/connections.ts). */
+export interface RigOptions {
+  shareGroup?: string;
+  ingestConnections?: number;
+}
+
+export async function startRig(tmpDir: string, name: string, opts: RigOptions = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpDir, `${name}-`));
   const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
   const configPath = join(dir, 'station.yaml');
-  writeFileSync(configPath, stationConfig(dir, broker.url, influx.url, opts.shareGroup));
+  writeFileSync(configPath, stationConfig(dir, broker.url, influx.url, opts));
   return {
     dir,
     broker,
@@ -44,7 +50,11 @@ export async function startRig(tmpDir: string, name: string, opts: { shareGroup?
   };
 }
 
-function stationConfig(dir: string, mqttUrl: string, influxUrl: string, shareGroup?: string): string {
+function stationConfig(dir: string, mqttUrl: string, influxUrl: string, opts: RigOptions): string {
+  const ingest = [
+    ...(opts.shareGroup ? [`share_group: ${opts.shareGroup}`] : []),
+    ...(opts.ingestConnections ? [`connections: ${opts.ingestConnections}`] : []),
+  ];
   return `station: { id: ${STATION} }
 data_dir: ${join(dir, 'data')}
 mqtt: { url: "${mqttUrl}" }
@@ -53,7 +63,7 @@ influx:
   batch_size: 1000
   flush_interval_ms: 200
 agent: { coalesce_ms: 20 }
-${shareGroup ? `ingest: { share_group: ${shareGroup} }` : ''}
+${ingest.length > 0 ? `ingest: { ${ingest.join(', ')} }` : ''}
 devices:
   - id: ${AGENT_CLOCK}
     profile: mqtt-json
