@@ -38,6 +38,7 @@ const { values: a } = parseArgs({
     devices: { type: 'string', default: '64,8,16,32' },
     'tsx-devices': { type: 'string', default: '64' },
     'node-flags': { type: 'string' },
+    built: { type: 'string' },
   },
 });
 const say = (s: string) => !a.json && process.stderr.write(`${s}\n`);
@@ -166,7 +167,8 @@ async function run(runner: Runner, main: string, devices: number, seconds: numbe
 
 try {
   say('npm run build…');
-  const built = buildDist(join(dir, 'built'));
+  // `--built <dist/src/cli/main.js>` measures an existing build instead (another commit, for A/B runs).
+  const built = a.built ?? buildDist(join(dir, 'built'));
   const plan: Array<{ runner: Runner; devices: number; seconds: number }> = (a.devices ?? '')
     .split(',')
     .map((n, i) => ({ runner: 'built', devices: Number(n), seconds: Number(i === 0 ? a.duration : a['growth-duration']) }));

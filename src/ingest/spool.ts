@@ -112,6 +112,8 @@ export function openSpool(opts: SpoolOptions): Spool {
     // Memory is bounded by design: the in-memory copy of unsent live rows holds at most four
     // POSTs' worth; when InfluxDB falls further behind, the rest is on disk only and read back.
     tailMaxItems: 4 * opts.batchSize,
+    // One spool file takes every commit of the ingest: checkpoint it once a second, not per 1,000 pages.
+    checkpointIntervalMs: 1000,
     ...(opts.onHighWater ? { onHighWater: opts.onHighWater } : {}),
     onDrop: (reason, count) => {
       dropped[reason] += count;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openPrivateDatabase } from '../core/private-database.ts';
 import type { QueueBatch } from './queue-batch.ts';
+import { startTimedCheckpoint } from './timed-checkpoint.ts';
 
 export { type QueueBatch, splitBatch } from './queue-batch.ts';
 
@@ -49,6 +50,13 @@ export interface QueueOptions {
   onDrop?(reason: QueueDropReason, count: number): void;
   /** Most items the in-memory live tail mirrors (default 500 000); past it, live rows are read back from SQLite. */
   tailMaxItems?: number;
+  /**
+   * Checkpoint the WAL on a timer, every this many ms when something was committed, instead of
+   * SQLite's default of every 1,000 WAL pages (docs/data-integrity.md "Checkpoints"). Unset: the
+   * default (the agent's outboxes: one file per device, written once a second, must not each
+   * fsync every second).
+   */
+  checkpointIntervalMs?: number;
   now?: () => number;
 }
 
@@ -109,6 +117,8 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   // or kernel panic can lose the last commits before a checkpoint; FULL would fsync every commit
   // and cost several times the throughput on the hot path.
   db.pragma('synchronous = NORMAL');
+  const checkpoint =
+    opts.checkpointIntervalMs !== undefined && opts.path !== ':memory:' ? startTimedCheckpoint(db, opts.checkpointIntervalMs) : undefined;
   db.exec('CREATE TABLE IF NOT EXISTS q (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL)');
   // Files from before rows held several items: each of their rows is one item.
   const cols = db.prepare('PRAGMA table_info(q)').all() as { name: string }[];
@@ -231,6 +241,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       const kept = items.length <= room ? items : items.slice(0, room);
       if (kept.length > 0) {
         const rows = insertAll(kept, Math.max(1, rowItems), now());
+        checkpoint?.committed();
         if (tailValid && tailItems + kept.length <= TAIL_MAX) {
           for (const r of rows) tail.push(r);
           tailItems += kept.length;
@@ -257,6 +268,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     ack(...batches) {
       if (batches.length === 0) return;
       const removed = deleteAll(batches);
+      checkpoint?.committed();
       depth -= removed;
       st.acked += removed;
       checkHighWater();
@@ -290,6 +302,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       return { ...st, dropped: { ...st.dropped }, depth, maxRows: opts.maxRows, oldestAgeMs: o ? Math.max(0, now() - o.at) : 0 };
     },
     close() {
+      checkpoint?.stop();
       if (db.open) db.close();
     },
   };

@@ -2,6 +2,14 @@ import { existsSync } from 'node:fs';
 import { SerialPort, SerialPortMock } from 'serialport';
 import type { DeviceLink, LinkHandlers } from './link.ts';
 import { nextBackoff } from './link.ts';
+import { mainThreadReadBinding } from './main-thread-read.ts';
+
+const binding = mainThreadReadBinding(SerialPort.binding);
+/**
+ * Read buffer per port. serialport's default (64 KiB) is held per open port; an instrument at
+ * 9600 baud sends under 1 KiB a second and the stream drains it each turn, so 4 KiB is ample.
+ */
+const READ_BUFFER_BYTES = 4096;
 
 export interface SerialLinkOptions {
   /** A fixed device path, or a resolver asked at every (re)connect: USB adapters re-enumerate. */
@@ -56,7 +64,10 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
       stopBits: opts.stopBits ?? 1,
       autoOpen: false,
     } as const;
-    const p: Port = opts.mockBinding ? new SerialPortMock(settings) : new SerialPort(settings);
+    // serialport's SerialPort takes its binding from the options over the detected one.
+    const p: Port = opts.mockBinding
+      ? new SerialPortMock(settings)
+      : new SerialPort({ ...settings, binding, highWaterMark: READ_BUFFER_BYTES } as typeof settings);
     port = p;
     p.on('data', (chunk: Buffer) => {
       lastDataAt = Date.now();

@@ -1,0 +1,44 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openDurableQueue } from '../../src/queue/durable-queue.ts';
+import { waitFor } from '../support/wait.ts';
+
+/**
+ * Timed WAL checkpoints (durable-queue.ts `checkpointIntervalMs`, used by the ingest spool): a
+ * commit reaches the database file (fsynced) within an interval, however few commits follow it.
+ * With SQLite's default (a checkpoint once 1,000 WAL pages have accumulated) a quiet spool's
+ * commits could stay in the unsynced WAL for minutes.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'radscreen-checkpoint-'));
+const size = (path: string) => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
+describe('durable queue checkpoints', () => {
+  it('with an interval, a single small commit is checkpointed into the database file', async () => {
+    const path = join(dir, 'timed.sqlite');
+    const q = openDurableQueue({ path, maxRows: 1000, maxAgeMs: 60_000, checkpointIntervalMs: 100 });
+    const before = size(path);
+    q.append(['one line of line protocol'.repeat(400)]); // ~10 kB: pages the main file does not hold yet
+    await waitFor(() => size(path) > before, { timeoutMs: 10_000, describe: () => ({ before, now: size(path) }) });
+    expect(size(path)).toBeGreaterThan(before);
+    q.close();
+  });
+
+  it('without one, the same commit stays in the WAL (SQLite checkpoints only after 1,000 pages)', async () => {
+    const path = join(dir, 'default.sqlite');
+    const q = openDurableQueue({ path, maxRows: 1000, maxAgeMs: 60_000 });
+    const before = size(path);
+    q.append(['one line of line protocol'.repeat(400)]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(size(path)).toBe(before);
+    expect(size(`${path}-wal`)).toBeGreaterThan(0);
+    q.close();
+  });
+});
