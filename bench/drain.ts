@@ -157,8 +157,18 @@ try {
     drain_s: Number(((drainEnd - back) / 1000).toFixed(2)),
     drain_readings_per_s: Math.round(BACKLOG / ((drainEnd - back) / 1000)),
     live_published_during_drain: latencies.length,
-    live_alarm_latency_ms: { p50: pct(alarmLatencies, 50), p99: pct(alarmLatencies, 99), max: Math.max(...alarmLatencies), n: alarmLatencies.length },
-    live_alarm_latency_after_drain_ms: { p50: pct(alarmAfter, 50), p99: pct(alarmAfter, 99), max: Math.max(...alarmAfter), n: alarmAfter.length },
+    live_alarm_latency_ms: {
+      p50: pct(alarmLatencies, 50),
+      p99: pct(alarmLatencies, 99),
+      max: Math.max(...alarmLatencies),
+      n: alarmLatencies.length,
+    },
+    live_alarm_latency_after_drain_ms: {
+      p50: pct(alarmAfter, 50),
+      p99: pct(alarmAfter, 99),
+      max: Math.max(...alarmAfter),
+      n: alarmAfter.length,
+    },
     live_store_latency_ms: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies) },
     ingest_loop_delay_ms: {
       p99_worst_250ms_window: Number(Math.max(...during.map((l) => Number(l.loopDelayP99Ms ?? 0))).toFixed(1)),

@@ -13,8 +13,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startIngest } from '../src/ingest/consumer.ts';
-import { startAlarmProbe } from './alarm-probe.ts';
 import { silentLogger } from '../src/ingest/logger.ts';
+import { startAlarmProbe } from './alarm-probe.ts';
 
 const { values: a } = parseArgs({
   options: {

@@ -18,9 +18,9 @@ import { topics } from '../src/core/contract.ts';
 import { createLinePoster } from '../src/ingest/influx-http.ts';
 import { ensureSchema } from '../src/ingest/schema.ts';
 import { countPoints } from '../test/support/influx-query.ts';
-import { cpuSeconds } from './proc-stats.ts';
 import { startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 import { prepareChildren } from './children.ts';
+import { cpuSeconds } from './proc-stats.ts';
 
 const json = process.argv.includes('--json');
 // The agent and ingest children run compiled, as a station does (bench/children.ts); --tsx runs them through tsx.
@@ -274,10 +274,7 @@ try {
       ],
       ['coalesced / best raw ceiling (target ≥ 70 %)', pct(figures.coalesced_ratio)],
       ['one-per-message / broker ceiling (target ≥ 90 %)', pct(figures.single_ratio)],
-      [
-        'CPU µs per point of influxd in the raw runs, 1 / 2 / 4 in flight',
-        [1, 2, 4].map((n) => rawInfluxdCpuUs[n] ?? 0).join(' / '),
-      ],
+      ['CPU µs per point of influxd in the raw runs, 1 / 2 / 4 in flight', [1, 2, 4].map((n) => rawInfluxdCpuUs[n] ?? 0).join(' / ')],
       ...Object.entries(cpuPerReading).map(([run, byProcess]): [string, string] => [
         `CPU µs per reading (${run}): ${Object.keys(byProcess).join(' / ')} = total`,
         `${Object.values(byProcess).join(' / ')} = ${Object.values(byProcess)
