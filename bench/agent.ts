@@ -170,8 +170,8 @@ async function run(runner: Runner, main: string, devices: number, seconds: numbe
 }
 
 try {
-  say('npm run build…');
   // `--built <dist/src/cli/main.js>` measures an existing build instead (another commit, for A/B runs).
+  if (!a.built) say('npm run build…');
   const built = a.built ?? buildDist(join(dir, 'built'));
   const plan: Array<{ runner: Runner; devices: number; seconds: number }> = (a.devices ?? '')
     .split(',')
