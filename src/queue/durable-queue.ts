@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openPrivateDatabase } from '../core/private-database.ts';
 import type { QueueBatch } from './queue-batch.ts';
+import { startTimedCheckpoint } from './timed-checkpoint.ts';
 
 export { type QueueBatch, splitBatch } from './queue-batch.ts';
 
@@ -114,25 +115,8 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   // or kernel panic can lose the last commits before a checkpoint; FULL would fsync every commit
   // and cost several times the throughput on the hot path.
   db.pragma('synchronous = NORMAL');
-  // A checkpoint fsyncs the WAL and the database. SQLite's default runs one inside whichever commit
-  // crosses 1,000 WAL pages: at 10,000 commits/s that is several fsyncs a second on the hot path,
-  // and at a few commits/s the WAL goes unsynced for minutes. A timer bounds both: at most one
-  // checkpoint per interval, and nothing older than an interval left unsynced (power loss).
-  // 20,000 pages (80 MB) stays as a backstop should the timer be starved.
-  let committedSinceCheckpoint = false;
-  const checkpointTimer =
-    opts.checkpointIntervalMs !== undefined && opts.path !== ':memory:'
-      ? setInterval(() => {
-          if (!committedSinceCheckpoint || !db.open) return;
-          committedSinceCheckpoint = false;
-          db.pragma('wal_checkpoint(PASSIVE)');
-        }, opts.checkpointIntervalMs).unref()
-      : undefined;
-  if (checkpointTimer) {
-    db.pragma('wal_autocheckpoint = 20000');
-    // After a checkpoint the WAL is reused from its start; this trims a file a burst made large.
-    db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
-  }
+  const checkpoint =
+    opts.checkpointIntervalMs !== undefined && opts.path !== ':memory:' ? startTimedCheckpoint(db, opts.checkpointIntervalMs) : undefined;
   db.exec('CREATE TABLE IF NOT EXISTS q (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL)');
   // Files from before rows held several items: each of their rows is one item.
   const cols = db.prepare('PRAGMA table_info(q)').all() as { name: string }[];
@@ -255,7 +239,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       const kept = items.length <= room ? items : items.slice(0, room);
       if (kept.length > 0) {
         const rows = insertAll(kept, Math.max(1, rowItems), now());
-        committedSinceCheckpoint = true;
+        checkpoint?.committed();
         if (tailValid && tailItems + kept.length <= TAIL_MAX) {
           for (const r of rows) tail.push(r);
           tailItems += kept.length;
@@ -282,7 +266,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     ack(...batches) {
       if (batches.length === 0) return;
       const removed = deleteAll(batches);
-      committedSinceCheckpoint = true;
+      checkpoint?.committed();
       depth -= removed;
       st.acked += removed;
       checkHighWater();
@@ -316,7 +300,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       return { ...st, dropped: { ...st.dropped }, depth, maxRows: opts.maxRows, oldestAgeMs: o ? Math.max(0, now() - o.at) : 0 };
     },
     close() {
-      clearInterval(checkpointTimer);
+      checkpoint?.stop();
       if (db.open) db.close();
     },
   };
