@@ -52,8 +52,9 @@ function cpuSeconds(pid: number): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14, 15)
 }
-function peakRssMib(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** VmHWM (peak, start-up included) or VmRSS (now) of a process, MiB. */
+function rssMib(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,6 +72,8 @@ interface RunResult {
   seconds: number;
   cpu_pct_of_one_core: number;
   peak_rss_mib: number;
+  /** RSS at the end of the measured window: what the agent holds running, without start-up's peak. */
+  end_rss_mib: number;
   readings_per_s: number;
 }
 
@@ -154,7 +157,8 @@ async function run(runner: Runner, main: string, devices: number, seconds: numbe
     devices,
     seconds: Math.round(wall),
     cpu_pct_of_one_core: Number(((100 * cpu) / wall).toFixed(2)),
-    peak_rss_mib: peakRssMib(pid),
+    peak_rss_mib: rssMib(pid, 'VmHWM'),
+    end_rss_mib: rssMib(pid, 'VmRSS'),
     readings_per_s: Number(((readings - n0) / wall).toFixed(1)),
   };
   clearInterval(sender);
@@ -166,8 +170,8 @@ async function run(runner: Runner, main: string, devices: number, seconds: numbe
 }
 
 try {
-  say('npm run build…');
   // `--built <dist/src/cli/main.js>` measures an existing build instead (another commit, for A/B runs).
+  if (!a.built) say('npm run build…');
   const built = a.built ?? buildDist(join(dir, 'built'));
   const plan: Array<{ runner: Runner; devices: number; seconds: number }> = (a.devices ?? '')
     .split(',')
@@ -201,11 +205,11 @@ try {
       `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; agent node flags: ${machine.agent_node_flags || 'none'}; load average at the end ${machine.loadavg.join(', ')}\n`,
     );
     process.stdout.write(
-      '| agent | devices at 1 Hz | measured s | agent CPU (% of one core) | agent peak RSS | readings/s |\n|---|---|---|---|---|---|\n',
+      '| agent | devices at 1 Hz | measured s | agent CPU (% of one core) | agent peak RSS | RSS at the end | readings/s |\n|---|---|---|---|---|---|---|\n',
     );
     for (const r of runs)
       process.stdout.write(
-        `| ${r.runner} | ${r.devices} | ${r.seconds} | ${r.cpu_pct_of_one_core} % | ${r.peak_rss_mib} MiB | ${r.readings_per_s} |\n`,
+        `| ${r.runner} | ${r.devices} | ${r.seconds} | ${r.cpu_pct_of_one_core} % | ${r.peak_rss_mib} MiB | ${r.end_rss_mib} MiB | ${r.readings_per_s} |\n`,
       );
   }
 } finally {

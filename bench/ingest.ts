@@ -18,10 +18,13 @@ import { topics } from '../src/core/contract.ts';
 import { createLinePoster } from '../src/ingest/influx-http.ts';
 import { ensureSchema } from '../src/ingest/schema.ts';
 import { countPoints } from '../test/support/influx-query.ts';
-import { cpuSeconds } from './proc-stats.ts';
 import { startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
+import { prepareChildren } from './children.ts';
+import { cpuSeconds } from './proc-stats.ts';
 
 const json = process.argv.includes('--json');
+// The agent and ingest children run compiled, as a station does (bench/children.ts); --tsx runs them through tsx.
+const children = prepareChildren(['ingest-worker.ts', 'load-agent.ts'], { tsx: process.argv.includes('--tsx') });
 // --quick: a tenth of every count, to debug the bench itself (figures from it are not quoted).
 const scale = process.argv.includes('--quick') ? 0.1 : 1;
 // --connections N: MQTT connections of the ingest (a shared subscription; src/ingest/connections.ts).
@@ -35,6 +38,9 @@ const say = (s: string) => !json && process.stderr.write(`${s}\n`);
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-'));
 const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
 const peakRss: Record<string, number> = { bench: 0 };
+/** Each child's memory breakdown (MiB) in the report line of its peak RSS: where the memory goes. */
+const atPeak: Record<string, Record<string, number>> = {};
+const mib = (b: unknown) => Math.round(Number(b ?? 0) / 2 ** 20);
 const sampleSelf = setInterval(() => (peakRss.bench = Math.max(peakRss.bench ?? 0, process.memoryUsage.rss())), 100);
 const started: ChildProcess[] = [];
 
@@ -42,7 +48,7 @@ const started: ChildProcess[] = [];
 function startNode(name: string, script: string, args: string[]) {
   // BENCH_CPU_PROF=<dir> profiles each child (node --cpu-prof), to find the hot spots.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(import.meta.dirname, script), ...args], {
+  const proc = spawn(process.execPath, [...prof, ...children.argv(script, script.startsWith('load-agent') ? 'agent' : 'ingest'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   started.push(proc);
@@ -54,7 +60,12 @@ function startNode(name: string, script: string, args: string[]) {
     for (const l of lines) {
       if (!l.trim()) continue;
       last = JSON.parse(l) as typeof last;
-      peakRss[name] = Math.max(peakRss[name] ?? 0, Number(last.rss ?? 0));
+      if (Number(last.rss ?? 0) > (peakRss[name] ?? 0)) {
+        peakRss[name] = Number(last.rss);
+        atPeak[name] = { rss: mib(last.rss), heapUsed: mib(last.heapUsed), heapTotal: mib(last.heapTotal), external: mib(last.external) };
+        if (last.buffered !== undefined) atPeak[name].spooled = Number(last.buffered);
+        if (last.queued !== undefined) atPeak[name].queued = Number(last.queued);
+      }
     }
   });
   return { proc, last: () => last };
@@ -134,8 +145,11 @@ async function measureEndToEnd(name: string, count: number, perMessage: number, 
       String(perMessage),
       '--coalesce-ms',
       String(coalesceMs),
+      // The generator stays at most 20,000 readings ahead of the broker's PUBACKs (20 messages
+      // of 1,000): a device hands the agent readings at its own pace, never a run's worth at
+      // once, so what the agent holds is its outbox and in-flight window, not a generator's hoard.
       '--window',
-      String(Math.max(20_000, perMessage * 200)),
+      '20000',
     ],
   ]);
   await until(() => agent.last().startedAt !== undefined, 30_000, `${name}: agent started`);
@@ -225,15 +239,17 @@ try {
     node: process.version,
     // The machine is shared: a figure taken under load is not comparable to one taken idle.
     loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+    children: children.mode,
   };
   const rssMib = Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, Math.round(v / 2 ** 20)]));
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...figures, machine, peak_rss_mib: rssMib })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...figures, machine, peak_rss_mib: rssMib, memory_at_peak_mib: atPeak })}\n`);
   } else {
     const pct = (r: number) => `${(r * 100).toFixed(0)} %`;
     const rows: Array<[string, string]> = [
       ['machine', `${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, Node ${machine.node}`],
       ['load average (1, 5, 15 min) at the end', machine.loadavg.join(', ')],
+      ['agent and ingest run', machine.children === 'compiled' ? 'compiled JavaScript (as a station)' : 'through tsx'],
       ...([1, 2, 4] as const).map((n): [string, string] => [
         `raw line protocol, ${n} POST${n > 1 ? 's' : ''} in flight (${RAW_POINTS.toLocaleString('en')} pts, batches of 5,000)`,
         `${Math.round(rawRuns.byInflight[n] ?? 0).toLocaleString('en')} points/s`,
@@ -258,17 +274,17 @@ try {
       ],
       ['coalesced / best raw ceiling (target ≥ 70 %)', pct(figures.coalesced_ratio)],
       ['one-per-message / broker ceiling (target ≥ 90 %)', pct(figures.single_ratio)],
-      [
-        'CPU µs per point of influxd in the raw runs, 1 / 2 / 4 in flight',
-        [1, 2, 4].map((n) => rawInfluxdCpuUs[n] ?? 0).join(' / '),
-      ],
+      ['CPU µs per point of influxd in the raw runs, 1 / 2 / 4 in flight', [1, 2, 4].map((n) => rawInfluxdCpuUs[n] ?? 0).join(' / ')],
       ...Object.entries(cpuPerReading).map(([run, byProcess]): [string, string] => [
         `CPU µs per reading (${run}): ${Object.keys(byProcess).join(' / ')} = total`,
         `${Object.values(byProcess).join(' / ')} = ${Object.values(byProcess)
           .reduce((a, b) => a + b, 0)
           .toFixed(1)}`,
       ]),
-      ...Object.entries(rssMib).map(([k, v]): [string, string] => [`peak RSS: ${k}`, `${v} MiB`]),
+      ...Object.entries(rssMib).map(([k, v]): [string, string] => {
+        const m = atPeak[k];
+        return [`peak RSS: ${k}`, m ? `${v} MiB (V8 heap ${m.heapUsed} used of ${m.heapTotal}, external ${m.external})` : `${v} MiB`];
+      }),
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     process.stdout.write(`| ${'measure'.padEnd(w)} | figure |\n|${'-'.repeat(w + 2)}|--------|\n`);
@@ -279,4 +295,5 @@ try {
   await Promise.all(started.map((p) => stopChild(p, 2000)));
   await Promise.all([influx.stop(), broker.stop()]);
   rmSync(dir, { recursive: true, force: true });
+  children.cleanup();
 }

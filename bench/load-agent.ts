@@ -74,8 +74,9 @@ let stopping = false;
 let started = Date.now();
 const report = (extra: object = {}) => {
   const p = publisher.stats();
+  const m = process.memoryUsage();
   process.stdout.write(
-    `${JSON.stringify({ generated, published: p.published, messages: p.messages, queued: p.queued, startedAt: started, rss: process.memoryUsage.rss(), ...extra })}\n`,
+    `${JSON.stringify({ generated, published: p.published, messages: p.messages, queued: p.queued, startedAt: started, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, ...extra })}\n`,
   );
 };
 

@@ -27,8 +27,12 @@ export interface LinePosterOptions {
 }
 
 export interface LinePoster {
-  /** Sends lines joined by `\n` (µs precision, line-protocol.ts); resolves with the classified outcome, never rejects. */
-  post(body: string): Promise<WriteOutcome>;
+  /**
+   * Sends lines (µs precision, line-protocol.ts): one body, or rows of lines that are sent one
+   * after another with `\n` between them, so a batch of rows is never joined into one big string.
+   * Resolves with the classified outcome, never rejects.
+   */
+  post(body: string | readonly string[]): Promise<WriteOutcome>;
   /** Frees the keep-alive sockets. */
   destroy(): void;
 }
@@ -44,9 +48,12 @@ export function createLinePoster(opts: LinePosterOptions): LinePoster {
     opts.username !== undefined ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` : undefined;
   const timeout = opts.requestTimeoutMs ?? 30_000;
 
-  function post(body: string): Promise<WriteOutcome> {
+  function post(body: string | readonly string[]): Promise<WriteOutcome> {
+    const parts = typeof body === 'string' ? [body] : body;
+    let length = Math.max(0, parts.length - 1);
+    for (const part of parts) length += Buffer.byteLength(part);
     return new Promise((resolve) => {
-      const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': length };
       if (auth) headers.authorization = auth;
       const req = client.request(
         { protocol: base.protocol, hostname: base.hostname, port: base.port, path: writePath, method: 'POST', agent, headers, timeout },
@@ -68,7 +75,11 @@ export function createLinePoster(opts: LinePosterOptions): LinePoster {
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
       req.on('error', (err) => resolve(classifyNetworkError(err)));
-      req.end(body);
+      parts.forEach((part, i) => {
+        if (i > 0) req.write('\n');
+        req.write(part);
+      });
+      req.end();
     });
   }
 

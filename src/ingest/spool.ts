@@ -34,6 +34,13 @@ export interface SpoolOptions extends Omit<LinePosterOptions, 'maxSockets'> {
   maxAgeMs: number;
   /** Backlog drain rate, points/s. Default 50 000. */
   backlogRatePerSec?: number;
+  /**
+   * Most points in one backlog POST. Default: one spool row (≤ 1,000 points). Backlog is read
+   * back from SQLite, so a POST of it costs a read, an encode and a socket write in one
+   * event-loop turn; small slices keep that turn short while a drain runs beside live data
+   * (bench:drain), at a drain rate still far above what an outage needs.
+   */
+  backlogSliceItems?: number;
   /** POSTs in flight at once. Default 2. */
   maxInflight?: number;
   /** First retry delay (default 200) and cap (default 10 000) for 429/5xx/network errors, ms. */
@@ -102,6 +109,9 @@ export function openSpool(opts: SpoolOptions): Spool {
     separator: '\n',
     maxRows: opts.maxRows,
     maxAgeMs: opts.maxAgeMs,
+    // Memory is bounded by design: the in-memory copy of unsent live rows holds at most four
+    // POSTs' worth; when InfluxDB falls further behind, the rest is on disk only and read back.
+    tailMaxItems: 4 * opts.batchSize,
     // One spool file takes every commit of the ingest: checkpoint it once a second, not per 1,000 pages.
     checkpointIntervalMs: 1000,
     ...(opts.onHighWater ? { onHighWater: opts.onHighWater } : {}),
@@ -111,6 +121,8 @@ export function openSpool(opts: SpoolOptions): Spool {
     },
   });
   const maxInflight = opts.maxInflight ?? 2;
+  const backlogSlice = Math.max(1, Math.min(opts.batchSize, opts.backlogSliceItems ?? rowItems));
+  let pumpSoon: NodeJS.Immediate | undefined;
   const backlog = createPacedBacklog({
     ratePerSec: opts.backlogRatePerSec ?? 50_000,
     takeBacklog: (n) => queue.takeBacklog(n),
@@ -147,22 +159,35 @@ export function openSpool(opts: SpoolOptions): Spool {
 
   function takeBacklog(): QueueBatch | undefined {
     if (!backlogDue) return undefined;
-    const batch = backlog.take(opts.batchSize);
+    const batch = backlog.take(backlogSlice);
     if (batch === 'empty') backlogDue = false;
     if (typeof batch === 'string') return undefined;
+    // O(1) per row for µs rows (the last stamp is looked at); only pre-µs rows are rewritten.
     batch.bodies = batch.bodies.map(upgradeMsRow);
     return batch;
   }
 
   function pump(): void {
+    if (pumpSoon) clearImmediate(pumpSoon);
+    pumpSoon = undefined;
     if (failed) return;
+    // At most one backlog read per event-loop turn: a second one waits for the next turn, so
+    // live messages (and, in a station, the alarm engine) get the loop in between.
+    let backlogTaken = false;
+    const nextBacklog = () => {
+      if (backlogTaken) return undefined;
+      const b = takeBacklog();
+      if (b) backlogTaken = true;
+      return b;
+    };
     while (inflight < maxInflight) {
       // Alternate when both have work, so neither a busy live stream nor a long backlog starves the other.
-      const batch = preferBacklog ? (takeBacklog() ?? takeLive()) : (takeLive() ?? takeBacklog());
+      const batch = preferBacklog ? (nextBacklog() ?? takeLive()) : (takeLive() ?? nextBacklog());
       if (!batch) break;
       preferBacklog = !preferBacklog;
       void send(batch);
     }
+    if (backlogTaken && backlogDue && inflight < maxInflight && !closed) pumpSoon = setImmediate(pump);
     if (liveWaiting === 0) flushDue = false;
     else if (!intervalTimer && !flushDue)
       intervalTimer = setTimeout(() => {
@@ -179,8 +204,8 @@ export function openSpool(opts: SpoolOptions): Spool {
    * (written or dead-lettered).
    */
   async function deliver(rows: readonly string[], points: number): Promise<boolean> {
-    const body = rows.join('\n');
-    const outcome = await poster.post(body);
+    // The rows go out as they are (poster.post writes them one after another): no joined copy.
+    const outcome = await poster.post(rows);
     switch (outcome.kind) {
       case 'ok':
         st.written += points;
@@ -192,7 +217,7 @@ export function openSpool(opts: SpoolOptions): Spool {
         dropped[outcome.reason] += refused;
         st.written += points - refused;
         st.lastError = { code: outcome.code, message: outcome.message, at: Date.now() };
-        opts.onDrop?.(body.split('\n'), outcome);
+        opts.onDrop?.(rows.join('\n').split('\n'), outcome);
         return true;
       }
       case 'split': {
@@ -277,6 +302,7 @@ export function openSpool(opts: SpoolOptions): Spool {
       closed = true;
       await flush(timeoutMs);
       for (const t of [intervalTimer, retryTimer, expireTimer]) clearTimeout(t);
+      if (pumpSoon) clearImmediate(pumpSoon);
       backlog.stop();
       failed = true; // nothing new starts; a POST still in flight settles into a closed database
       poster.destroy();

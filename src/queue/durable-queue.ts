@@ -48,6 +48,8 @@ export interface QueueOptions {
   onHighWater?(high: boolean, depth: number, maxRows: number): void;
   /** Called for every counted drop. Must not throw. */
   onDrop?(reason: QueueDropReason, count: number): void;
+  /** Most items the in-memory live tail mirrors (default 500 000); past it, live rows are read back from SQLite. */
+  tailMaxItems?: number;
   /**
    * Checkpoint the WAL on a timer, every this many ms when something was committed, instead of
    * SQLite's default of every 1,000 WAL pages (docs/data-integrity.md "Checkpoints"). Unset: the
@@ -157,7 +159,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   // back what it has just written. Valid only while it mirrors the whole untaken live region;
   // when it would grow past TAIL_MAX items (a long outage) it is dropped and SQL takes over
   // until the live region has been read up to its end.
-  const TAIL_MAX = 500_000;
+  const TAIL_MAX = opts.tailMaxItems ?? 500_000;
   let tail: TailRow[] = [];
   let tailHead = 0;
   let tailItems = 0;

@@ -105,6 +105,22 @@ describe('durable queue', () => {
     expect(q.takeLive(10)?.bodies).toEqual(['c']);
     expect(q.takeBacklog(10)?.bodies).toEqual(['a', 'b']);
   });
+
+  it('holds at most tailMaxItems unsent live items in memory; past that the live path reads SQLite', () => {
+    // Rewriting the rows on disk shows where takeLive read them from: memory or the file.
+    const liveBodies = (tailMaxItems?: number) => {
+      const q = openDurableQueue({ path: ':memory:', maxRows: 100, maxAgeMs: 60_000, ...(tailMaxItems ? { tailMaxItems } : {}) });
+      q.append(['a', 'b', 'c', 'd'], 2);
+      q.append(['e', 'f', 'g', 'h'], 2);
+      q.db.exec("UPDATE q SET body = 'disk:' || body");
+      const bodies = q.takeLive(100)?.bodies;
+      expect(q.takeLive(100)).toBeUndefined();
+      q.close();
+      return bodies;
+    };
+    expect(liveBodies()).toEqual(['a\nb', 'c\nd', 'e\nf', 'g\nh']);
+    expect(liveBodies(6)).toEqual(['disk:a\nb', 'disk:c\nd', 'disk:e\nf', 'disk:g\nh']);
+  });
 });
 
 describe('outbox publisher', () => {

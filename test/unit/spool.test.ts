@@ -9,12 +9,14 @@ import { openSpool, type Spool, type SpoolOptions, upgradeMsRow } from '../../sr
 /** A stand-in for influxd's /write: answers with whatever `reply` says and records stored lines. */
 async function fakeInflux() {
   const stored: string[] = [];
-  const state = { status: 204, body: '', posts: 0 };
+  // `sizes`: the lines of each POST, in arrival order.
+  const state = { status: 204, body: '', posts: 0, sizes: [] as number[] };
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       state.posts++;
+      state.sizes.push(Buffer.concat(parts).toString().split('\n').length);
       if (state.status === 204) stored.push(...Buffer.concat(parts).toString().split('\n'));
       res.writeHead(state.status, { 'content-type': 'application/json' }).end(state.body);
     });
@@ -119,6 +121,25 @@ describe('ingest spool', () => {
     expect(await spool.flush(10_000)).toBe(true);
     expect(influx.stored.slice(0, 100)).toEqual(lines(1000, 100));
     expect(new Set(influx.stored.slice(100))).toEqual(new Set(lines(0, 300)));
+  });
+
+  it('drains backlog in POSTs of one spool row (not a whole batch), in order, with rows sent unjoined', async () => {
+    // batchSize 100 → rows of 20 lines: a backlog POST reads and sends one row, so one
+    // event-loop turn never reads, encodes and writes a whole batch of backlog (bench:drain).
+    const path = join(dir, `s${n++}.sqlite`);
+    const first = await setup({ path });
+    first.influx.state.status = 503;
+    first.spool.append(lines(0, 200));
+    expect(await first.spool.close(50)).toBe(200);
+    const { influx, spool } = await setup({ path });
+    expect(await spool.flush(10_000)).toBe(true);
+    expect(influx.stored).toEqual(lines(0, 200));
+    expect(influx.state.sizes).toEqual(Array(10).fill(20));
+    // Live batches still go whole: five rows of 20 in one POST, sent as rows with \n between.
+    spool.append(lines(1000, 100));
+    expect(await spool.flush(10_000)).toBe(true);
+    expect(influx.state.sizes.slice(10)).toEqual([100]);
+    expect(influx.stored.slice(200)).toEqual(lines(1000, 100));
   });
 });
 
