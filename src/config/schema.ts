@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { CALIBRATION_CONFIG_DEFAULTS, CalibrationConfigSchema } from '../calibration/config.ts';
-import { IdSchema, SourceSchema } from '../core/reading.ts';
+import { IdSchema } from '../core/reading.ts';
+import { AlarmOverridesSchema } from './alarm-schema.ts';
+import { DeviceConfigSchema } from './device-schema.ts';
+
+export { type AlarmOverrides, AlarmOverridesSchema, ZoneConfigSchema } from './alarm-schema.ts';
+export { type DeviceConfig, DeviceConfigSchema, SimEventSchema, SimulateSchema } from './device-schema.ts';
 
 /**
  * The one YAML config. Unknown keys are errors (strict objects), so a typo such as
@@ -8,146 +13,6 @@ import { IdSchema, SourceSchema } from '../core/reading.ts';
  */
 
 const PortSchema = z.number().int().min(0).max(65535);
-
-/** A source pass or dose rise the simulator plays, repeated every `every_s` when set. */
-export const SimEventSchema = z.strictObject({
-  /** Seconds after the simulator starts. */
-  at_s: z.number().nonnegative(),
-  duration_s: z.number().positive(),
-  /** Peak dose rate added above background, µSv/h. */
-  peak_usvh: z.number().positive(),
-  shape: z.enum(['step', 'pass']).default('pass'),
-  every_s: z.number().positive().optional(),
-});
-
-export const SimulateSchema = z.strictObject({
-  background_usvh: z.number().nonnegative().default(0.12),
-  events: z.array(SimEventSchema).default([]),
-  /** Seed for the Poisson generator, so a scenario plays the same every time. */
-  seed: z.number().int().default(1),
-  /** The simulated device's tick, ms (1000 = real time; faster in tests). */
-  tick_ms: z.number().int().min(10).max(60_000).default(1000),
-});
-
-export const DeviceConfigSchema = z.strictObject({
-  id: IdSchema,
-  profile: z.string(),
-  name: z.string().optional(),
-  /** Real device on a serial port. Exactly one of serial / simulate / mqtt. */
-  serial: z
-    .strictObject({
-      /** /dev/ttyUSB0, /dev/serial/by-id/…; or select the adapter by USB ids below. */
-      path: z.string().min(1).optional(),
-      vendor_id: z
-        .string()
-        .regex(/^(0x)?[0-9a-fA-F]{4}$/, 'four hex digits, e.g. 1a86')
-        .optional(),
-      product_id: z
-        .string()
-        .regex(/^(0x)?[0-9a-fA-F]{4}$/, 'four hex digits, e.g. 7523')
-        .optional(),
-      serial_number: z.string().optional(),
-      baud_rate: z.number().int().positive().optional(),
-    })
-    .refine((s) => Boolean(s.path) !== Boolean(s.vendor_id && s.product_id), 'give either `path` or both `vendor_id` and `product_id`')
-    .optional(),
-  /** Simulated device: the station starts the family's simulator on a pty pair (or, for an MQTT family, on the broker). */
-  simulate: SimulateSchema.optional(),
-  /**
-   * Real device that publishes on MQTT (profiles whose link type is `mqtt`). `url` defaults to
-   * the station's broker (with the station's credentials); `topic`, an MQTT filter, defaults to
-   * the profile's topic pattern with `{device}` replaced by this device's id.
-   */
-  mqtt: z
-    .strictObject({
-      url: z.url().optional(),
-      topic: z.string().min(1).optional(),
-      username: z.string().optional(),
-      password: z.string().optional(),
-    })
-    .optional(),
-  source: SourceSchema.optional(),
-  /** Profile-specific options (sensitivity, time zone…), checked by the profile's own schema. */
-  options: z.record(z.string(), z.unknown()).default({}),
-  alarm: z
-    .strictObject({
-      dose_rate_usvh: z.number().positive().optional(),
-      deadband_usvh: z.number().nonnegative().optional(),
-    })
-    .default({}),
-  /** Seconds without data before the port is considered lost and reopened. */
-  no_data_timeout_s: z.number().positive().default(10),
-  /** Date (YYYY-MM-DD) the device's calibration expires; the console flags the tile from that day on. */
-  calibration_due: z.iso.date().optional(),
-});
-export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
-
-/** Zones on one channel (canonical unit); see src/alarms/zone-rule.ts. */
-export const ZoneConfigSchema = z.strictObject({
-  warn: z.number().optional(),
-  alarm: z.number().optional(),
-  emergency: z.number().optional(),
-  deadband: z.number().nonnegative().optional(),
-  on_delay_s: z.number().nonnegative().optional(),
-  direction: z.enum(['high', 'low']).optional(),
-});
-
-/**
- * Alarm rule settings; every key optional, resolved as built-in defaults ← `alarms.defaults` ←
- * `alarms.profiles.<profile>` ← `alarms.devices.<device>` (see src/alarms/rules-from-config.ts).
- */
-export const AlarmOverridesSchema = z.strictObject({
-  /** Extra zones by channel key, e.g. `{ dose_rate: { warn: 0.5, alarm: 1, emergency: 10 } }`. */
-  zones: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), ZoneConfigSchema).optional(),
-  background: z
-    .strictObject({
-      enabled: z.boolean().optional(),
-      false_alarms_per_shift: z.number().positive().optional(),
-      shift_h: z.number().positive().optional(),
-      tau_s: z.number().positive().optional(),
-      warmup_s: z.number().nonnegative().optional(),
-      window_multiples: z.array(z.number().int().min(1).max(60)).min(1).optional(),
-      hold_s: z.number().nonnegative().optional(),
-      /** A persisted background estimate is re-used after a restart only if younger than this, s (default tau_s; docs/alarm-engine.md). */
-      reuse_max_age_s: z.number().nonnegative().optional(),
-      /** Boolean inputs that freeze the background while true (default: the device's own `bag_present`). */
-      occupancy: z.array(z.strictObject({ device: z.string().optional(), channel: z.string() })).optional(),
-      sprt: z.strictObject({ enabled: z.boolean(), ratio: z.number().gt(1).default(2) }).optional(),
-    })
-    .optional(),
-  rate_of_rise: z
-    .strictObject({
-      enabled: z.boolean().optional(),
-      channel: z.string().optional(),
-      per_min: z.number().positive().optional(),
-      window_s: z.number().positive().optional(),
-    })
-    .optional(),
-  /** Added to the profile's staleness window before `device_stale` is raised, s. */
-  stale_delay_s: z.number().nonnegative().optional(),
-  zero_counts_s: z.number().positive().optional(),
-  battery_low_v: z.number().positive().optional(),
-  xray: z
-    .strictObject({
-      leakage_warn_usvh: z.number().positive().optional(),
-      leakage_alarm_usvh: z.number().positive().optional(),
-      belt_stopped_delay_s: z.number().nonnegative().optional(),
-      /** While an interlock is still open, the beam must stay off this long before the interlock emergency clears, s (default 30). */
-      interlock_off_delay_s: z.number().nonnegative().optional(),
-    })
-    .optional(),
-  /** Investigation levels for personal dosimeters (set `personal_dosimeter: true` on the device). */
-  shift_dose: z
-    .strictObject({
-      warn_usv: z.number().positive().optional(),
-      alarm_usv: z.number().positive().optional(),
-      shift_h: z.number().positive().optional(),
-      first_shift_start_h: z.number().min(0).max(23).optional(),
-    })
-    .optional(),
-  personal_dosimeter: z.boolean().optional(),
-});
-export type AlarmOverrides = z.infer<typeof AlarmOverridesSchema>;
 
 /**
  * Where a process serves Prometheus `/metrics` (docs/agent.md "Metrics"). Port 0: the OS picks a

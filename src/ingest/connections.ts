@@ -32,7 +32,11 @@ export interface GroupCommit<T> {
  * connection whose socket had data in this turn has handed over its message by then).
  * `immediate`: commit each item at once (one connection: waiting a turn would only add latency).
  */
-export function createGroupCommit<T>(commit: (items: T[]) => void, onFailed: (err: Error, count: number) => void, immediate: boolean): GroupCommit<T> {
+export function createGroupCommit<T>(
+  commit: (items: T[]) => void,
+  onFailed: (err: Error, count: number) => void,
+  immediate: boolean,
+): GroupCommit<T> {
   let held: Held<T>[] = [];
   const run = (group: Held<T>[]) => {
     const items: T[] = [];
@@ -120,14 +124,16 @@ export async function openIngestConnections(o: IngestConnectionsOptions): Promis
     for (const c of clients) c.end(true);
     throw err;
   }
-  clients.forEach((c, i) =>
+  for (const [i, c] of clients.entries())
     c.on('connect', (ack) => {
-      o.log.info({ url: o.url, clientId: c.options.clientId, sessionPresent: ack.sessionPresent, connection: i }, 'ingest reconnected to MQTT');
+      o.log.info(
+        { url: o.url, clientId: c.options.clientId, sessionPresent: ack.sessionPresent, connection: i },
+        'ingest reconnected to MQTT',
+      );
       // Resubscribing is harmless and covers a broker that lost our session.
       if (!ack.sessionPresent)
         c.subscribe(o.filter, { qos: 1 }, (err) => err && o.log.error({ filter: o.filter, err: err.message }, 'ingest resubscribe failed'));
-    }),
-  );
+    });
   return {
     primary: clients[0] as MqttClient,
     all: clients,

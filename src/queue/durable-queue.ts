@@ -118,7 +118,9 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   // and cost several times the throughput on the hot path.
   db.pragma('synchronous = NORMAL');
   const checkpoint =
-    opts.checkpointIntervalMs !== undefined && opts.path !== ':memory:' ? startTimedCheckpoint(db, opts.path, opts.checkpointIntervalMs) : undefined;
+    opts.checkpointIntervalMs !== undefined && opts.path !== ':memory:'
+      ? startTimedCheckpoint(db, opts.path, opts.checkpointIntervalMs)
+      : undefined;
   db.exec('CREATE TABLE IF NOT EXISTS q (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL)');
   // Files from before rows held several items: each of their rows is one item.
   const cols = db.prepare('PRAGMA table_info(q)').all() as { name: string }[];

@@ -157,6 +157,8 @@ export async function startStation({ config, catalogue, simulators, log }: Stati
         },
         log,
         clientId: `radscreen-ingest-${config.station.id}`,
+        // More than 1 only with an external broker (config check): aedes has no shared subscriptions.
+        connections: config.ingest.connections,
         known: { station: config.station.id, devices: config.devices },
         timestampWindow: { futureMs: config.time_window.future_s * 1000, pastMs: config.time_window.past_s * 1000 },
       });

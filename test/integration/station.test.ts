@@ -62,4 +62,45 @@ devices:
     const stored = await countPoints(influxUrl, database, 'radiation');
     expect(stored, `stored ${stored} of ${accepted}; agents ${JSON.stringify(running.deviceStats())}`).toBe(accepted);
   });
+
+  it('with an external broker and `ingest.connections: 4`: four connections share the stream, and the counts still match', async () => {
+    const { mqttUrl } = inject('services');
+    const dir = mkdtempSync(join(tmpDir, 'station-connections-'));
+    const db = `station_conn_${Date.now()}`;
+    const config = parseConfig(
+      `
+station: { id: conn${Date.now() % 100000} }
+data_dir: ${dir}
+mqtt: { url: '${mqttUrl}' }
+influx: { url: ${influxUrl}, database: ${db}, flush_interval_ms: 100 }
+ingest: { connections: 4 }
+server: { port: 0 }
+devices:
+  - id: g1
+    profile: mightyohm-geiger
+    simulate: { background_usvh: 0.1, seed: 7, tick_ms: 20 }
+  - id: g2
+    profile: mightyohm-geiger
+    simulate: { background_usvh: 0.1, seed: 8, tick_ms: 20 }
+`,
+      { catalogue, env: {} },
+    );
+    const logged: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(line) });
+    let running: Station | undefined = await startStation({ config, catalogue, simulators, log });
+    try {
+      expect(logged.find((l) => l.includes('ingest subscribed'))).toMatch(/"connections":4/);
+      await waitFor(() => (running?.deviceStats().reduce((n, d) => n + d.accepted, 0) ?? 0) >= 200, { timeoutMs: 20_000 });
+      const done = running;
+      running = undefined;
+      await done.stop();
+      const accepted = done.deviceStats().reduce((n, d) => n + d.accepted, 0);
+      // The agent's outbox keeps what the broker did not acknowledge; the rest was committed by ingest.
+      await waitFor(async () => (await countPoints(influxUrl, db, 'radiation')) >= accepted, { timeoutMs: 20_000 });
+      expect(await countPoints(influxUrl, db, 'radiation')).toBe(accepted);
+    } finally {
+      await running?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -28,7 +28,11 @@ describe('group commit of messages held by several connections', () => {
   it('acknowledges a message with nothing to store (refused, dead-lettered) with its group, without storing it', async () => {
     const commits: string[][] = [];
     const acks: string[] = [];
-    const g = createGroupCommit<string>((items) => commits.push(items), () => undefined, false);
+    const g = createGroupCommit<string>(
+      (items) => commits.push(items),
+      () => undefined,
+      false,
+    );
     g.hold(undefined, () => acks.push('refused'));
     g.hold('x', () => acks.push('x'));
     await nextTurn();
@@ -55,7 +59,11 @@ describe('group commit of messages held by several connections', () => {
 
   it('with one connection commits at once: waiting a turn would only add latency', () => {
     const events: string[] = [];
-    const g = createGroupCommit<string>((items) => events.push(`commit ${items}`), () => undefined, true);
+    const g = createGroupCommit<string>(
+      (items) => events.push(`commit ${items}`),
+      () => undefined,
+      true,
+    );
     g.hold('a', () => events.push('ack a'));
     g.hold('b', () => events.push('ack b'));
     expect(events).toEqual(['commit a', 'ack a', 'commit b', 'ack b']);

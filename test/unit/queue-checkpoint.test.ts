@@ -31,6 +31,29 @@ describe('durable queue checkpoints', () => {
     q.close();
   });
 
+  it('several queues share the process checkpoint worker, which comes back after the last one closed', async () => {
+    const open = (name: string) => {
+      const path = join(dir, `${name}.sqlite`);
+      return { path, q: openDurableQueue({ path, maxRows: 1000, maxAgeMs: 60_000, checkpointIntervalMs: 100 }) };
+    };
+    const checkpointed = async (f: { path: string; q: ReturnType<typeof openDurableQueue> }) => {
+      const before = size(f.path);
+      f.q.append(['line protocol '.repeat(800)]);
+      await waitFor(() => size(f.path) > before, { timeoutMs: 10_000, describe: () => ({ file: f.path, before, now: size(f.path) }) });
+    };
+    const a = open('shared-a');
+    const b = open('shared-b');
+    await checkpointed(a);
+    await checkpointed(b);
+    a.q.close();
+    await checkpointed(b); // closing one file leaves the worker serving the other
+    b.q.close();
+    const c = open('shared-c');
+    await checkpointed(c); // a new worker after the last file left
+    c.q.close();
+    expect(size(c.path)).toBeGreaterThan(0);
+  });
+
   it('without one, the same commit stays in the WAL (SQLite checkpoints only after 1,000 pages)', async () => {
     const path = join(dir, 'default.sqlite');
     const q = openDurableQueue({ path, maxRows: 1000, maxAgeMs: 60_000 });
