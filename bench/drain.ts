@@ -1,11 +1,12 @@
 /**
- * `npm run bench:drain` (`-- --json`; `-- --minutes 6` for a short development run): a station's
+ * `npm run bench:drain` (`-- --json`; `-- --minutes 6` for a short development run; `-- --runs N`
+ * for N outages and drains in a row, their alarm latencies pooled): a station's
  * InfluxDB outage and its drain. On a private influxd and mosquitto: one ingest worker
  * (bench/ingest-worker.ts, real consumer + spool + writer) runs; influxd is stopped; an agent
  * (bench/load-agent.ts, real outbox + publisher) sends the backlog of an outage of --minutes
  * (default 60) of a 20-device station at 1 Hz (72,000 readings for 60 min), which the ingest
  * spools; then influxd is started again and, while the ingest drains the spool, 20 live readings a
- * second (one per message, QoS 1) keep arriving. Figures:
+ * second (one per message, QoS 1) arrive throughout, outages included. Figures:
  *   - drain time: influxd accepting connections again → every backlog reading written;
  *   - live readings' alarm latency, p50/p99/max, for those published during the drain: the ingest
  *     process also runs a station's alarm path (bench/alarm-probe.ts: its own MQTT subscription,
@@ -36,11 +37,13 @@ const { values: a } = parseArgs({
     // The ingest's backlog drain rate, points/s (config influx.backlog_rate_per_s); default: the config's default.
     'backlog-rate': { type: 'string' },
     tsx: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '1' },
   },
 });
 const DEVICES = 20;
 const BACKLOG = Number(a.minutes) * 60 * DEVICES;
 const LIVE_PER_S = DEVICES;
+const RUNS = Math.max(1, Number(a.runs));
 const say = (s: string) => !a.json && process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -93,17 +96,8 @@ try {
     ...(a['backlog-rate'] ? ['--backlog-rate', a['backlog-rate']] : []),
   ]);
   await until(() => ingest.last().ready === true || ingest.last().messages !== undefined, 30_000, 'ingest ready');
-  say('influxd down; sending the backlog…');
-  await influx.stop();
-  const agent = startNode('load-agent.ts', [
-    ...['--mqtt', broker.url, '--outbox', join(dir, 'outbox.sqlite'), '--rate', '0', '--count', String(BACKLOG)],
-    ...['--device', 'backlog', '--t0', String(Date.now() - Number(a.minutes) * 60_000 - 60_000)],
-  ]);
-  await until(() => Number(ingest.last().readings ?? 0) >= BACKLOG, 600_000, `${BACKLOG} readings spooled`);
-  await stopChild(agent.proc);
-  if (Number(ingest.last().written ?? 0) !== 0) throw new Error('bench: points written while influxd was down?');
 
-  // Live readings, one per message, from now until the drain is over (and a little after).
+  // Live readings, one per message, from the first outage until the last drain is over.
   const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-drain-live' });
   const publishedAt: number[] = [];
   const liveTopic = topics.readings('bench', 'live');
@@ -125,51 +119,68 @@ try {
     pub.publish(liveTopic, JSON.stringify({ v: 1, readings: [reading] }), { qos: 1 });
   }, 1000 / LIVE_PER_S);
 
-  say('influxd back; draining…');
-  await influx.restart();
-  const back = Date.now();
-  const firstLine = ingest.lines.length;
-  // Poll the live readings' count: the k-th live reading was visible at the first poll showing > k.
+  // --runs N: N outages and drains in a row on the same processes (backlog device backlog-<k>),
+  // so the alarm latencies of all N drains are pooled into one p99 (one drain gives only 30–60).
   const visibleAt: number[] = [];
-  let drained: number | undefined;
-  while (drained === undefined || Date.now() - drained < 2_000) {
-    const t = Date.now();
-    const n = await count(`"device" = 'live'`);
-    while (visibleAt.length < n) visibleAt.push(t);
-    if (drained === undefined && (await count(`"device" = 'backlog'`)) >= BACKLOG) drained = Date.now();
-    if (Date.now() - back > 600_000) throw new Error('bench: backlog not drained within 10 min');
-    await sleep(100);
+  const windows: Array<{ back: number; end: number; firstLine: number }> = [];
+  for (let k = 0; k < RUNS; k++) {
+    say(`run ${k + 1}/${RUNS}: influxd down; sending the backlog…`);
+    await influx.stop();
+    await sleep(300); // a stats line from after the stop: live points written before it are counted
+    const spooledBefore = Number(ingest.last().readings ?? 0);
+    const liveBefore = publishedAt.length;
+    const writtenBefore = Number(ingest.last().written ?? 0);
+    const agent = startNode('load-agent.ts', [
+      ...['--mqtt', broker.url, '--outbox', join(dir, `outbox-${k}.sqlite`), '--rate', '0', '--count', String(BACKLOG)],
+      ...['--device', `backlog-${k}`, '--t0', String(Date.now() - Number(a.minutes) * 60_000 - 60_000)],
+    ]);
+    await until(() => Number(agent.last().published ?? 0) >= BACKLOG, 600_000, `${BACKLOG} readings published`);
+    // Live readings are spooled too: all of the backlog is in once the count covers both.
+    const spooled = () => Number(ingest.last().readings ?? 0) >= spooledBefore + BACKLOG + (publishedAt.length - liveBefore);
+    await until(spooled, 600_000, `${BACKLOG} readings spooled`);
+    await stopChild(agent.proc);
+    if (Number(ingest.last().written ?? 0) !== writtenBefore) throw new Error('bench: points written while influxd was down?');
+
+    say('influxd back; draining…');
+    await influx.restart();
+    const back = Date.now();
+    const firstLine = ingest.lines.length;
+    // Poll the live readings' count: the k-th live reading was visible at the first poll showing > k.
+    let drained: number | undefined;
+    while (drained === undefined || Date.now() - drained < 2_000) {
+      const t = Date.now();
+      const n = await count(`"device" = 'live'`);
+      while (visibleAt.length < n) visibleAt.push(t);
+      if (drained === undefined && (await count(`"device" = 'backlog-${k}'`)) >= BACKLOG) drained = Date.now();
+      if (Date.now() - back > 600_000) throw new Error('bench: backlog not drained within 10 min');
+      await sleep(100);
+    }
+    windows.push({ back, end: drained as number, firstLine });
   }
   clearInterval(live);
   await sleep(300); // the ingest's next stats line carries the last alarm latencies
-  const drainEnd = drained as number;
+  const inDrain = (t: number) => windows.some((w) => t >= w.back && t <= w.end);
+  // The 2 s after each drain: the same live stream and machine, no drain.
+  const afterDrain = (t: number) => windows.some((w) => t > w.end && t <= w.end + 2_000);
   const latencies = publishedAt
     .map((p, k) => ({ p, v: visibleAt[k] }))
-    .filter((x) => x.v !== undefined && x.p >= back && x.p <= drainEnd)
+    .filter((x) => x.v !== undefined && inDrain(x.p))
     .map((x) => (x.v as number) - x.p);
-  const during = ingest.lines.slice(firstLine).filter((l) => Number(l.at) <= drainEnd);
+  const during = windows.flatMap((w) => ingest.lines.slice(w.firstLine).filter((l) => Number(l.at) <= w.end));
   const alarmSeen = ingest.lines.flatMap((l) => (Array.isArray(l.alarm) ? (l.alarm as Array<[number, number]>) : []));
-  const alarmLatencies = alarmSeen.filter(([ts]) => ts >= back && ts <= drainEnd).map(([, ms]) => ms);
-  // The same live stream in the 2 s after the drain, same run: what the machine gives without a drain.
-  const alarmAfter = alarmSeen.filter(([ts]) => ts > drainEnd).map(([, ms]) => ms);
+  const alarmLatencies = alarmSeen.filter(([ts]) => inDrain(ts)).map(([, ms]) => ms);
+  const alarmAfter = alarmSeen.filter(([ts]) => afterDrain(ts)).map(([, ms]) => ms);
+  const drainS = windows.map((w) => Number(((w.end - w.back) / 1000).toFixed(2)));
+  const stats = (xs: number[]) => ({ p50: pct(xs, 50), p99: pct(xs, 99), max: Math.max(...xs), n: xs.length });
   const result = {
     backlog_readings: BACKLOG,
-    drain_s: Number(((drainEnd - back) / 1000).toFixed(2)),
-    drain_readings_per_s: Math.round(BACKLOG / ((drainEnd - back) / 1000)),
+    runs: RUNS,
+    drain_s: RUNS === 1 ? drainS[0] : drainS,
+    drain_readings_per_s: Math.round(BACKLOG / (Math.max(...drainS) || 1)),
     live_published_during_drain: latencies.length,
-    live_alarm_latency_ms: {
-      p50: pct(alarmLatencies, 50),
-      p99: pct(alarmLatencies, 99),
-      max: Math.max(...alarmLatencies),
-      n: alarmLatencies.length,
-    },
-    live_alarm_latency_after_drain_ms: {
-      p50: pct(alarmAfter, 50),
-      p99: pct(alarmAfter, 99),
-      max: Math.max(...alarmAfter),
-      n: alarmAfter.length,
-    },
-    live_store_latency_ms: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(...latencies) },
+    live_alarm_latency_ms: stats(alarmLatencies),
+    live_alarm_latency_after_drain_ms: stats(alarmAfter),
+    live_store_latency_ms: stats(latencies),
     ingest_loop_delay_ms: {
       p99_worst_250ms_window: Number(Math.max(...during.map((l) => Number(l.loopDelayP99Ms ?? 0))).toFixed(1)),
       max: Number(Math.max(...during.map((l) => Number(l.loopDelayMaxMs ?? 0))).toFixed(1)),
