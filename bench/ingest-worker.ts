@@ -37,7 +37,8 @@ if (!a.mqtt || !a.influx) throw new Error('--mqtt and --influx are required');
 
 const ingest = await startIngest({
   mqttUrl: a.mqtt,
-  ...(a.v5 ? { mqttOptions: { protocolVersion: 5 } } : {}),
+  // As `radscreen ingest` does: MQTT 5 with a shared subscription or several connections.
+  ...(a.v5 || a['share-group'] || Number(a.connections) > 1 ? { mqttOptions: { protocolVersion: 5 } } : {}),
   influx: {
     url: a.influx,
     database: a.db,

@@ -88,6 +88,9 @@ export interface IngestConnections {
   end(): Promise<void>;
 }
 
+/** QoS 1 messages the broker may have in flight to one MQTT 5 connection of the ingest. */
+export const RECEIVE_MAXIMUM = 32;
+
 /** `<clientId>` for the first connection (so a single-connection ingest keeps its session), `<clientId>-c<i>` after. */
 export const connectionClientId = (clientId: string, i: number) => (i === 0 ? clientId : `${clientId}-c${i}`);
 
@@ -101,8 +104,19 @@ export async function openIngestConnections(o: IngestConnectionsOptions): Promis
       clean: !o.persistent,
       reconnectPeriod: 1000,
       ...o.mqttOptions,
-      // MQTT 5 ends a session at disconnect unless it has an expiry: keep ours a week.
-      ...(v5 && o.persistent ? { properties: { sessionExpiryInterval: 7 * 86_400, ...o.mqttOptions.properties } } : {}),
+      // MQTT 5: a session ends at disconnect unless it has an expiry (keep ours a week), and the
+      // broker sends at most `receiveMaximum` unacknowledged messages. A connection handles one
+      // message at a time anyway, so a small window loses nothing and bounds what waits parsed in
+      // memory (a broker with an unlimited in-flight window filled ~30 MB per ingest; docs/benchmarks.md).
+      ...(v5
+        ? {
+            properties: {
+              receiveMaximum: RECEIVE_MAXIMUM,
+              ...(o.persistent ? { sessionExpiryInterval: 7 * 86_400 } : {}),
+              ...o.mqttOptions.properties,
+            },
+          }
+        : {}),
       clientId: connectionClientId(o.clientId, i),
     });
     c.handleMessage = (packet, done) => {

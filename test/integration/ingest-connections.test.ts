@@ -1,6 +1,7 @@
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { topics } from '../../src/core/contract.ts';
+import { openIngestConnections, RECEIVE_MAXIMUM } from '../../src/ingest/connections.ts';
 import { startIngest } from '../../src/ingest/consumer.ts';
 import { silentLogger } from '../../src/ingest/logger.ts';
 import { countPoints, waitFor } from '../support/influx-query.ts';
@@ -73,5 +74,39 @@ describe('ingest with several MQTT connections', () => {
         connections: 0,
       }),
     ).rejects.toThrow(/connections must be an integer from 1 to 64/);
+  });
+
+  it(`MQTT 5: the broker sends a connection at most ${RECEIVE_MAXIMUM} unacknowledged messages, however many are queued`, async () => {
+    const topic = `radscreen/v1/rm${Date.now() % 100000}/d1/readings`;
+    const held: Array<() => void> = [];
+    const conns = await openIngestConnections({
+      url: services.mqttUrl,
+      mqttOptions: { protocolVersion: 5 },
+      clientId: `rm-${process.pid}-${Date.now()}`,
+      persistent: false,
+      count: 1,
+      filter: topic,
+      connectTimeoutMs: 10_000,
+      log: silentLogger,
+      // Never acknowledged while the test counts: the broker may only fill the window.
+      onMessage: (_t, _p, done) => void held.push(() => done()),
+    });
+    cleanups.push(() => conns.end());
+    // Every message is the same size on the wire (MQTT 5 PUBLISH, QoS 1, no properties, 4-byte
+    // payload): 1 type byte, 1 length byte, topic (2 + length), packet id 2, properties length 1, payload 4.
+    const publishSize = 1 + 1 + 2 + Buffer.byteLength(topic) + 2 + 1 + 4;
+    let received = 0;
+    conns.primary.stream.on('data', (chunk: Buffer) => (received += chunk.length));
+    const count = () => received / publishSize;
+    let publishes = 0;
+    const refresh = () => (publishes = count());
+    const pub = await mqtt.connectAsync(services.mqttUrl, { protocolVersion: 5 });
+    cleanups.push(() => pub.endAsync());
+    await Promise.all(Array.from({ length: 200 }, (_, i) => pub.publishAsync(topic, `m${String(i).padStart(3, '0')}`, { qos: 1 })));
+    await waitFor(() => refresh() >= RECEIVE_MAXIMUM, { timeoutMs: 10_000, describe: () => publishes });
+    await new Promise((r) => setTimeout(r, 500)); // a broker ignoring the window would send the other 168 now
+    expect(count()).toBe(RECEIVE_MAXIMUM);
+    for (const ack of held.splice(0)) ack(); // acknowledging one lets the next one in
+    await waitFor(() => refresh() > RECEIVE_MAXIMUM, { timeoutMs: 10_000, describe: () => publishes });
   });
 });
