@@ -19,7 +19,8 @@ import { computeBackoffMs, type DropReason } from './write-errors.ts';
  * unwritten is replayed, and the re-sent points overwrite themselves (deterministic identity).
  *
  * Live first: after a restart or an outage, what was spooled is backlog, drained oldest first at
- * `backlogRatePerSec`, interleaved with the live stream.
+ * `backlogRatePerSec`, interleaved with the live stream; what arrived during the last retry's
+ * backoff stays live, so fresh readings are not written behind the whole outage.
  */
 
 export interface SpoolOptions extends Omit<LinePosterOptions, 'maxSockets'> {
@@ -260,15 +261,17 @@ export function openSpool(opts: SpoolOptions): Spool {
     } else failed = true;
     if (failed) {
       // Wait for the other batch in flight, then replay everything unwritten after the backoff.
-      if (inflight === 0 && !retryTimer)
+      // What arrives during the backoff stays live: fresh readings go first, not behind the backlog.
+      if (inflight === 0 && !retryTimer) {
+        const liveSince = queue.nextId();
         retryTimer = setTimeout(() => {
           retryTimer = undefined;
           failed = false;
-          queue.rewind();
-          liveWaiting = 0;
-          backlogDue = queue.depth() > 0;
+          liveWaiting = queue.rewind(liveSince);
+          backlogDue = queue.depth() > liveWaiting;
           pump();
         }, retryDelay);
+      }
       return;
     }
     pump();

@@ -88,10 +88,13 @@ export interface DurableQueue {
   /** Deletes delivered batches (or id ranges of delivered rows), all in one transaction. Idempotent. */
   ack(...batches: Pick<QueueBatch, 'firstId' | 'lastId'>[]): void;
   /**
-   * Forgets both cursors: every row still present becomes backlog and will be taken again.
-   * Call only when no batch is in flight, after a failed delivery.
+   * Forgets both cursors: every row still present will be taken again. Rows appended from id
+   * `liveSince` on (see nextId) stay live, the rest become backlog; without it, all are backlog.
+   * Call only when no batch is in flight, after a failed delivery. Returns the live items.
    */
-  rewind(): void;
+  rewind(liveSince?: number): number;
+  /** The id the next appended row will get: a mark for `rewind(liveSince)`. */
+  nextId(): number;
   /** Drops items older than maxAgeMs; returns how many. */
   expire(): number;
   /** Items held now. */
@@ -138,6 +141,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   const deleteRange = db.prepare<[number, number], number>('DELETE FROM q WHERE id BETWEEN ? AND ? RETURNING n').pluck();
   const deleteOld = db.prepare<[number], number>('DELETE FROM q WHERE at < ? RETURNING n').pluck();
   const oldest = db.prepare<[], { at: number }>('SELECT at FROM q ORDER BY id LIMIT 1');
+  const countFrom = db.prepare<[number], number>('SELECT COALESCE(SUM(n), 0) FROM q WHERE id >= ?').pluck();
   const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
   const insertAll = db.transaction((items: readonly string[], rowItems: number, at: number) => {
     const rows: TailRow[] = [];
@@ -275,12 +279,23 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       st.acked += removed;
       checkHighWater();
     },
-    rewind() {
-      resetTail(true);
-      liveFrom = maxId() + 1;
+    rewind(liveSince) {
+      liveFrom = Math.min(liveSince ?? Number.POSITIVE_INFINITY, maxId() + 1);
       liveCursor = liveFrom - 1;
       backlogCursor = 0;
+      // Nothing is taken while a delivery is failing, so the rows from liveFrom on are untaken: a
+      // valid tail holds all of them (and maybe older untaken rows, which are backlog now).
+      if (!tailValid) {
+        resetTail(false);
+        return countFrom.get(liveFrom) ?? 0;
+      }
+      const live = tail.slice(tailHead).filter((r) => r.id >= liveFrom);
+      resetTail(true);
+      for (const r of live) tail.push(r);
+      tailItems = live.reduce((n, r) => n + r.n, 0);
+      return tailItems;
     },
+    nextId: () => maxId() + 1,
     expire() {
       const limit = now() - opts.maxAgeMs;
       // The oldest row is cheap to read; the full scan runs only when something is due.

@@ -123,6 +123,19 @@ describe('ingest spool', () => {
     expect(new Set(influx.stored.slice(100))).toEqual(new Set(lines(0, 300)));
   });
 
+  it('after an outage, what arrived during the retry wait is written before the backlog', async () => {
+    const { influx, spool } = await setup({ retryBaseMs: 300, retryMaxMs: 300, backlogRatePerSec: 200 });
+    influx.state.status = 503;
+    spool.append(lines(0, 300)); // the outage's backlog
+    await new Promise((r) => setTimeout(r, 100)); // the first POST failed; the retry waits 300 ms
+    expect(spool.stats().retries).toBeGreaterThanOrEqual(1);
+    spool.append(lines(1000, 50)); // fresh readings during the wait
+    influx.state.status = 204;
+    expect(await spool.flush(10_000)).toBe(true);
+    expect(influx.stored.slice(0, 50)).toEqual(lines(1000, 50));
+    expect(new Set(influx.stored.slice(50))).toEqual(new Set(lines(0, 300)));
+  });
+
   it('drains backlog in POSTs of one spool row (not a whole batch), in order, with rows sent unjoined', async () => {
     // batchSize 100 → rows of 20 lines: a backlog POST reads and sends one row, so one
     // event-loop turn never reads, encodes and writes a whole batch of backlog (bench:drain).
