@@ -83,7 +83,6 @@ async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number,
   }
 }
 
-
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-peer-'));
 const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
 const started: ChildProcess[] = [];

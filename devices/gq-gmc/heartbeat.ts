@@ -1,6 +1,6 @@
-import type { PollSession } from '../../src/sessions/poll-session.ts';
 import { reject } from '../../src/core/errors.ts';
 import type { SessionContext } from '../../src/core/profile.ts';
+import type { PollSession } from '../../src/sessions/poll-session.ts';
 import { decodeCps } from './decode.ts';
 import type { ModelInfo } from './models.ts';
 

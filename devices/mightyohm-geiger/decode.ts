@@ -1,5 +1,5 @@
-import type { LineResult } from '../../src/sessions/line-session.ts';
 import { reject } from '../../src/core/errors.ts';
+import type { LineResult } from '../../src/sessions/line-session.ts';
 
 /**
  * MightyOhm Geiger kit, firmware 1.00 (docs/protocols.md §4):

@@ -1,6 +1,6 @@
-import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
+import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 import type { MqttJsonOptions } from './options.ts';
 import { converterFor, MQTT_JSON_CHANNELS } from './units.ts';
 

@@ -1,8 +1,8 @@
-import type { LineResult } from '../../src/sessions/line-session.ts';
 import type { Reject } from '../../src/core/errors.ts';
 import { reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import { convert } from '../../src/core/units.ts';
+import type { LineResult } from '../../src/sessions/line-session.ts';
 
 /**
  * Rad Pro replies (docs/protocols.md §2.2–2.3): `OK`, `OK <value>` or `ERROR`, one line each.

@@ -1,6 +1,6 @@
-import { createPollSession, type PollResult } from '../../src/sessions/poll-session.ts';
 import { reject } from '../../src/core/errors.ts';
 import type { DeviceSession, SessionContext } from '../../src/core/profile.ts';
+import { createPollSession, type PollResult } from '../../src/sessions/poll-session.ts';
 import { decodeRadproDatalog } from './datalog.ts';
 import { composeRadproReading, parseRadproNumber, parseRadproReply, parseRadproUint32, type RadproSample } from './decode.ts';
 

@@ -1,7 +1,7 @@
-import type { LineResult } from '../../src/sessions/line-session.ts';
 import type { Reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import { convert } from '../../src/core/units.ts';
+import type { LineResult } from '../../src/sessions/line-session.ts';
 import { parseBgeigieSentence } from './parse.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 import type { ChannelSpec } from '../../src/core/channel.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
 import { convert } from '../../src/core/units.ts';
+import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 
 /**
  * Safecast-style JSON telemetry (README.md): one flat object per MQTT message, fields named by

@@ -1,5 +1,5 @@
-import type { LineResult } from '../../src/sessions/line-session.ts';
 import { reject } from '../../src/core/errors.ts';
+import type { LineResult } from '../../src/sessions/line-session.ts';
 import { EVENT_CAUSES, type EventCause, type InterlockState, statusToReading, type XrayLayout, type XrayStatus } from './channels.ts';
 
 /**

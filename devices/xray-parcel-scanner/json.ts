@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 import { type Reject, reject } from '../../src/core/errors.ts';
 import type { DecodedReading } from '../../src/core/reading.ts';
+import { parseJsonPayload } from '../../src/sessions/message-session.ts';
 import { EVENT_CAUSES, statusToReading, type XrayLayout } from './channels.ts';
 
 /**

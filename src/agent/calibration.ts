@@ -6,7 +6,6 @@ import { calibrationKindOf, ceilingRange, referenceFactor } from '../calibration
 import { untrustedReason } from '../calibration/signing.ts';
 import { type CalibrationMessage, CalibrationMessageSchema, DEADLETTER_TOPIC, type DeadLetter, topics } from '../core/contract.ts';
 import type { DeviceProfile } from '../core/profile.ts';
-import type { DecodedReading } from '../core/reading.ts';
 
 /**
  * Which profiles get which factor (the server decides the same way, src/server/routes/calibrations.ts):

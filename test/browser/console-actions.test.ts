@@ -9,8 +9,8 @@ import type { Source } from '../../src/core/reading.ts';
 import type { AuditEntry } from '../../src/server/auth/store.ts';
 import type { RunningServer } from '../../src/server/start.ts';
 import { loginAs } from '../support/browser.ts';
-import { geigerReading } from '../support/geiger-reading.ts';
 import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
+import { geigerReading } from '../support/geiger-reading.ts';
 import { devicePublishers } from '../support/mqtt-identities.ts';
 
 /** Issue 5 "Done when": operator acknowledges with a comment; an anonymous click is refused; training never mixes with live. */
@@ -38,9 +38,14 @@ describe('operator actions in the console (Chromium)', () => {
   let adminToken: string;
 
   const publish = (device: string, dose: number, source: Source = 'simulated') =>
-    publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [geigerReading(STATION, device, dose, source)] }), {
-      qos: 1,
-    });
+    publisher.publish(
+      device,
+      topics.readings(STATION, device),
+      JSON.stringify({ v: 1, readings: [geigerReading(STATION, device, dose, source)] }),
+      {
+        qos: 1,
+      },
+    );
   const liveItems = () => page.locator('[data-testid="alarm-list"] [data-testid="alarm-item"]');
   const trainingItems = () => page.locator('[data-testid="training-list"] [data-testid="alarm-item"]');
   const apiAlarms = async (): Promise<Alarm[]> => ((await (await fetch(`${server.url}/api/alarms`)).json()) as { alarms: Alarm[] }).alarms;

@@ -5,8 +5,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../src/core/contract.ts';
 import { loginAs } from '../support/browser.ts';
-import { geigerReading } from '../support/geiger-reading.ts';
 import { type ConsoleStack, startConsoleStack } from '../support/console-stack.ts';
+import { geigerReading } from '../support/geiger-reading.ts';
 import { devicePublishers } from '../support/mqtt-identities.ts';
 import { compareWithReference, referenceFonts, renderedFontFamilies } from '../support/screenshot-compare.ts';
 import { waitFor } from '../support/wait.ts';
@@ -57,7 +57,11 @@ describe('console for a working shift (Chromium)', () => {
   let feeder: NodeJS.Timeout | undefined;
   const publish = (device: string, dose: number) => {
     levels.set(device, dose);
-    return publisher.publish(device, topics.readings(STATION, device), JSON.stringify({ v: 1, readings: [geigerReading(STATION, device, dose)] }));
+    return publisher.publish(
+      device,
+      topics.readings(STATION, device),
+      JSON.stringify({ v: 1, readings: [geigerReading(STATION, device, dose)] }),
+    );
   };
 
   beforeAll(async () => {
@@ -107,10 +111,11 @@ describe('console for a working shift (Chromium)', () => {
       const last = await items()
         .nth(IN_ALARM.length - 1)
         .boundingBox();
-      expect(last).not.toBeNull();
-      expect(last!.y + last!.height).toBeLessThanOrEqual(viewport.height);
-      const list = (await page.getByTestId('alarm-list').boundingBox())!;
-      const firstTile = (await page.getByTestId('device-tile').first().boundingBox())!;
+      if (!last) throw new Error('the last alarm item has no box: it is not rendered');
+      expect(last.y + last.height).toBeLessThanOrEqual(viewport.height);
+      const list = await page.getByTestId('alarm-list').boundingBox();
+      const firstTile = await page.getByTestId('device-tile').first().boundingBox();
+      if (!list || !firstTile) throw new Error('the alarm list or the first device tile is not rendered');
       // Above the tiles on a narrow screen, to their left on a wide one: never after them.
       expect(list.y < firstTile.y || list.x < firstTile.x).toBe(true);
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../devices/index.ts';
+import { simulators } from '../../simulators/index.ts';
 import { createAlarmEngine } from '../../src/alarms/engine.ts';
 import { type AlarmRule, baseEvidence, numberOf } from '../../src/alarms/rule.ts';
 import { openCalibrationStore } from '../../src/calibration/store.ts';
@@ -11,11 +12,10 @@ import { addUser } from '../../src/server/auth/provision.ts';
 import { PERMISSIONS, type Role, RoleSchema } from '../../src/server/auth/roles.ts';
 import { type AuthStore, openAuthStore } from '../../src/server/auth/store.ts';
 import { createLiveState } from '../../src/server/live-state.ts';
-import type { RunProgress } from '../../src/training/runner.ts';
 import { createTrainingDesk, type TrainingDesk } from '../../src/training/desk.ts';
 import { openTrainingRunStore } from '../../src/training/run-store.ts';
+import type { RunProgress } from '../../src/training/runner.ts';
 import { createTrainingService } from '../../src/training/service.ts';
-import { simulators } from '../../simulators/index.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**

@@ -111,7 +111,10 @@ describe('fault suite: exact accounting under faults, both clock kinds (issue 8)
   // (src/ingest/connections.ts); a SIGKILL between that commit and the PUBACKs must lose nothing.
   it.each([
     { title: 'ingest SIGKILL mid-stream, restarted 3 s later: its spool and persistent session lose nothing', connections: 1 },
-    { title: 'ingest with 4 MQTT connections (group commit) SIGKILLed mid-stream and restarted: nothing lost, nothing doubled', connections: 4 },
+    {
+      title: 'ingest with 4 MQTT connections (group commit) SIGKILLed mid-stream and restarted: nothing lost, nothing doubled',
+      connections: 4,
+    },
   ])('$title', async ({ connections }) => {
     const r = await rig(`ingest-kill-${connections}`, connections > 1 ? { ingestConnections: connections } : {});
     const ingest = await ingestRunning(r, ['ingest'], 'ingest');

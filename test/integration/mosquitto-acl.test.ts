@@ -128,12 +128,20 @@ describe('mosquitto with the generated password_file and acl_file', () => {
     const proc = spawn(process.execPath, ['bin/radscreen.js', 'agent', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let code: number | string | null = null;
-    proc.stdout.on('data', (b: Buffer) => void (out += b.toString()));
-    proc.stderr.on('data', (b: Buffer) => void (out += b.toString()));
+    const collect = (b: Buffer) => {
+      out += b.toString();
+    };
+    proc.stdout.on('data', collect);
+    proc.stderr.on('data', collect);
     try {
       await waitFor(() => until(out), { timeoutMs: 20_000, describe: () => out.slice(-800) });
     } finally {
-      const exited = new Promise<void>((r) => proc.once('exit', (c, s) => r(void (code = c ?? s))));
+      const exited = new Promise<void>((r) =>
+        proc.once('exit', (c, s) => {
+          code = c ?? s;
+          r();
+        }),
+      );
       proc.kill('SIGTERM');
       // An agent that cannot reach its broker waits on its outbox: do not let it hold the test.
       const stuck = setTimeout(() => proc.kill('SIGKILL'), 15_000);

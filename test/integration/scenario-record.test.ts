@@ -190,7 +190,12 @@ describe('radscreen scenario record (real influxd)', () => {
     const cfg = configFile(db);
     const out = join(dir, 'empty.yaml');
     const refusals: Array<{ from: string; to: string; device: string; says: string[] }> = [
-      { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z', device: 'nobody', says: ['RS_ERR_RECORD_INVALID', "no readings of device 'nobody'"] },
+      {
+        from: '2026-01-01T00:00:00Z',
+        to: '2026-01-01T01:00:00Z',
+        device: 'nobody',
+        says: ['RS_ERR_RECORD_INVALID', "no readings of device 'nobody'"],
+      },
       { from: '2026-01-01T01:00:00Z', to: '2026-01-01T00:00:00Z', device: 'a', says: ['--to must be after --from'] },
       { from: '2026-01-01T00:00:00', to: '2026-01-01T01:00:00Z', device: 'a', says: ['with its zone'] },
     ];

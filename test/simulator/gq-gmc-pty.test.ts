@@ -34,7 +34,10 @@ async function run(options: Record<string, unknown>, enough: (readings: DecodedR
   agentPort.on('data', (chunk: Buffer) => session.push(chunk));
   const startedAt = Date.now();
   session.start?.();
-  await waitFor(() => enough(readings) || rejects.length > 0, { timeoutMs: 30_000, describe: () => ({ readings: readings.length, rejects }) });
+  await waitFor(() => enough(readings) || rejects.length > 0, {
+    timeoutMs: 30_000,
+    describe: () => ({ readings: readings.length, rejects }),
+  });
   session.stop();
   const ranMs = Date.now() - startedAt;
   sim.stop();
@@ -61,7 +64,10 @@ describe('GQ GMC over a socat pty pair with the real serialport', () => {
 
   it('streams heartbeat samples (five device seconds per real second here)', async () => {
     const beatsOf = (rs: DecodedReading[]) => rs.filter((r) => r.values.cps !== undefined);
-    const { readings, rejects, ranMs } = await run({ timezone: 'UTC', mode: 'heartbeat', request_timeout_ms: 500 }, (rs) => beatsOf(rs).length >= 8);
+    const { readings, rejects, ranMs } = await run(
+      { timezone: 'UTC', mode: 'heartbeat', request_timeout_ms: 500 },
+      (rs) => beatsOf(rs).length >= 8,
+    );
     expect(rejects).toEqual([]);
     const beats = beatsOf(readings);
     expect(beats.length).toBeGreaterThanOrEqual(8);

@@ -83,10 +83,14 @@ export async function compareWithReference(
         let differing = 0;
         const [p, q] = [x.data, y.data];
         for (let i = 0; i < p.length; i += 4) {
-          const d = Math.max(Math.abs(p[i]! - q[i]!), Math.abs(p[i + 1]! - q[i + 1]!), Math.abs(p[i + 2]! - q[i + 2]!));
+          const d = Math.max(
+            Math.abs((p[i] ?? 0) - (q[i] ?? 0)),
+            Math.abs((p[i + 1] ?? 0) - (q[i + 1] ?? 0)),
+            Math.abs((p[i + 2] ?? 0) - (q[i + 2] ?? 0)),
+          );
           const hit = d > tol;
           if (hit) differing++;
-          out.data.set(hit ? [255, 0, 255, 255] : [p[i]! / 3, p[i + 1]! / 3, p[i + 2]! / 3, 255], i);
+          out.data.set(hit ? [255, 0, 255, 255] : [(p[i] ?? 0) / 3, (p[i + 1] ?? 0) / 3, (p[i + 2] ?? 0) / 3, 255], i);
         }
         x.ctx.putImageData(out, 0, 0);
         const diff = x.ctx.canvas.toDataURL('image/png').split(',')[1] ?? '';

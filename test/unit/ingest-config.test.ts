@@ -30,7 +30,9 @@ describe('ingest config: shared subscriptions', () => {
   it('ingest.connections: default 1; more only with an external broker; 1..64', () => {
     expect(ConfigSchema.parse({ station: { id: 'st1' } }).ingest.connections).toBe(1);
     const embedded = ConfigSchema.safeParse({ station: { id: 'st1' }, ingest: { connections: 8 } });
-    expect(embedded.error?.issues.map((i) => [i.path.join('.'), i.message.includes('embedded aedes')])).toEqual([['ingest.connections', true]]);
+    expect(embedded.error?.issues.map((i) => [i.path.join('.'), i.message.includes('embedded aedes')])).toEqual([
+      ['ingest.connections', true],
+    ]);
     const external = { station: { id: 'st1' }, mqtt: { url: 'mqtt://127.0.0.1:1883' } };
     expect(ConfigSchema.parse({ ...external, ingest: { connections: 8 } }).ingest.connections).toBe(8);
     for (const connections of [0, 65, 2.5])

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPollSession, type PollRequest } from '../../src/sessions/poll-session.ts';
 import type { Reject } from '../../src/core/errors.ts';
+import { createPollSession, type PollRequest } from '../../src/sessions/poll-session.ts';
 
 function harness() {
   const writes: string[] = [];

@@ -2,16 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeDataBuf } from '../../devices/radiacode/databuf.ts';
 import { radiacode } from '../../devices/radiacode/profile.ts';
-import {
-  COMMAND,
-  encodeRequest,
-  firmwareSupported,
-  isReject,
-  parseResponseBody,
-  parseVersion,
-  parseVirtualString,
-  VS,
-} from '../../devices/radiacode/protocol.ts';
+import { COMMAND, encodeRequest, isReject, parseResponseBody, parseVirtualString, VS } from '../../devices/radiacode/protocol.ts';
 import { createRadiacodeSession } from '../../devices/radiacode/session.ts';
 import { decodeSpectrum } from '../../devices/radiacode/spectrum.ts';
 import { seededRandom } from '../../simulators/physics.ts';
