@@ -3,6 +3,20 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+/** Every .ts/.js file under `dirs`, concatenated: what an import could be found in. */
+function sourcesUnder(dirs: readonly string[]): string {
+  const code: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.(ts|js)$/.test(name)) code.push(readFileSync(path, 'utf8'));
+    }
+  };
+  for (const dir of dirs) walk(dir);
+  return code.join('\n');
+}
+
 /**
  * `npm ci` on Node 20 without warnings (docs/install.md "Dependencies"): every package in the
  * lockfile accepts this Node (npm warns EBADENGINE otherwise), every package with an install
@@ -43,16 +57,7 @@ describe('dependencies', () => {
   });
 
   it('every runtime dependency is imported by the code', () => {
-    const code: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const path = join(dir, name);
-        if (statSync(path).isDirectory()) walk(path);
-        else if (/\.(ts|js)$/.test(name)) code.push(readFileSync(path, 'utf8'));
-      }
-    };
-    for (const dir of ['src', 'devices', 'simulators', 'bin', 'scripts', 'dashboards/console']) walk(dir);
-    const all = code.join('\n');
+    const all = sourcesUnder(['src', 'devices', 'simulators', 'bin', 'scripts', 'dashboards/console']);
     const unused = Object.keys(pkg.dependencies).filter((d) => !new RegExp(`from '${d}(/[^']*)?'|import\\('${d}(/[^']*)?'\\)`).test(all));
     expect(unused).toEqual([]);
   });
@@ -66,17 +71,7 @@ describe('dependencies', () => {
       '@types/node': 'Node typings for tsc',
       '@types/better-sqlite3': 'better-sqlite3 typings for tsc',
     };
-    const code: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const path = join(dir, name);
-        if (statSync(path).isDirectory()) walk(path);
-        else if (/\.(ts|js)$/.test(name)) code.push(readFileSync(path, 'utf8'));
-      }
-    };
-    for (const dir of ['test', 'bench', 'scripts']) walk(dir);
-    code.push(readFileSync('vitest.config.ts', 'utf8'));
-    const all = code.join('\n');
+    const all = `${sourcesUnder(['test', 'bench', 'scripts'])}\n${readFileSync('vitest.config.ts', 'utf8')}`;
     const unused = Object.keys(pkg.devDependencies).filter(
       (d) => !tools[d] && !new RegExp(`from '${d}(/[^']*)?'|import\\('${d}(/[^']*)?'\\)`).test(all),
     );

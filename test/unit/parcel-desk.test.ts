@@ -31,6 +31,22 @@ const reading = (dev: string, ts: number, values: Reading['values']): Reading =>
     seq: 0,
   }) as unknown as Reading;
 
+/** A running-total spectrum message of rc1 with every one of its 16 channels at `fill` counts. */
+const flatSpectrum = (o: { ts: number; live: number; fill: number; calibration: number[] }) => ({
+  v: 1 as const,
+  station: 's1',
+  device: 'rc1',
+  spectrum: {
+    channels: 16,
+    counts: new Array(16).fill(o.fill),
+    calibration: o.calibration,
+    live_time_s: o.live,
+    device: 'rc1',
+    ts: o.ts,
+    measurement_class: 'Foreground' as const,
+  },
+});
+
 let desk: ParcelDesk | undefined;
 afterEach(() => desk?.close());
 
@@ -75,21 +91,7 @@ describe('parcel desk', () => {
 
   it('holds the close until a spectrum read after the exit arrives, then replays the readings that waited', () => {
     desk = createParcelDesk({ chute: ['rc1'], settle_s: 30, log: silent });
-    const calibration = [0, 30];
-    const spectrum = (ts: number, live: number, fill: number) => ({
-      v: 1 as const,
-      station: 's1',
-      device: 'rc1',
-      spectrum: {
-        channels: 16,
-        counts: new Array(16).fill(fill),
-        calibration,
-        live_time_s: live,
-        device: 'rc1',
-        ts,
-        measurement_class: 'Foreground' as const,
-      },
-    });
+    const spectrum = (ts: number, live: number, fill: number) => flatSpectrum({ ts, live, fill, calibration: [0, 30] });
     desk.spectrum(spectrum(T0, 10, 1));
     desk.observe(reading('scanner', T0 + 11_000, { bag_present: true }));
     desk.observe(reading('scanner', T0 + 12_000, { bag_present: false }));
@@ -107,20 +109,8 @@ describe('parcel desk', () => {
 
   it('keeps a parcel whose spectrum cannot be identified (implausible calibration), with the reason', () => {
     desk = createParcelDesk({ chute: ['rc1'], settle_s: 30, log: silent });
-    const spectrum = (live: number, fill: number) => ({
-      v: 1 as const,
-      station: 's1',
-      device: 'rc1',
-      spectrum: {
-        channels: 16,
-        counts: new Array(16).fill(fill),
-        calibration: [0, 3],
-        live_time_s: live,
-        device: 'rc1',
-        ts: T0,
-        measurement_class: 'Foreground' as const,
-      },
-    });
+    // An energy scale of 3 keV a channel over 16 channels: refused as implausible by the identifier.
+    const spectrum = (live: number, fill: number) => flatSpectrum({ ts: T0, live, fill, calibration: [0, 3] });
     desk.spectrum(spectrum(10, 1));
     desk.observe(reading('scanner', T0 + 10_500, { bag_present: true }));
     desk.spectrum(spectrum(11, 2));
