@@ -59,6 +59,8 @@ export interface SpoolOptions extends Omit<LinePosterOptions, 'maxSockets'> {
   onHighWater?: (high: boolean, depth: number, maxRows: number) => void;
   /** Points the spool itself dropped: refused when full, or expired by age. */
   onSpoolDrop?: (reason: 'full' | 'expired', count: number) => void;
+  /** The spool's timed WAL checkpoint failed (durable-queue.ts); for the log. Must not throw. */
+  onCheckpointError?: (message: string) => void;
 }
 
 /** Counters since start; `buffered` is the spool depth (points not yet in InfluxDB). */
@@ -115,6 +117,7 @@ export function openSpool(opts: SpoolOptions): Spool {
     tailMaxItems: 4 * opts.batchSize,
     // One spool file takes every commit of the ingest: checkpoint it once a second, not per 1,000 pages.
     checkpointIntervalMs: 1000,
+    ...(opts.onCheckpointError ? { onCheckpointError: opts.onCheckpointError } : {}),
     ...(opts.onHighWater ? { onHighWater: opts.onHighWater } : {}),
     onDrop: (reason, count) => {
       dropped[reason] += count;

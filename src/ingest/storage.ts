@@ -106,6 +106,8 @@ export function openIngestStorage(
           'RS_ERR_QUEUE_FULL',
           `ingest ${retentionPolicy} spool ${high ? 'above' : 'back below'} 80 %: ${depth}/${maxRows} points`,
         ),
+      onCheckpointError: (message) =>
+        log.warn({ spool: path, err: message }, 'spool checkpoint failed; SQLite checkpoints by size instead'),
       onSpoolDrop: (reason, count) =>
         events.alarm('spool_drop', true, 'RS_ERR_QUEUE_FULL', `ingest ${retentionPolicy} spool dropped ${count} points (${reason})`),
     });

@@ -57,6 +57,8 @@ export interface QueueOptions {
    * fsync every second).
    */
   checkpointIntervalMs?: number;
+  /** A timed checkpoint failed (SQLite's own at 20,000 pages still bounds the WAL). Must not throw. */
+  onCheckpointError?(message: string): void;
   now?: () => number;
 }
 
@@ -122,7 +124,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
   db.pragma('synchronous = NORMAL');
   const checkpoint =
     opts.checkpointIntervalMs !== undefined && opts.path !== ':memory:'
-      ? startTimedCheckpoint(db, opts.path, opts.checkpointIntervalMs)
+      ? startTimedCheckpoint(db, opts.path, opts.checkpointIntervalMs, opts.onCheckpointError)
       : undefined;
   db.exec('CREATE TABLE IF NOT EXISTS q (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL)');
   // Files from before rows held several items: each of their rows is one item.

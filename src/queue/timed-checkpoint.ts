@@ -28,9 +28,17 @@ const Database = require(workerData.sqlite);
 const files = new Map();
 parentPort.on('message', (m) => {
   if (m.op === 'open') {
-    const db = new Database(m.path, { fileMustExist: true });
-    db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
+    let db;
+    try {
+      db = new Database(m.path, { fileMustExist: true });
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      // One file that cannot be opened must not take the other files' checkpoints down with it.
+      parentPort.postMessage({ id: m.id, error: 'cannot open ' + m.path + ': ' + err.message });
+      files.set(m.id, { db: undefined, timer: undefined });
+      return;
+    }
     const dirty = new Int32Array(m.flag);
     const timer = setInterval(() => {
       if (Atomics.exchange(dirty, 0, 0) === 0) return;
@@ -46,7 +54,7 @@ parentPort.on('message', (m) => {
     files.delete(m.id);
     if (f) {
       clearInterval(f.timer);
-      f.db.close();
+      f.db?.close();
     }
     if (files.size === 0) parentPort.close();
   }
@@ -58,11 +66,16 @@ const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
 /** The process's checkpoint worker while it has files; a new one is started after the last leaves. */
 let shared: { worker: Worker; files: number; onError: Map<number, (message: string) => void> } | undefined;
 let nextId = 1;
+/** Checkpoint worker threads alive in this process (tests check there is one, not one per file). */
+let liveWorkers = 0;
+export const checkpointWorkerCount = () => liveWorkers;
 
 function checkpointWorker(): NonNullable<typeof shared> {
   if (shared) return shared;
   const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { sqlite: sqliteModule } });
   worker.unref();
+  liveWorkers++;
+  worker.once('exit', () => liveWorkers--);
   const s = { worker, files: 0, onError: new Map<number, (message: string) => void>() };
   worker.on('message', (m: { id: number; error: string }) => s.onError.get(m.id)?.(m.error));
   worker.on('error', (err) => {

@@ -1,8 +1,10 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openDurableQueue } from '../../src/queue/durable-queue.ts';
+import { checkpointWorkerCount, startTimedCheckpoint } from '../../src/queue/timed-checkpoint.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -41,17 +43,36 @@ describe('durable queue checkpoints', () => {
       f.q.append(['line protocol '.repeat(800)]);
       await waitFor(() => size(f.path) > before, { timeoutMs: 10_000, describe: () => ({ file: f.path, before, now: size(f.path) }) });
     };
+    await waitFor(() => checkpointWorkerCount() === 0, { timeoutMs: 10_000, describe: checkpointWorkerCount });
     const a = open('shared-a');
     const b = open('shared-b');
+    expect(checkpointWorkerCount()).toBe(1); // one thread (~13 MiB), not one per file
     await checkpointed(a);
     await checkpointed(b);
     a.q.close();
     await checkpointed(b); // closing one file leaves the worker serving the other
     b.q.close();
+    await waitFor(() => checkpointWorkerCount() === 0, { timeoutMs: 10_000, describe: checkpointWorkerCount });
     const c = open('shared-c');
-    await checkpointed(c); // a new worker after the last file left
+    expect(checkpointWorkerCount()).toBe(1); // a new worker after the last file left
+    await checkpointed(c);
     c.q.close();
-    expect(size(c.path)).toBeGreaterThan(0);
+  });
+
+  it('a file the worker cannot open is reported, and the worker goes on serving the other files', async () => {
+    const errors: string[] = [];
+    const db = new Database(join(dir, 'holder.sqlite'));
+    const missing = startTimedCheckpoint(db, join(dir, 'no-such-dir', 'q.sqlite'), 100, (m) => errors.push(m));
+    await waitFor(() => errors.length > 0, { timeoutMs: 10_000, describe: () => errors });
+    expect(errors[0]).toMatch(/cannot open .*no-such-dir/);
+    const path = join(dir, 'after-error.sqlite');
+    const q = openDurableQueue({ path, maxRows: 1000, maxAgeMs: 60_000, checkpointIntervalMs: 100 });
+    const before = size(path);
+    q.append(['line protocol '.repeat(800)]);
+    await waitFor(() => size(path) > before, { timeoutMs: 10_000, describe: () => ({ before, now: size(path) }) });
+    q.close();
+    missing.stop();
+    db.close();
   });
 
   it('without one, the same commit stays in the WAL (SQLite checkpoints only after 1,000 pages)', async () => {
