@@ -17,7 +17,7 @@
  * `BENCH_CPU_PROF=<dir>` runs the agent under `node --cpu-prof` (summarise with a profile viewer).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,7 @@ import { topics } from '../src/core/contract.ts';
 import { type PtyPair, startPtyPair } from '../src/transports/socat.ts';
 import { freePort, startMosquitto, stopChild } from '../test/support/services.ts';
 import { buildDist } from './build-dist.ts';
+import { cpuSeconds, rssMib } from './proc-stats.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -42,21 +43,10 @@ const { values: a } = parseArgs({
   },
 });
 const say = (s: string) => !a.json && process.stderr.write(`${s}\n`);
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s.
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-agent-'));
 const broker = await startMosquitto(join(dir, 'mosquitto'));
 const started: ChildProcess[] = [];
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14, 15)
-}
-/** VmHWM (peak, start-up included) or VmRSS (now) of a process, MiB. */
-function rssMib(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Runner = 'built' | 'tsx';

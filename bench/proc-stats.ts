@@ -11,8 +11,11 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14, 15)
 }
 
-/** Peak resident set (VmHWM) of a process, MiB. */
-export function peakRssMib(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** VmHWM (peak, start-up included) or VmRSS (now) of a process, MiB. */
+export function rssMib(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
+
+/** Peak resident set (VmHWM) of a process, MiB. */
+export const peakRssMib = (pid: number): number => rssMib(pid, 'VmHWM');
