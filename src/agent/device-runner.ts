@@ -8,6 +8,7 @@ import { normaliseReading } from '../core/normalise.ts';
 import type { DeviceProfile, DeviceSession, SessionContext } from '../core/profile.ts';
 import type { DecodedReading, Source } from '../core/reading.ts';
 import type { DurableReceipts } from '../core/receipts.ts';
+import { everyInterval } from '../core/shared-interval.ts';
 import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
 import { openDurableQueue } from '../queue/durable-queue.ts';
 import { MAX_SPECTRUM_PAYLOAD_BYTES, spectrumMessage } from '../spectra/contract.ts';
@@ -112,7 +113,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
     },
     onDrop: (reason, count) => log.error({ code: 'RS_ERR_QUEUE_FULL', reason, count }, 'outbox dropped readings'),
   });
-  const expireTimer = setInterval(() => outbox.expire(), 10_000);
+  // Periodic per-device jobs run on shared timers: one wake-up per period for all devices (shared-interval.ts).
+  const stopExpiry = everyInterval(10_000, () => outbox.expire());
   const publisher = createPublisher({
     client,
     topic: topics.readings(opts.station, opts.device),
@@ -170,7 +172,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
       link: opts.link.description,
       accepted,
       rejected,
-      outbox: { depth: o.depth, oldest_age_ms: o.oldestAgeMs, dropped: o.dropped, alarm: outboxAlarm },
+      // Depth as the publisher counts it: rows acknowledged but not yet deleted are not waiting.
+      outbox: { depth: publisher.stats().queued, oldest_age_ms: o.oldestAgeMs, dropped: o.dropped, alarm: outboxAlarm },
     });
     client.publish(statusTopic, JSON.stringify(message), { qos: 1, retain: true }, () => {});
   }
@@ -225,7 +228,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
   };
 
   // Counts change every second; a retained status every 10 s keeps consoles current without flooding.
-  const statusTimer = setInterval(publishStatus, 10_000);
+  const stopStatus = everyInterval(10_000, publishStatus);
   opts.link.open({
     data(chunk, message) {
       const mark = message ? { messageId: message.messageId, digest: digestOf(chunk) } : undefined;
@@ -278,8 +281,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
     },
     /** Stops reading, publishes what is queued, marks the device offline, disconnects. */
     async stop(): Promise<void> {
-      clearInterval(statusTimer);
-      clearInterval(expireTimer);
+      stopStatus();
+      stopExpiry();
       session?.stop();
       session = undefined;
       await opts.link.close();

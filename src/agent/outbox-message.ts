@@ -7,10 +7,11 @@ import type { QueueBatch } from '../queue/queue-batch.ts';
  * A row is deleted once every message that carries part of it has been acknowledged.
  */
 
-/** A row being published: `open` counts its messages not yet acknowledged. */
+/** A row being published: `open` counts its messages not yet acknowledged; `items` its readings. */
 export interface OutboxRow {
   id: number;
   open: number;
+  items: number;
 }
 
 /** One MQTT message: readings' JSON joined by `,`, and the rows it carries part of. */
@@ -31,7 +32,7 @@ export function cutMessages(batch: QueueBatch, maxPerMessage: number): OutboxMes
   };
   for (let i = 0; i < batch.bodies.length; i++) {
     const n = batch.counts[i] as number;
-    const row: OutboxRow = { id: batch.ids[i] as number, open: 0 };
+    const row: OutboxRow = { id: batch.ids[i] as number, open: 0, items: n };
     const body = n === 1 ? (batch.bodies[i] as string) : (batch.bodies[i] as string).replaceAll('\n', ',');
     if (cur && cur.items + n <= maxPerMessage) {
       cur.body += `,${body}`;

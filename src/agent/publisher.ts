@@ -13,7 +13,7 @@ export interface PublisherOptions {
   topic: string;
   /** The device's durable outbox; the publisher owns its cursors but not its life (caller closes it). */
   outbox: DurableQueue;
-  /** Readings ready within this window go out as one message (ms). Default 50. */
+  /** Readings within this window after the last send wait and go out as one message (ms); one after a quieter spell goes at once. Default 50. */
   coalesceMs: number;
   /**
    * Most QoS 1 messages awaiting PUBACK. mqtt.js has a 16-bit message-id space and silently
@@ -24,6 +24,8 @@ export interface PublisherOptions {
   maxPerMessage?: number;
   /** Backlog (rows left from before a restart or an outage) drained at most this fast, readings/s. Default 5000. */
   backlogRatePerSec?: number;
+  /** Longest an acknowledged row waits for the next append to carry its delete (ms). Default 2000. */
+  ackDeleteDelayMs?: number;
   /** Pause after a failed publish before the outbox is replayed (ms). Default 1000. */
   retryMs?: number;
   onPublishError(err: Error, count: number): void;
@@ -47,7 +49,11 @@ export interface PublisherStats {
  * Coalescing QoS 1 publisher backed by the SQLite outbox (src/queue/durable-queue.ts).
  *
  * A reading is committed to the outbox (one transaction per event-loop turn, so a burst costs one
- * commit) and only what is committed is published; a message's rows are deleted on PUBACK. A
+ * commit) and only what is committed is published. A message's rows leave the outbox once acknowledged
+ * (PUBACK): they are deleted in the transaction of the next append, or after `ackDeleteDelayMs`
+ * when none comes, so a device reading once a second costs one commit per reading, not two
+ * (docs/benchmarks.md "Edge footprint"). A crash in between re-sends those rows at the next start,
+ * which is safe for the reason below. A
  * failed publish rewinds the outbox, so everything unacknowledged goes again: re-sends are safe
  * because a reading's InfluxDB identity is deterministic. Live readings go first; backlog from a
  * restart or an outage is interleaved at `backlogRatePerSec`.
@@ -69,16 +75,23 @@ export function createPublisher(opts: PublisherOptions) {
   // The broker message the pending readings came from, committed with them (source-mark.ts).
   const marks = openSourceMarks(outbox.db);
   let pendingMark: SourceMark | undefined;
-  const appendMarked = outbox.db.transaction((items: string[], mark: SourceMark) => {
-    outbox.append(items, rowItems);
-    marks.write(mark);
-  });
+  // Rows every message of which was acknowledged, not yet deleted: the delete rides in the next
+  // append's transaction, so a steady device costs one commit per reading instead of two, or
+  // runs on its own after `ackDeleteDelayMs` when no reading follows (module comment).
   const ackedRows: number[] = [];
+  let ackedItems = 0;
+  let deleteTimer: NodeJS.Timeout | undefined;
+  const appendWithAcks = outbox.db.transaction((items: string[], mark: SourceMark | undefined, acked: number[]) => {
+    if (acked.length > 0) outbox.ack(...idRanges(acked));
+    outbox.append(items, rowItems);
+    if (mark) marks.write(mark);
+  });
   // Messages cut from rows already taken, not yet sent (bounded by one take).
   let queue: OutboxMessage[] = [];
   let queueHead = 0;
   let inflight = 0;
   let coalesceTimer: NodeJS.Timeout | undefined;
+  let lastLiveFlushAt = Number.NEGATIVE_INFINITY;
   let ackTimer: NodeJS.Immediate | undefined;
   let closed = false;
   let failed = false;
@@ -96,37 +109,67 @@ export function createPublisher(opts: PublisherOptions) {
       const mark = pendingMark;
       pendingMark = undefined;
       try {
-        if (mark) appendMarked(pending.splice(0), mark);
-        else outbox.append(pending.splice(0), rowItems);
+        if (mark || ackedRows.length > 0) {
+          appendWithAcks(pending.splice(0), mark, ackedRows);
+          forgetAcked();
+        } else outbox.append(pending.splice(0), rowItems);
       } catch (err) {
         // Not committed: whoever waits must not acknowledge the source (the broker re-sends).
         for (const w of waiters) w.reject(err as Error);
         throw err;
       }
-      if (!coalesceTimer && !closed) coalesceTimer = setTimeout(flushLive, opts.coalesceMs);
+      if (!coalesceTimer && !closed) {
+        // Leading edge: a reading after a quiet spell goes out in this turn; only readings within
+        // `coalesceMs` of the last send wait for the window. A 1 Hz instrument's reading thus costs
+        // no timer wake-up and no window of latency, and a burst is still coalesced.
+        const since = Date.now() - lastLiveFlushAt;
+        if (since >= opts.coalesceMs) flushLive();
+        else coalesceTimer = setTimeout(flushLive, opts.coalesceMs - since);
+      }
     }
     for (const w of waiters) w.resolve();
   }
 
   function flushLive(): void {
     coalesceTimer = undefined;
+    lastLiveFlushAt = Date.now();
     pump();
   }
 
-  /** Deletes acknowledged rows in one transaction per event-loop turn, not one per PUBACK. */
+  /** Once per event-loop turn with PUBACKs: arms the delete of acknowledged rows and resumes the pump. */
   function flushAcks(): void {
     if (ackTimer) clearImmediate(ackTimer);
     ackTimer = undefined;
-    if (ackedRows.length > 0) outbox.ack(...idRanges(ackedRows.splice(0)));
+    if (ackedRows.length > 0 && !deleteTimer && !closed) deleteTimer = setTimeout(deleteAcked, opts.ackDeleteDelayMs ?? 2000);
     // One pump per turn for all the PUBACKs of that turn.
     if (!failed && (blocked || backlogDue)) pump();
     notifyIdle();
   }
 
+  /** Deletes the acknowledged rows now, in a transaction of their own. */
+  function deleteAcked(): void {
+    if (ackedRows.length > 0) outbox.ack(...idRanges(ackedRows));
+    forgetAcked();
+  }
+
+  function forgetAcked(): void {
+    ackedRows.length = 0;
+    ackedItems = 0;
+    if (deleteTimer) clearTimeout(deleteTimer);
+    deleteTimer = undefined;
+  }
+
+  /** Readings committed and not yet acknowledged (acknowledged rows awaiting their delete are not). */
+  const unacked = () => outbox.depth() - ackedItems + pending.length;
+
   /** The message reached its next hop (PUBACK, and in station mode ingest's receipt). */
   function settle(m: OutboxMessage): void {
     inflight--;
-    for (const row of m.rows) if (--row.open === 0) ackedRows.push(row.id);
+    for (const row of m.rows)
+      if (--row.open === 0) {
+        ackedRows.push(row.id);
+        ackedItems += row.items;
+      }
     ackTimer ??= setImmediate(flushAcks);
     stats.published += m.items;
     stats.messages++;
@@ -159,6 +202,7 @@ export function createPublisher(opts: PublisherOptions) {
     queue = [];
     queueHead = 0;
     flushAcks();
+    deleteAcked(); // before the rewind, or acknowledged rows would be sent again
     outbox.rewind();
     backlogDue = outbox.depth() > 0;
     if (!closed) setTimeout(pump, opts.retryMs ?? 1000);
@@ -193,7 +237,7 @@ export function createPublisher(opts: PublisherOptions) {
   }
 
   function notifyIdle(): void {
-    if (pending.length === 0 && inflight === 0 && outbox.depth() === 0) idle.notify();
+    if (inflight === 0 && unacked() === 0) idle.notify();
   }
 
   // A reconnect after a broker outage: mqtt.js re-sends what it had in flight; we go on from there.
@@ -236,21 +280,22 @@ export function createPublisher(opts: PublisherOptions) {
         clearTimeout(coalesceTimer);
         flushLive();
       }
-      if (pending.length === 0 && inflight === 0 && outbox.depth() === 0) return;
-      await idle.wait();
+      if (inflight > 0 || unacked() > 0) await idle.wait();
+      deleteAcked();
     },
     /** Stops publishing; what is left stays in the outbox for the next start. */
     close(): void {
+      closed = true; // first: the commit below must not publish rows the outbox is about to close on
       commit();
       flushAcks();
-      closed = true;
+      deleteAcked();
       clearTimeout(coalesceTimer);
       backlog.stop();
       confirm?.close();
       client.off('connect', onConnect);
     },
     stats(): PublisherStats {
-      return { ...stats, queued: outbox.depth() + pending.length, inflight };
+      return { ...stats, queued: unacked(), inflight };
     },
   };
 }

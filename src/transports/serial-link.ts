@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { SerialPort, SerialPortMock } from 'serialport';
+import { everyInterval } from '../core/shared-interval.ts';
 import type { DeviceLink, LinkHandlers } from './link.ts';
 import { nextBackoff } from './link.ts';
 import { mainThreadReadBinding } from './main-thread-read.ts';
@@ -36,7 +37,7 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
   const backoffOpts = opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
   let handlers: LinkHandlers | undefined;
   let port: Port | undefined;
-  let watchdog: NodeJS.Timeout | undefined;
+  let stopWatchdog: (() => void) | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let backoff = 0;
   let attempt = 0;
@@ -81,14 +82,12 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
       if (closed) return void p.close(() => {});
       lastDataAt = Date.now();
       handlers?.state('online', portDetail());
-      watchdog = setInterval(
-        () => {
-          const silentMs = Date.now() - lastDataAt;
-          if (!existsSync(path)) lose(p, 'RS_ERR_PORT_LOST', 'device path vanished');
-          else if (silentMs > opts.noDataTimeoutMs) lose(p, 'RS_ERR_PORT_LOST', `no data for ${silentMs} ms`);
-        },
-        Math.max(50, Math.min(1000, opts.noDataTimeoutMs / 4)),
-      );
+      // On the shared timer of its period: one wake-up for every port's watchdog (shared-interval.ts).
+      stopWatchdog = everyInterval(Math.max(50, Math.min(1000, opts.noDataTimeoutMs / 4)), () => {
+        const silentMs = Date.now() - lastDataAt;
+        if (!existsSync(path)) lose(p, 'RS_ERR_PORT_LOST', 'device path vanished');
+        else if (silentMs > opts.noDataTimeoutMs) lose(p, 'RS_ERR_PORT_LOST', `no data for ${silentMs} ms`);
+      });
     });
   }
 
@@ -96,8 +95,8 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
   function lose(p: Port, code: string, message: string): void {
     if (p !== port) return;
     port = undefined;
-    if (watchdog) clearInterval(watchdog);
-    watchdog = undefined;
+    stopWatchdog?.();
+    stopWatchdog = undefined;
     p.removeAllListeners('data');
     p.on('error', () => {}); // late errors from a port we already gave up on
     if (p.isOpen) p.close(() => {});
@@ -135,7 +134,7 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
     async close() {
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
-      if (watchdog) clearInterval(watchdog);
+      stopWatchdog?.();
       const p = port;
       port = undefined;
       if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));

@@ -124,19 +124,70 @@ describe('durable queue', () => {
 });
 
 describe('outbox publisher', () => {
-  it('coalesces readings ready within the window into one message and deletes them on PUBACK', async () => {
+  it('sends a burst committed in one turn at once, as one message, only after its commit', async () => {
     const client = fakeClient();
     const outbox = openDurableQueue({ path: file(), maxRows: 1000, maxAgeMs: 60_000 });
-    const p = createPublisher({ client: asClient(client), topic: 't', outbox, coalesceMs: 20, maxInflight: 10, onPublishError() {} });
+    const depthAtSend: number[] = [];
+    const send = (client as unknown as { publish: (...a: unknown[]) => void }).publish;
+    (client as unknown as { publish: unknown }).publish = (...args: unknown[]) => {
+      depthAtSend.push(outbox.depth());
+      send(...args);
+    };
+    const p = createPublisher({ client: asClient(client), topic: 't', outbox, coalesceMs: 200, maxInflight: 10, onPublishError() {} });
     for (let i = 0; i < 30; i++) p.publish(reading(i));
-    await sleep(5);
-    expect(outbox.depth()).toBe(30); // committed before anything was published
-    expect(client.messages).toHaveLength(0);
-    await p.drain();
+    await new Promise(setImmediate); // no coalescing window after a quiet spell
     expect(client.messages).toHaveLength(1);
+    expect(depthAtSend).toEqual([30]); // committed before anything was published
+    await p.drain();
     expect(idsIn(client.messages)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     expect(outbox.depth()).toBe(0);
     expect(p.stats()).toMatchObject({ published: 30, messages: 1, queued: 0 });
+  });
+
+  it('holds readings that follow a send within the window and sends them as one message', async () => {
+    const client = fakeClient();
+    const outbox = openDurableQueue({ path: file(), maxRows: 1000, maxAgeMs: 60_000 });
+    const p = createPublisher({ client: asClient(client), topic: 't', outbox, coalesceMs: 300, maxInflight: 10, onPublishError() {} });
+    p.publish(reading(0));
+    await new Promise(setImmediate);
+    expect(client.messages).toHaveLength(1);
+    for (let i = 1; i <= 10; i++) {
+      p.publish(reading(i)); // one a turn, as a fast instrument's lines arrive
+      await new Promise(setImmediate);
+    }
+    expect(client.messages).toHaveLength(1);
+    expect(p.stats().queued).toBe(10); // waiting, but committed
+    await p.drain();
+    expect(client.messages).toHaveLength(2);
+    expect(idsIn(client.messages.slice(1))).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  });
+
+  it('deletes acknowledged rows in the next append, or on their own when no reading follows', async () => {
+    const client = fakeClient();
+    const outbox = openDurableQueue({ path: file(), maxRows: 1000, maxAgeMs: 60_000 });
+    const rowIds = () => (outbox.db.prepare('SELECT id FROM q ORDER BY id').pluck().all() as number[]).join(',');
+    const p = createPublisher({
+      client: asClient(client),
+      topic: 't',
+      outbox,
+      coalesceMs: 5,
+      maxInflight: 10,
+      ackDeleteDelayMs: 150,
+      onPublishError() {},
+    });
+    p.publish(reading(0));
+    await sleep(30); // sent and acknowledged
+    expect(p.stats()).toMatchObject({ published: 1, queued: 0 });
+    expect(rowIds()).toBe('1'); // acknowledged, its delete waits for the next append
+    p.publish(reading(1));
+    await new Promise(setImmediate);
+    expect(rowIds()).toBe('2'); // one transaction: row 1 deleted, row 2 appended
+    await sleep(30);
+    expect(rowIds()).toBe('2');
+    await sleep(200); // no reading followed: deleted on its own
+    expect(rowIds()).toBe('');
+    expect(outbox.depth()).toBe(0);
+    p.close();
   });
 
   it('replays what a failed publish left, and sends live readings before the backlog', async () => {
