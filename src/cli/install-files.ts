@@ -46,11 +46,15 @@ export const UNITS: Record<InstallMode, ReadonlyArray<{ command: string; descrip
  * runs on small edge computers and allocates little (a few hundred bytes a reading), so V8's
  * default young generation (semi-spaces growing to 16 MiB each, about 48 MiB reserved and touched
  * as it grows) is mostly RSS it never needs: with 1 MiB semi-spaces `npm run bench:agent` measured
- * ≈ 26 MiB less peak RSS at 64 devices and no CPU change within the noise. Ingest, server and
- * station allocate per message at thousands a second; they keep V8's defaults.
+ * ≈ 26 MiB less peak RSS at 64 devices and no CPU change within the noise. The ingest runs with
+ * 4 MiB semi-spaces: `npm run bench:ingest` at saturation (≈ 70,000 readings/s coalesced) measured
+ * peak RSS 190 MiB against 252 with the defaults, for ≈ 30 % more CPU per reading and ≈ 14 % less
+ * peak throughput, far above any station's rate (docs/benchmarks.md "Drain and memory"). Server
+ * and station keep V8's defaults.
  */
 export const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   agent: ['--max-semi-space-size=1'],
+  ingest: ['--max-semi-space-size=4'],
 };
 
 export const unitName = (command: string): string => `radscreen-${command}.service`;

@@ -88,11 +88,13 @@ describe('radscreen install --prefix', () => {
       expect(unit).toContain('Conflicts=radscreen-station.service\n');
       expect(verifyUnit(path)).toBe('');
     }
-    // The agent's small young generation (bench:agent, docs/benchmarks.md) is applied where it runs.
+    // The agent's and ingest's small young generations (docs/benchmarks.md) are applied where they run.
     const agentUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-agent.service'), 'utf8');
     expect(agentUnit).toMatch(new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /\\S+/bin/radscreen\\.js agent `, 'm'));
     const ingestUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-ingest.service'), 'utf8');
-    expect(ingestUnit).not.toContain('--max-semi-space-size');
+    expect(ingestUnit).toMatch(new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=4 /\\S+/bin/radscreen\\.js ingest `, 'm'));
+    const serverUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-server.service'), 'utf8');
+    expect(serverUnit).not.toContain('--max-semi-space-size');
   });
 
   it('keeps an edited config and environment file on a rerun, rewrites the units', () => {
