@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { createPublisher } from '../../src/agent/publisher.ts';
+import { createPublisher, type PublisherOptions } from '../../src/agent/publisher.ts';
 import type { Reading } from '../../src/core/reading.ts';
-import { openDurableQueue } from '../../src/queue/durable-queue.ts';
+import { type DurableQueue, openDurableQueue } from '../../src/queue/durable-queue.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'radscreen-outbox-'));
 let seq = 0;
@@ -37,6 +37,9 @@ function fakeClient(ackMs = 1) {
   return ee;
 }
 const asClient = (c: ReturnType<typeof fakeClient>) => c as unknown as MqttClient;
+/** A publisher on topic `t` with short windows; `opts` overrides. */
+const publisherOn = (client: ReturnType<typeof fakeClient>, outbox: DurableQueue, opts: Partial<PublisherOptions> = {}) =>
+  createPublisher({ client: asClient(client), topic: 't', outbox, coalesceMs: 5, maxInflight: 10, onPublishError() {}, ...opts });
 const idsIn = (messages: string[]) =>
   messages.flatMap((m) => (JSON.parse(m) as { readings: Reading[] }).readings.map((r) => r.values.cpm as number));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -166,15 +169,7 @@ describe('outbox publisher', () => {
     const client = fakeClient();
     const outbox = openDurableQueue({ path: file(), maxRows: 1000, maxAgeMs: 60_000 });
     const rowIds = () => (outbox.db.prepare('SELECT id FROM q ORDER BY id').pluck().all() as number[]).join(',');
-    const p = createPublisher({
-      client: asClient(client),
-      topic: 't',
-      outbox,
-      coalesceMs: 5,
-      maxInflight: 10,
-      ackDeleteDelayMs: 150,
-      onPublishError() {},
-    });
+    const p = publisherOn(client, outbox, { ackDeleteDelayMs: 150 });
     p.publish(reading(0));
     await sleep(30); // sent and acknowledged
     expect(p.stats()).toMatchObject({ published: 1, queued: 0 });
@@ -225,16 +220,7 @@ describe('outbox publisher', () => {
     const client = fakeClient();
     const outbox = openDurableQueue({ path, maxRows: 1000, maxAgeMs: 60_000 });
     const t0 = Date.now();
-    const p = createPublisher({
-      client: asClient(client),
-      topic: 't',
-      outbox,
-      coalesceMs: 5,
-      maxInflight: 10,
-      maxPerMessage: 50,
-      backlogRatePerSec: 200,
-      onPublishError() {},
-    });
+    const p = publisherOn(client, outbox, { maxPerMessage: 50, backlogRatePerSec: 200 });
     await p.drain();
     expect(idsIn(client.messages)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     // The bucket starts with one second's worth (200); the other 100 wait about half a second.
