@@ -51,7 +51,9 @@ describe('InfluxDB schema: retention policies and rollup continuous queries', ()
         rows = r.series?.[0]?.values ?? [];
         return rows.length > 0;
       },
-      { timeoutMs: 15_000, everyMs: 250, describe: () => rows },
+      // Generous: influxd's CQ service runs every database's CQs in turn, and late in a full run the
+      // shared test influxd holds hundreds of databases; 15 s was once not enough (CI, 18:45 UTC 2026-12-07).
+      { timeoutMs: 60_000, everyMs: 250, describe: () => rows },
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]?.slice(1)).toEqual([2, 3, 20]);
