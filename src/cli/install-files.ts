@@ -47,14 +47,16 @@ export const UNITS: Record<InstallMode, ReadonlyArray<{ command: string; descrip
  * default young generation (semi-spaces growing to 16 MiB each, about 48 MiB reserved and touched
  * as it grows) is mostly RSS it never needs: with 1 MiB semi-spaces `npm run bench:agent` measured
  * ≈ 26 MiB less peak RSS at 64 devices and no CPU change within the noise. The ingest runs with
- * 4 MiB semi-spaces: `npm run bench:ingest` at saturation (≈ 70,000 readings/s coalesced) measured
- * peak RSS 190 MiB against 252 with the defaults, for ≈ 30 % more CPU per reading and ≈ 14 % less
- * peak throughput, far above any station's rate (docs/benchmarks.md "Drain and memory"). Server
- * and station keep V8's defaults.
+ * `--heap-growing-percent=50`: after each full GC, V8 lets the old generation grow to 1.5× what
+ * survived instead of its own factor (up to 4× for a process that allocates fast), and a saturated
+ * ingest's old generation is mostly garbage (message strings, spool row bodies) waiting for that
+ * GC. `npm run bench:ingest` measured peak RSS 176–177 MiB against 246–265 with the defaults, at
+ * the same CPU per reading within the run-to-run noise (docs/benchmarks.md "Drain and memory").
+ * Server and station keep V8's defaults.
  */
 export const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   agent: ['--max-semi-space-size=1'],
-  ingest: ['--max-semi-space-size=4'],
+  ingest: ['--heap-growing-percent=50'],
 };
 
 export const unitName = (command: string): string => `radscreen-${command}.service`;

@@ -88,13 +88,13 @@ describe('radscreen install --prefix', () => {
       expect(unit).toContain('Conflicts=radscreen-station.service\n');
       expect(verifyUnit(path)).toBe('');
     }
-    // The agent's and ingest's small young generations (docs/benchmarks.md) are applied where they run.
+    // The agent's small young generation and the ingest's tighter heap growth (docs/benchmarks.md) are applied where they run.
     const agentUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-agent.service'), 'utf8');
     expect(agentUnit).toMatch(new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /\\S+/bin/radscreen\\.js agent `, 'm'));
     const ingestUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-ingest.service'), 'utf8');
-    expect(ingestUnit).toMatch(new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=4 /\\S+/bin/radscreen\\.js ingest `, 'm'));
+    expect(ingestUnit).toMatch(new RegExp(`^ExecStart=${process.execPath} --heap-growing-percent=50 /\\S+/bin/radscreen\\.js ingest `, 'm'));
     const serverUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-server.service'), 'utf8');
-    expect(serverUnit).not.toContain('--max-semi-space-size');
+    expect(serverUnit).not.toMatch(/--max-semi-space-size|--heap-growing-percent/);
   });
 
   it('keeps an edited config and environment file on a rerun, rewrites the units', () => {
