@@ -81,9 +81,11 @@ export function createPublisher(opts: PublisherOptions) {
   const ackedRows: number[] = [];
   let ackedItems = 0;
   let deleteTimer: NodeJS.Timeout | undefined;
+  // Append first: a failing insert (disk full) throws before the ack has changed the outbox's
+  // in-memory depth, so the rolled-back transaction leaves memory and file in step.
   const appendWithAcks = outbox.db.transaction((items: string[], mark: SourceMark | undefined, acked: number[]) => {
-    if (acked.length > 0) outbox.ack(...idRanges(acked));
     outbox.append(items, rowItems);
+    if (acked.length > 0) outbox.ack(...idRanges(acked));
     if (mark) marks.write(mark);
   });
   // Messages cut from rows already taken, not yet sent (bounded by one take).

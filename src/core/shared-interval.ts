@@ -6,8 +6,11 @@
  * "Edge footprint"): every wake-up of an idle Node process costs far more than the job it runs.
  * Sharing one timer per period turns those into one wake-up per period, whatever the devices.
  *
- * A job that throws does not stop the other jobs of its period; its error is rethrown on a
- * microtask, where it reaches the process as a bare interval's error would.
+ * A job joins a timer already running, so its first run comes at that timer's next tick, anywhere
+ * from 0 to `ms` after it was added (then every `ms`): fine for watchdogs and housekeeping, not for
+ * a job that must wait a full period first. A job that throws does not stop the other jobs of its
+ * period; its error is rethrown on a microtask, where it reaches the process as a bare interval's
+ * error would.
  */
 const timers = new Map<number, { timer: NodeJS.Timeout; jobs: Set<() => void> }>();
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sharedIntervals } from '../../src/core/shared-interval.ts';
 import type { LinkState } from '../../src/transports/link.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
 import { waitFor } from '../support/wait.ts';
@@ -41,6 +42,19 @@ describe('serial link on the mock binding', () => {
     cleanups.push(() => link.close());
     return { path, events, data, link, count: (s: LinkState) => events.filter((e) => e.state === s).length };
   }
+
+  it('runs the watchdogs of all open ports on one shared timer, and frees it when they close', async () => {
+    const links = [rig(4000), rig(4000)];
+    for (const l of links) {
+      writeFileSync(l.path, '');
+      MockBinding.createPort(l.path, { echo: true });
+    }
+    await waitFor(() => links.every((l) => l.count('online') === 1), { timeoutMs: 5000 });
+    // One timer for the period min(1000, 4000 / 4) ms, two jobs on it: one wake-up for both ports.
+    expect(sharedIntervals().get(1000)).toBe(2);
+    for (const l of links) await l.link.close();
+    expect(sharedIntervals().has(1000)).toBe(false);
+  });
 
   it('reports RS_ERR_PORT_OPEN while the port will not open, backing off ×1.5, then comes online', async () => {
     const { path, events, count } = rig(5000);
