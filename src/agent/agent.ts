@@ -69,6 +69,7 @@ export function startAgent(opts: AgentOptions): Agent {
         path: serial.path ?? (async () => pickPort(await listPorts(), serial as PortMatch)),
         baudRate: serial.baud_rate ?? defaults.baudRate,
         noDataTimeoutMs: device.no_data_timeout_s * 1000,
+        readIntervalMs: config.agent.serial_read_interval_ms,
       });
     }
     return runDevice({

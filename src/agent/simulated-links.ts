@@ -90,6 +90,7 @@ export function startConfiguredSimulators(
     ...deps,
     devices: config.devices,
     dataDir: config.data_dir,
+    readIntervalMs: config.agent.serial_read_interval_ms,
     mqttOptionsFor: (device, role) => mqttClientOptions(config, { role, station: config.station.id, device }),
   });
 }
@@ -106,6 +107,8 @@ export async function startSimulatedLinks(opts: {
   dataDir: string;
   log: Logger;
   forceMemory?: boolean;
+  /** The agent's serial read tick, ms (`agent.serial_read_interval_ms`; 0 or unset: read on arrival). */
+  readIntervalMs?: number;
   /** The broker the agent uses; simulators of MQTT families publish there. Required only for them. */
   mqttUrl?: string;
   /** MQTT identity options per device and role (src/security/mqtt-client-options.ts). */
@@ -156,7 +159,7 @@ export async function startSimulatedLinks(opts: {
         await d.start();
         ptys.set(device.id, d);
         const noDataTimeoutMs = Math.max(device.no_data_timeout_s * 1000, scenario.tick_ms * 5);
-        links.set(device.id, createSerialLink({ path: d.agentPath, baudRate, noDataTimeoutMs }));
+        links.set(device.id, createSerialLink({ path: d.agentPath, baudRate, noDataTimeoutMs, readIntervalMs: opts.readIntervalMs }));
       } else {
         const mem = createMemoryLink(device.id);
         const sim = factory(mem.wire, scenario);

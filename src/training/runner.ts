@@ -157,6 +157,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun
         simulators: capturingFactories(opts.simulators, slot),
         dataDir,
         log,
+        readIntervalMs: opts.config.agent.serial_read_interval_ms,
         mqttUrl: opts.mqttUrl,
         mqttOptionsFor: (device, role) => mqttClientOptions(opts.config, { role, station: opts.config.station.id, device }),
         ...(opts.forceMemory ? { forceMemory: true } : {}),

@@ -1,5 +1,6 @@
 import { readSync } from 'node:fs';
 import type { SerialPort } from 'serialport';
+import { everyInterval } from '../core/shared-interval.ts';
 
 /** The binding serialport detected for this OS (LinuxBinding on a station). */
 export type DetectedBinding = typeof SerialPort.binding;
@@ -9,8 +10,12 @@ type PortBinding = Awaited<ReturnType<DetectedBinding['open']>>;
 interface UnixPortBinding {
   fd: number | null;
   readonly isOpen: boolean;
+  write(buffer: Buffer): Promise<void>;
   readonly poller: { once(event: 'readable', cb: (err: Error | null) => void): unknown };
 }
+
+/** After a write, ms during which a port reads as soon as data arrives: a reply is expected. */
+export const REPLY_WINDOW_MS = 1000;
 
 const canceled = () => Object.assign(new Error('Port is not open'), { canceled: true });
 const isUnixPort = (p: unknown): p is UnixPortBinding =>
@@ -26,15 +31,43 @@ const isUnixPort = (p: unknown): p is UnixPortBinding =>
  * was the largest single item of the agent's per-reading CPU. Errors and cancellation follow
  * bindings-cpp's unixRead (same codes marked `disconnect`, `canceled` on close), so
  * @serialport/stream handles them as before. Ports of other bindings (Windows) are left as they are.
+ *
+ * With `readIntervalMs` > 0, a port that has nothing to read waits for the shared read tick of
+ * that period (shared-interval.ts) instead of its own poller: every port is read in the same
+ * event-loop turn, and the readings of all devices that arrived within one tick go through
+ * decode, the outbox and MQTT together while that code is hot. At 64 devices a second that
+ * halved the agent's CPU (docs/benchmarks.md "Edge footprint" → "Read tick"), at the cost of up
+ * to one tick of latency per reading. A port the agent wrote to within the last
+ * `REPLY_WINDOW_MS` is waiting for a reply, so it reads as soon as data arrives, as it does with
+ * `readIntervalMs` 0; a write also wakes a port already waiting for the tick.
  */
-export function mainThreadReadBinding(base: DetectedBinding): DetectedBinding {
+export function mainThreadReadBinding(base: DetectedBinding, readIntervalMs = 0): DetectedBinding {
   return {
     ...base,
     list: () => base.list(),
     async open(options: Parameters<DetectedBinding['open']>[0]): Promise<PortBinding> {
       const port = await base.open(options as never);
       if (!isUnixPort(port)) return port;
-      const readable = () => new Promise<void>((resolve, reject) => port.poller.once('readable', (err) => (err ? reject(err) : resolve())));
+      let replyUntil = 0;
+      let wakeNow: (() => void) | undefined;
+      const readable = () =>
+        new Promise<void>((resolve, reject) => {
+          if (readIntervalMs <= 0 || Date.now() < replyUntil)
+            return void port.poller.once('readable', (err) => (err ? reject(err) : resolve()));
+          const wake = () => {
+            stop();
+            wakeNow = undefined;
+            resolve();
+          };
+          const stop = everyInterval(readIntervalMs, wake);
+          wakeNow = wake;
+        });
+      const write = port.write.bind(port);
+      port.write = (buffer: Buffer) => {
+        replyUntil = Date.now() + REPLY_WINDOW_MS;
+        wakeNow?.();
+        return write(buffer);
+      };
       port.read = async (buffer: Buffer, offset: number, length: number) => {
         for (;;) {
           if (!port.isOpen || port.fd === null) throw canceled();

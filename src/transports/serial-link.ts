@@ -5,7 +5,16 @@ import type { DeviceLink, LinkHandlers } from './link.ts';
 import { nextBackoff } from './link.ts';
 import { mainThreadReadBinding } from './main-thread-read.ts';
 
-const binding = mainThreadReadBinding(SerialPort.binding);
+/** One binding per read interval (main-thread-read.ts); most agents use a single one. */
+const bindings = new Map<number, ReturnType<typeof mainThreadReadBinding>>();
+function bindingFor(readIntervalMs: number): ReturnType<typeof mainThreadReadBinding> {
+  let b = bindings.get(readIntervalMs);
+  if (!b) {
+    b = mainThreadReadBinding(SerialPort.binding, readIntervalMs);
+    bindings.set(readIntervalMs, b);
+  }
+  return b;
+}
 /**
  * Read buffer per port. serialport's default (64 KiB) is held per open port; an instrument at
  * 9600 baud sends under 1 KiB a second and the stream drains it each turn, so 4 KiB is ample.
@@ -26,6 +35,12 @@ export interface SerialLinkOptions {
    */
   noDataTimeoutMs: number;
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * ms: a port with nothing to read waits for the agent's shared read tick of this period, so all
+   * ports are read and their readings handled together (`agent.serial_read_interval_ms`,
+   * main-thread-read.ts). 0 or unset: read as soon as data arrives.
+   */
+  readIntervalMs?: number;
   /** Component tests use serialport's mock binding (SerialPortMock); the OS binding otherwise. */
   mockBinding?: boolean;
 }
@@ -68,7 +83,7 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
     // serialport's SerialPort takes its binding from the options over the detected one.
     const p: Port = opts.mockBinding
       ? new SerialPortMock(settings)
-      : new SerialPort({ ...settings, binding, highWaterMark: READ_BUFFER_BYTES } as typeof settings);
+      : new SerialPort({ ...settings, binding: bindingFor(opts.readIntervalMs ?? 0), highWaterMark: READ_BUFFER_BYTES } as typeof settings);
     port = p;
     p.on('data', (chunk: Buffer) => {
       lastDataAt = Date.now();

@@ -92,7 +92,9 @@ describe('radscreen install --prefix', () => {
     const agentUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-agent.service'), 'utf8');
     expect(agentUnit).toMatch(new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=1 /\\S+/bin/radscreen\\.js agent `, 'm'));
     const ingestUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-ingest.service'), 'utf8');
-    expect(ingestUnit).toMatch(new RegExp(`^ExecStart=${process.execPath} --heap-growing-percent=50 /\\S+/bin/radscreen\\.js ingest `, 'm'));
+    expect(ingestUnit).toMatch(
+      new RegExp(`^ExecStart=${process.execPath} --heap-growing-percent=50 /\\S+/bin/radscreen\\.js ingest `, 'm'),
+    );
     const serverUnit = readFileSync(join(prefix, 'etc/systemd/system/radscreen-server.service'), 'utf8');
     expect(serverUnit).not.toMatch(/--max-semi-space-size|--heap-growing-percent/);
   });
