@@ -84,7 +84,7 @@ export function mainThreadReadBinding(base: DetectedBinding, readIntervalMs = 0)
             throw err;
           }
           if (bytesRead > 0) return { bytesRead, buffer };
-          // 0 bytes (a pty whose far end went away): wait for the poller rather than spin on the loop.
+          // 0 bytes (a pty whose far end went away): wait (poller or tick) rather than spin on the loop.
           await readable();
         }
       };
