@@ -36,7 +36,7 @@ const isUnixPort = (p: unknown): p is UnixPortBinding =>
  * that period (shared-interval.ts) instead of its own poller: every port is read in the same
  * event-loop turn, and the readings of all devices that arrived within one tick go through
  * decode, the outbox and MQTT together while that code is hot. At 64 devices a second that
- * halved the agent's CPU (docs/benchmarks.md "Edge footprint" → "Read tick"), at the cost of up
+ * halved the agent's CPU (docs/benchmarks.md "Edge footprint" → "Third round"), at the cost of up
  * to one tick of latency per reading. A port the agent wrote to within the last
  * `REPLY_WINDOW_MS` is waiting for a reply, so it reads as soon as data arrives, as it does with
  * `readIntervalMs` 0; a write also wakes a port already waiting for the tick.

@@ -11,7 +11,7 @@ import { waitFor } from '../support/wait.ts';
 /**
  * `agent.serial_read_interval_ms` (src/transports/main-thread-read.ts): ports with nothing to read
  * wait for one shared read tick, so the lines of several instruments that arrived within a tick
- * are handled in the same event-loop turn (docs/benchmarks.md "Edge footprint" → "Read tick").
+ * are handled in the same event-loop turn (docs/benchmarks.md "Edge footprint" → "Third round").
  * A port the agent has just written to reads its reply at once. Real serialport on socat ptys.
  */
 describe('serial read tick', () => {
