@@ -52,7 +52,7 @@ export function mainThreadReadBinding(base: DetectedBinding, readIntervalMs = 0)
       let wakeNow: (() => void) | undefined;
       const readable = () =>
         new Promise<void>((resolve, reject) => {
-          if (readIntervalMs <= 0 || Date.now() < replyUntil)
+          if (readIntervalMs <= 0 || performance.now() < replyUntil)
             return void port.poller.once('readable', (err) => (err ? reject(err) : resolve()));
           const wake = () => {
             stop();
@@ -64,7 +64,8 @@ export function mainThreadReadBinding(base: DetectedBinding, readIntervalMs = 0)
         });
       const write = port.write.bind(port);
       port.write = (buffer: Buffer) => {
-        replyUntil = Date.now() + REPLY_WINDOW_MS;
+        // Monotonic, so a wall-clock step cannot end (or stretch) the reply window.
+        replyUntil = performance.now() + REPLY_WINDOW_MS;
         wakeNow?.();
         return write(buffer);
       };

@@ -86,7 +86,7 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
       : new SerialPort({ ...settings, binding: bindingFor(opts.readIntervalMs ?? 0), highWaterMark: READ_BUFFER_BYTES } as typeof settings);
     port = p;
     p.on('data', (chunk: Buffer) => {
-      lastDataAt = Date.now();
+      lastDataAt = performance.now();
       backoff = 0; // a port that delivers data is healthy: start the next outage from the shortest delay
       handlers?.data(chunk);
     });
@@ -95,11 +95,13 @@ export function createSerialLink(opts: SerialLinkOptions): DeviceLink {
     p.open((err) => {
       if (err) return lose(p, 'RS_ERR_PORT_OPEN', err.message);
       if (closed) return void p.close(() => {});
-      lastDataAt = Date.now();
+      lastDataAt = performance.now();
       handlers?.state('online', portDetail());
       // On the shared timer of its period: one wake-up for every port's watchdog (shared-interval.ts).
       stopWatchdog = everyInterval(Math.max(50, Math.min(1000, opts.noDataTimeoutMs / 4)), () => {
-        const silentMs = Date.now() - lastDataAt;
+        // Monotonic: a wall clock stepped forward (NTP at boot on a board without RTC) would
+        // otherwise look like minutes of silence and drop every healthy port at once.
+        const silentMs = Math.round(performance.now() - lastDataAt);
         if (!existsSync(path)) lose(p, 'RS_ERR_PORT_LOST', 'device path vanished');
         else if (silentMs > opts.noDataTimeoutMs) lose(p, 'RS_ERR_PORT_LOST', `no data for ${silentMs} ms`);
       });

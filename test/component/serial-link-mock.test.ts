@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPortMock } from 'serialport';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedIntervals } from '../../src/core/shared-interval.ts';
 import type { LinkState } from '../../src/transports/link.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
@@ -42,6 +42,27 @@ describe('serial link on the mock binding', () => {
     cleanups.push(() => link.close());
     return { path, events, data, link, count: (s: LinkState) => events.filter((e) => e.state === s).length };
   }
+
+  it('keeps a port that is sending online when the wall clock steps an hour forward', async () => {
+    const l = rig(4000);
+    writeFileSync(l.path, '');
+    MockBinding.createPort(l.path, { echo: true });
+    await waitFor(() => l.count('online') === 1, { timeoutMs: 5000 });
+    // The device's last line, received before the step (echoed by the mock port).
+    const before = l.data.length;
+    await l.link.write(Buffer.from('CPS, 1\n'));
+    await waitFor(() => l.data.length > before, { timeoutMs: 2000 });
+    const realNow = Date.now;
+    // NTP setting the clock of a board without RTC: silence measured on the wall clock would be an hour.
+    const step = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+    try {
+      // 1.3 s without data, under the 4 s timeout, spans at least one watchdog run (every 1 s).
+      await new Promise((r) => setTimeout(r, 1300));
+    } finally {
+      step.mockRestore();
+    }
+    expect(l.events.filter((e) => e.state === 'offline')).toEqual([]);
+  });
 
   it('runs the watchdogs of all open ports on one shared timer, and frees it when they close', async () => {
     const links = [rig(4000), rig(4000)];

@@ -2,7 +2,7 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DeviceLink, LinkState } from '../../src/transports/link.ts';
 import { createSerialLink } from '../../src/transports/serial-link.ts';
 import { startPtyPair } from '../../src/transports/socat.ts';
@@ -105,6 +105,34 @@ describe('serial read tick', () => {
     }
     // Waiting for the tick, each reply would take 0–1000 ms (uniformly): five under 300 ms by
     // chance is 0.3⁵ ≈ 0.2 %. Read as it arrives, each takes a few ms.
+    expect(Math.max(...latencies), String(latencies)).toBeLessThan(300);
+  });
+
+  it('keeps the reply window when the wall clock steps forward after a write', async () => {
+    const dir = tempDir();
+    const received: string[] = [];
+    const { link, fd } = await device(dir, 'g', 1000, (chunk) => void received.push(chunk.toString()));
+    const latencies: number[] = [];
+    const realNow = Date.now;
+    for (let i = 0; i < 3; i++) {
+      await sleep(i === 0 ? 0 : 1100);
+      const sent = performance.now();
+      await link.write(Buffer.from(`<GETCPM${i}>>`));
+      // NTP steps the clock an hour forward while the instrument is answering.
+      const step = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+      try {
+        await waitFor(() => readAvailable(fd, Buffer.alloc(64)) > 0, { timeoutMs: 2000 });
+        // A reply in two chunks: the port waits again after the first, now on the stepped clock.
+        writeSync(fd, 'REP');
+        await waitFor(() => received.join('').endsWith('REP'), { timeoutMs: 3000, describe: () => received });
+        writeSync(fd, `LY${i}\n`);
+        await waitFor(() => received.join('').includes(`REPLY${i}`), { timeoutMs: 3000, describe: () => received });
+      } finally {
+        step.mockRestore();
+      }
+      latencies.push(Math.round(performance.now() - sent));
+    }
+    // A window kept on the wall clock closes at the step, and the reply's rest waits for the 1 s tick.
     expect(Math.max(...latencies), String(latencies)).toBeLessThan(300);
   });
 });
