@@ -35,6 +35,17 @@ describe('config', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^alarms\.dose_rate_usvh: .*expected number/));
   });
 
+  it('defaults the serial read tick to 100 ms and refuses one outside 0–1000 ms by its path', () => {
+    expect(parseConfig(valid, { catalogue, env: {} }).agent.serial_read_interval_ms).toBe(100);
+    expect(parseConfig(`${valid}agent: { serial_read_interval_ms: 0 }\n`, { catalogue, env: {} }).agent.serial_read_interval_ms).toBe(0);
+    expect(problems(`${valid}agent: { serial_read_interval_ms: 5000 }\n`)).toContainEqual(
+      expect.stringMatching(/^agent\.serial_read_interval_ms: .*1000/),
+    );
+    expect(problems(`${valid}agent: { serial_read_interval_ms: -1 }\n`)).toContainEqual(
+      expect.stringMatching(/^agent\.serial_read_interval_ms: /),
+    );
+  });
+
   it('reports an unknown profile and bad profile options with their device index', () => {
     const lines = problems(`
 station: { id: st1 }
