@@ -86,52 +86,51 @@ describe('serial read tick', () => {
     expect(sharedIntervals().get(333)).toBe(2);
   });
 
-  it('reads a reply at once after the agent writes, even with a 1 s tick', async () => {
-    const dir = tempDir();
+  /**
+   * `rounds` request/reply exchanges on a port with a 1 s tick, each after the previous reply
+   * window has closed; the device end replies in two chunks (the port waits again after the
+   * first). `during` runs between the write and the reply and returns its undo. Returns each
+   * exchange's ms from write to whole reply.
+   */
+  async function replyLatencies(name: string, rounds: number, during: () => () => void = () => () => {}): Promise<number[]> {
     const received: string[] = [];
-    const { link, fd } = await device(dir, 'f', 1000, (chunk) => void received.push(chunk.toString()));
-    // The device end answers every request line with a reply line, as a polled instrument does.
+    const { link, fd } = await device(tempDir(), name, 1000, (chunk) => void received.push(chunk.toString()));
+    const text = () => received.join('');
     const latencies: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < rounds; i++) {
       // Idle long enough for the 1 s reply window of the previous request to close.
       await sleep(i === 0 ? 0 : 1100);
-      const sent = Date.now();
+      const sent = performance.now();
       await link.write(Buffer.from(`<GETCPM${i}>>`));
-      const req = Buffer.alloc(64);
-      await waitFor(() => readAvailable(fd, req) > 0, { timeoutMs: 2000 });
-      writeSync(fd, `REPLY${i}\n`);
-      await waitFor(() => received.join('').includes(`REPLY${i}`), { timeoutMs: 3000, describe: () => received });
-      latencies.push(Date.now() - sent);
+      const undo = during();
+      try {
+        await waitFor(() => readAvailable(fd, Buffer.alloc(64)) > 0, { timeoutMs: 2000 });
+        writeSync(fd, 'REP');
+        await waitFor(() => text().endsWith('REP'), { timeoutMs: 3000, describe: () => received });
+        writeSync(fd, `LY${i}\n`);
+        await waitFor(() => text().includes(`REPLY${i}`), { timeoutMs: 3000, describe: () => received });
+      } finally {
+        undo();
+      }
+      latencies.push(Math.round(performance.now() - sent));
     }
+    return latencies;
+  }
+
+  it('reads a reply at once after the agent writes, even with a 1 s tick', async () => {
+    const latencies = await replyLatencies('f', 5);
     // Waiting for the tick, each reply would take 0–1000 ms (uniformly): five under 300 ms by
     // chance is 0.3⁵ ≈ 0.2 %. Read as it arrives, each takes a few ms.
     expect(Math.max(...latencies), String(latencies)).toBeLessThan(300);
   });
 
   it('keeps the reply window when the wall clock steps forward after a write', async () => {
-    const dir = tempDir();
-    const received: string[] = [];
-    const { link, fd } = await device(dir, 'g', 1000, (chunk) => void received.push(chunk.toString()));
-    const latencies: number[] = [];
     const realNow = Date.now;
-    for (let i = 0; i < 3; i++) {
-      await sleep(i === 0 ? 0 : 1100);
-      const sent = performance.now();
-      await link.write(Buffer.from(`<GETCPM${i}>>`));
-      // NTP steps the clock an hour forward while the instrument is answering.
+    // NTP steps the clock an hour forward while the instrument is answering.
+    const latencies = await replyLatencies('g', 3, () => {
       const step = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
-      try {
-        await waitFor(() => readAvailable(fd, Buffer.alloc(64)) > 0, { timeoutMs: 2000 });
-        // A reply in two chunks: the port waits again after the first, now on the stepped clock.
-        writeSync(fd, 'REP');
-        await waitFor(() => received.join('').endsWith('REP'), { timeoutMs: 3000, describe: () => received });
-        writeSync(fd, `LY${i}\n`);
-        await waitFor(() => received.join('').includes(`REPLY${i}`), { timeoutMs: 3000, describe: () => received });
-      } finally {
-        step.mockRestore();
-      }
-      latencies.push(Math.round(performance.now() - sent));
-    }
+      return () => step.mockRestore();
+    });
     // A window kept on the wall clock closes at the step, and the reply's rest waits for the 1 s tick.
     expect(Math.max(...latencies), String(latencies)).toBeLessThan(300);
   });
