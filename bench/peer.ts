@@ -9,6 +9,8 @@
  *
  * Node-RED (node-red@4.1.15 + node-red-contrib-influxdb@0.7.0) is installed with npm into a
  * directory under the OS temp dir on first use and reused after; it is never a project dependency.
+ * radscreen's ingest runs compiled with its unit's V8 flags, as installed (bench/children.ts), as
+ * Node-RED runs its own JavaScript; `-- --tsx` runs it through tsx instead.
  * Not a test: figures only.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -20,6 +22,7 @@ import { topics } from '../src/core/contract.ts';
 import { ensureSchema } from '../src/ingest/schema.ts';
 import { countPoints } from '../test/support/influx-query.ts';
 import { freePort, startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
+import { prepareChildren } from './children.ts';
 import { peakRssMib } from './proc-stats.ts';
 
 const NODE_RED = 'node-red@4.1.15';
@@ -83,6 +86,7 @@ async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number,
   }
 }
 
+const children = prepareChildren(['ingest-worker.ts'], { tsx: process.argv.includes('--tsx') });
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-peer-'));
 const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
 const started: ChildProcess[] = [];
@@ -156,7 +160,7 @@ async function measureRadscreen(): Promise<{ single: number; coalesced: number; 
   const proc = spawn(
     process.execPath,
     [
-      ...['--import', 'tsx', join(import.meta.dirname, 'ingest-worker.ts')],
+      ...children.argv('ingest-worker.ts', 'ingest'),
       ...['--mqtt', broker.url, '--influx', influx.url, '--db', db, '--spool', join(dir, 'peer-spool.sqlite')],
       ...['--client-id', 'bench-peer-ingest', '--batch-size', '5000', '--flush-ms', '50'],
       ...['--connections', String(CONNECTIONS)],
@@ -185,6 +189,7 @@ try {
     radscreen_single_readings_per_s: Math.round(radscreen.single),
     radscreen_coalesced_readings_per_s: Math.round(radscreen.coalesced),
     radscreen_ingest_connections: CONNECTIONS,
+    radscreen_ingest_runs: children.mode,
     single_ratio: Number((radscreen.single / nodered.single).toFixed(2)),
     coalesced_ratio: Number((radscreen.coalesced / nodered.coalesced).toFixed(2)),
     peak_rss_mib: { nodered: nodered.rss, radscreen_ingest: radscreen.rss },
@@ -202,6 +207,7 @@ try {
     const rows: Array<[string, string]> = [
       ['machine', `${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}`],
       ['load average (1, 5, 15 min) at the end', result.machine.loadavg.join(', ')],
+      ['radscreen ingest runs', children.mode === 'compiled' ? 'compiled JavaScript (as a station)' : 'through tsx'],
       [`Node-RED flow, one reading per message (${SINGLE.toLocaleString('en')})`, f(result.nodered_readings_per_s)],
       [
         `radscreen ingest (${CONNECTIONS} connections), one reading per message (${SINGLE.toLocaleString('en')})`,
@@ -222,4 +228,5 @@ try {
   await Promise.all(started.map((p) => stopChild(p, 2000)));
   await Promise.all([influx.stop(), broker.stop()]);
   rmSync(dir, { recursive: true, force: true });
+  children.cleanup();
 }

@@ -9,6 +9,7 @@ import { createMqttLink, resolveDeviceTopic } from '../transports/mqtt-link.ts';
 import { listPorts, type PortMatch, pickPort } from '../transports/port-finder.ts';
 import { createSerialLink } from '../transports/serial-link.ts';
 import { type DeviceRunner, type DeviceStats, runDevice } from './device-runner.ts';
+import { openAgentOutbox } from './outbox-file.ts';
 
 export interface AgentOptions {
   config: Config;
@@ -42,6 +43,8 @@ export function startAgent(opts: AgentOptions): Agent {
     }
     return knownKey;
   };
+  // One outbox file for all devices: one commit per event-loop turn for all of them (outbox-file.ts).
+  const outboxFile = openAgentOutbox(config.data_dir, opts.log);
   const runners: DeviceRunner[] = config.devices.map((device) => {
     const profile = opts.catalogue.get(device.profile) as DeviceProfile;
     let link = opts.links?.get(device.id);
@@ -82,7 +85,7 @@ export function startAgent(opts: AgentOptions): Agent {
       mqttUrl: opts.mqttUrl,
       mqttOptions,
       maxInflight: config.mqtt.max_inflight,
-      dataDir: config.data_dir,
+      outboxFile,
       outbox: {
         maxRows: config.agent.outbox_max_rows,
         maxAgeMs: config.agent.outbox_max_age_h * 3_600_000,
@@ -99,6 +102,7 @@ export function startAgent(opts: AgentOptions): Agent {
     stats: () => runners.map((r) => r.stats()),
     async stop() {
       await Promise.all(runners.map((r) => r.stop()));
+      outboxFile.close();
     },
   };
 }

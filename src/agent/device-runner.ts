@@ -10,13 +10,13 @@ import type { DecodedReading, Source } from '../core/reading.ts';
 import type { DurableReceipts } from '../core/receipts.ts';
 import { everyInterval } from '../core/shared-interval.ts';
 import { checkTimestamp, DEFAULT_TIMESTAMP_WINDOW, type TimestampWindow } from '../core/time-window.ts';
-import { openDurableQueue } from '../queue/durable-queue.ts';
 import { MAX_SPECTRUM_PAYLOAD_BYTES, spectrumMessage } from '../spectra/contract.ts';
 import { SpectrumSchema } from '../spectra/spectrum.ts';
 import type { DeviceLink, LinkState } from '../transports/link.ts';
 import { type CalibrationKeySource, followCalibration } from './calibration.ts';
 import { createDeadLetters } from './deadletter.ts';
 import { statusDetail } from './device-status.ts';
+import { type AgentOutboxFile, openAgentOutbox } from './outbox-file.ts';
 import { createPublisher } from './publisher.ts';
 import { digestOf } from './source-mark.ts';
 
@@ -34,7 +34,9 @@ export interface DeviceRunnerOptions {
   receipts?: DurableReceipts;
   coalesceMs?: number;
   maxInflight?: number;
-  /** The device's outbox lives in `<dataDir>/outbox/<device>.sqlite`; without it, in memory (not durable). */
+  /** The agent's outbox file, shared by its devices (outbox-file.ts); without it the runner opens its own. */
+  outboxFile?: AgentOutboxFile;
+  /** Where a runner without `outboxFile` keeps its own: `<dataDir>/outbox.sqlite`; neither: in memory (not durable). */
   dataDir?: string;
   /** Outbox bounds and backlog drain rate (defaults: 1 000 000 rows, 7 days, 5000 readings/s). */
   outbox?: { maxRows?: number; maxAgeMs?: number; backlogRatePerSec?: number };
@@ -96,8 +98,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
   let outboxAlarm = false;
-  const outbox = openDurableQueue({
-    path: opts.dataDir ? join(opts.dataDir, 'outbox', `${opts.device}.sqlite`) : ':memory:',
+  const outboxFile = opts.outboxFile ?? openAgentOutbox(opts.dataDir, log);
+  const outbox = outboxFile.queue(opts.device, {
     maxRows: opts.outbox?.maxRows ?? 1_000_000,
     maxAgeMs: opts.outbox?.maxAgeMs ?? 7 * 86_400_000,
     // No checkpoint worker here (SQLite checkpoints every 1,000 pages): the worker thread costs
@@ -119,6 +121,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
     client,
     topic: topics.readings(opts.station, opts.device),
     outbox,
+    commits: outboxFile.commits,
     coalesceMs: opts.coalesceMs ?? 50,
     maxInflight: opts.maxInflight ?? 1000,
     ...(opts.outbox?.backlogRatePerSec !== undefined ? { backlogRatePerSec: opts.outbox.backlogRatePerSec } : {}),
@@ -289,6 +292,7 @@ export function runDevice(opts: DeviceRunnerOptions) {
       await Promise.race([publisher.drain(), new Promise((r) => setTimeout(r, 3000))]);
       publisher.close();
       outbox.close();
+      if (!opts.outboxFile) outboxFile.close();
       // Not connected (broker down, or refusing this identity): mqtt.js would hold the QoS 1
       // publish until a reconnect that never comes, and stop would hang. Bounded either way.
       if (client.connected) {

@@ -3,6 +3,7 @@ import { createIdleWaiters } from '../core/idle-waiters.ts';
 import type { Reading } from '../core/reading.ts';
 import type { DurableQueue, QueueBatch } from '../queue/durable-queue.ts';
 import { createPacedBacklog } from '../queue/rate-limiter.ts';
+import { type CommitGroup, type CommitMember, createCommitGroup } from './commit-group.ts';
 import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
 import { createSeqStamper } from './point-identity.ts';
 import { createReceiptTracker, type ReceiptOptions } from './receipt-tracker.ts';
@@ -13,6 +14,11 @@ export interface PublisherOptions {
   topic: string;
   /** The device's durable outbox; the publisher owns its cursors but not its life (caller closes it). */
   outbox: DurableQueue;
+  /**
+   * Commits shared with the other devices of the outbox's file, one transaction per event-loop
+   * turn (commit-group.ts, outbox-file.ts). Default: a group of this publisher alone.
+   */
+  commits?: CommitGroup;
   /** Readings within this window after the last send wait and go out as one message (ms); one after a quieter spell goes at once. Default 50. */
   coalesceMs: number;
   /**
@@ -48,8 +54,9 @@ export interface PublisherStats {
 /**
  * Coalescing QoS 1 publisher backed by the SQLite outbox (src/queue/durable-queue.ts).
  *
- * A reading is committed to the outbox (one transaction per event-loop turn, so a burst costs one
- * commit) and only what is committed is published. A message's rows leave the outbox once acknowledged
+ * A reading is committed to the outbox (one transaction per event-loop turn, shared by every device
+ * of the outbox file that has readings in that turn, so a burst or a read tick costs one commit) and
+ * only what is committed is published. A message's rows leave the outbox once acknowledged
  * (PUBACK): they are deleted in the transaction of the next append, or after `ackDeleteDelayMs`
  * when none comes, so a device reading once a second costs one commit per reading, not two
  * (docs/benchmarks.md "Edge footprint"). A crash in between re-sends those rows at the next start,
@@ -73,21 +80,15 @@ export function createPublisher(opts: PublisherOptions) {
   // Callers waiting for the readings they handed over to be committed (the MQTT link's PUBACK).
   let commitWaiters: { resolve(): void; reject(err: Error): void }[] = [];
   // The broker message the pending readings came from, committed with them (source-mark.ts).
-  const marks = openSourceMarks(outbox.db);
+  const marks = openSourceMarks(outbox.db, outbox.name);
   let pendingMark: SourceMark | undefined;
+  const commits = opts.commits ?? createCommitGroup(outbox.db);
   // Rows every message of which was acknowledged, not yet deleted: the delete rides in the next
   // append's transaction, so a steady device costs one commit per reading instead of two, or
   // runs on its own after `ackDeleteDelayMs` when no reading follows (module comment).
   const ackedRows: number[] = [];
   let ackedItems = 0;
   let deleteTimer: NodeJS.Timeout | undefined;
-  // Append first: a failing insert (disk full) throws before the ack has changed the outbox's
-  // in-memory depth, so the rolled-back transaction leaves memory and file in step.
-  const appendWithAcks = outbox.db.transaction((items: string[], mark: SourceMark | undefined, acked: number[]) => {
-    outbox.append(items, rowItems);
-    if (acked.length > 0) outbox.ack(...idRanges(acked));
-    if (mark) marks.write(mark);
-  });
   // Messages cut from rows already taken, not yet sent (bounded by one take).
   let queue: OutboxMessage[] = [];
   let queueHead = 0;
@@ -104,33 +105,47 @@ export function createPublisher(opts: PublisherOptions) {
   const idle = createIdleWaiters();
   const confirm = opts.receipts ? createReceiptTracker(opts.receipts, settle, fail) : undefined;
 
-  function commit(): void {
-    const waiters = commitWaiters;
-    commitWaiters = [];
-    if (pending.length > 0) {
-      const mark = pendingMark;
+  // This publisher's part of its group's commit: the turn's readings, the deletes of acknowledged
+  // rows riding along, and the source mark, all in the group's one transaction.
+  const member: CommitMember = {
+    write() {
+      if (pending.length === 0) return;
+      // Append first: a failing insert (disk full) throws before the ack has changed the outbox's
+      // in-memory depth, so the rolled-back transaction leaves memory and file in step.
+      outbox.append(pending.splice(0), rowItems);
+      if (ackedRows.length > 0) {
+        outbox.ack(...idRanges(ackedRows));
+        forgetAcked();
+      }
+      if (pendingMark) marks.write(pendingMark);
       pendingMark = undefined;
-      try {
-        if (mark || ackedRows.length > 0) {
-          appendWithAcks(pending.splice(0), mark, ackedRows);
-          forgetAcked();
-        } else outbox.append(pending.splice(0), rowItems);
-      } catch (err) {
-        // Not committed: whoever waits must not acknowledge the source (the broker re-sends).
-        for (const w of waiters) w.reject(err as Error);
-        throw err;
-      }
-      if (!coalesceTimer && !closed) {
-        // Leading edge: a reading after a quiet spell goes out in this turn; only readings within
-        // `coalesceMs` of the last send wait for the window. A 1 Hz instrument's reading thus costs
-        // no timer wake-up and no window of latency, and a burst is still coalesced.
-        const since = Date.now() - lastLiveFlushAt;
-        if (since >= opts.coalesceMs) flushLive();
-        else coalesceTimer = setTimeout(flushLive, opts.coalesceMs - since);
-      }
+      wrote = true;
+    },
+    settle(err) {
+      const waiters = commitWaiters;
+      commitWaiters = [];
+      // Not committed: whoever waits must not acknowledge the source (the broker re-sends).
+      if (err) for (const w of waiters) w.reject(err);
+      else afterCommit(waiters);
+    },
+  };
+  let wrote = false;
+
+  function afterCommit(waiters: typeof commitWaiters): void {
+    if (wrote && !coalesceTimer && !closed) {
+      // Leading edge: a reading after a quiet spell goes out in this turn; only readings within
+      // `coalesceMs` of the last send wait for the window. A 1 Hz instrument's reading thus costs
+      // no timer wake-up and no window of latency, and a burst is still coalesced.
+      const since = Date.now() - lastLiveFlushAt;
+      if (since >= opts.coalesceMs) flushLive();
+      else coalesceTimer = setTimeout(flushLive, opts.coalesceMs - since);
     }
+    wrote = false;
     for (const w of waiters) w.resolve();
   }
+
+  /** Commits now what this publisher (and any other of its group) holds. */
+  const commit = () => commits.flush();
 
   function flushLive(): void {
     coalesceTimer = undefined;
@@ -258,7 +273,7 @@ export function createPublisher(opts: PublisherOptions) {
         stats.refused++;
         return false;
       }
-      if (pending.length === 0) queueMicrotask(commit);
+      if (pending.length === 0) commits.schedule(member);
       pending.push(JSON.stringify(identity.stamp(reading)));
       return true;
     },

@@ -133,7 +133,7 @@ export const ConfigSchema = z
         backlog_rate_per_s: 50_000,
         import_retention: 'INF',
       }),
-    /** Agent outbox (SQLite under `<data_dir>/outbox/`, one file per device) and coalescing. */
+    /** Agent outbox (`<data_dir>/outbox.sqlite`, a queue per device in one file; src/agent/outbox-file.ts) and coalescing. */
     agent: z
       .strictObject({
         /** Readings ready within this window go out as one MQTT message, ms. */

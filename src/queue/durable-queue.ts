@@ -33,9 +33,17 @@ interface TailRow {
 /** Why rows left without being delivered. */
 export type QueueDropReason = 'full' | 'expired';
 
+/** A queue in a database it shares with other queues (the agent's outbox file: a queue per device). */
+export interface SharedQueueFile {
+  /** Opened and closed by the caller (synchronous = NORMAL, as openDurableQueue sets). */
+  db: Database.Database;
+  /** Tells this queue's tables and counters apart from the others' in the file. */
+  name: string;
+}
+
 export interface QueueOptions {
-  /** SQLite file; `:memory:` for a queue that dies with the process (tests, no data_dir). */
-  path: string;
+  /** SQLite file (`:memory:` for a queue that dies with the process: tests, no data_dir), or a shared one. */
+  path: string | SharedQueueFile;
   /** Most items kept; `append()` refuses beyond it (counted as `full`). */
   maxRows: number;
   /** Items older than this (ms since append) are dropped by `expire()` (counted as `expired`). */
@@ -104,6 +112,8 @@ export interface DurableQueue {
   /** The configured bound on items. */
   readonly maxRows: number;
   readonly separator: string;
+  /** The queue's name in a shared file (SharedQueueFile); undefined alone in its file. */
+  readonly name: string | undefined;
   /** The SQLite handle: a record that must commit atomically with an append wraps both in `db.transaction` (source-mark.ts). */
   readonly db: Database.Database;
   /** Items appended ever (survives restarts: kept in the file). */
@@ -116,34 +126,37 @@ export interface DurableQueue {
 export function openDurableQueue(opts: QueueOptions): DurableQueue {
   const now = opts.now ?? Date.now;
   const separator = opts.separator ?? '\n';
-  const db = openPrivateDatabase(opts.path);
+  const shared = typeof opts.path === 'string' ? undefined : opts.path;
+  const db = shared?.db ?? openPrivateDatabase(opts.path as string);
   // NORMAL with WAL: a commit is in the OS once the call returns, so it survives a crash or SIGKILL
   // of this process (the guarantee we need: the next hop is acked only after it). Only a power cut
   // or kernel panic can lose the last commits before a checkpoint; FULL would fsync every commit
   // and cost several times the throughput on the hot path.
-  db.pragma('synchronous = NORMAL');
+  if (!shared) db.pragma('synchronous = NORMAL');
   const checkpoint =
-    opts.checkpointIntervalMs !== undefined && opts.path !== ':memory:'
+    opts.checkpointIntervalMs !== undefined && typeof opts.path === 'string' && opts.path !== ':memory:'
       ? startTimedCheckpoint(db, opts.path, opts.checkpointIntervalMs, opts.onCheckpointError)
       : undefined;
-  db.exec('CREATE TABLE IF NOT EXISTS q (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL)');
+  const { table, counterKey } = queueNames(shared?.name);
+  const q = quoteIdentifier(table);
+  db.exec(`CREATE TABLE IF NOT EXISTS ${q} (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL)`);
   // Files from before rows held several items: each of their rows is one item.
-  const cols = db.prepare('PRAGMA table_info(q)').all() as { name: string }[];
-  if (!cols.some((c) => c.name === 'n')) db.exec('ALTER TABLE q ADD COLUMN n INTEGER NOT NULL DEFAULT 1');
+  const cols = db.prepare(`PRAGMA table_info(${q})`).all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'n')) db.exec(`ALTER TABLE ${q} ADD COLUMN n INTEGER NOT NULL DEFAULT 1`);
   db.exec('CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
   const sequence = db.prepare<[string], number>('SELECT seq FROM sqlite_sequence WHERE name = ?').pluck();
-  const maxId = () => sequence.get('q') ?? 0;
-  db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('appended', ?)").run(maxId());
-  const insert = db.prepare<[number, number, string]>('INSERT INTO q (at, n, body) VALUES (?, ?, ?)');
-  const bumpAppended = db.prepare<[number]>("UPDATE meta SET v = v + ? WHERE k = 'appended'");
-  const appended = db.prepare<[], number>("SELECT v FROM meta WHERE k = 'appended'").pluck();
+  const maxId = () => sequence.get(table) ?? 0;
+  db.prepare<[string, number]>('INSERT OR IGNORE INTO meta (k, v) VALUES (?, ?)').run(counterKey, maxId());
+  const insert = db.prepare<[number, number, string]>(`INSERT INTO ${q} (at, n, body) VALUES (?, ?, ?)`);
+  const bumpAppendedBy = db.prepare<[number, string]>('UPDATE meta SET v = v + ? WHERE k = ?');
+  const appended = db.prepare<[string], number>('SELECT v FROM meta WHERE k = ?').pluck();
   const selectRange = db.prepare<[number, number, number], { id: number; n: number; body: string }>(
-    'SELECT id, n, body FROM q WHERE id > ? AND id < ? ORDER BY id LIMIT ?',
+    `SELECT id, n, body FROM ${q} WHERE id > ? AND id < ? ORDER BY id LIMIT ?`,
   );
-  const deleteRange = db.prepare<[number, number], number>('DELETE FROM q WHERE id BETWEEN ? AND ? RETURNING n').pluck();
-  const deleteOld = db.prepare<[number], number>('DELETE FROM q WHERE at < ? RETURNING n').pluck();
-  const oldest = db.prepare<[], { at: number }>('SELECT at FROM q ORDER BY id LIMIT 1');
-  const countFrom = db.prepare<[number], number>('SELECT COALESCE(SUM(n), 0) FROM q WHERE id >= ?').pluck();
+  const deleteRange = db.prepare<[number, number], number>(`DELETE FROM ${q} WHERE id BETWEEN ? AND ? RETURNING n`).pluck();
+  const deleteOld = db.prepare<[number], number>(`DELETE FROM ${q} WHERE at < ? RETURNING n`).pluck();
+  const oldest = db.prepare<[], { at: number }>(`SELECT at FROM ${q} ORDER BY id LIMIT 1`);
+  const countFrom = db.prepare<[number], number>(`SELECT COALESCE(SUM(n), 0) FROM ${q} WHERE id >= ?`).pluck();
   const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
   const insertAll = db.transaction((items: readonly string[], rowItems: number, at: number) => {
     const rows: TailRow[] = [];
@@ -152,7 +165,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
       const body = n === 1 ? (items[i] as string) : items.slice(i, i + n).join(separator);
       rows.push({ id: Number(insert.run(at, n, body).lastInsertRowid), n, body });
     }
-    bumpAppended.run(items.length);
+    bumpAppendedBy.run(items.length, counterKey);
     return rows;
   });
   const deleteAll = db.transaction((batches: Pick<QueueBatch, 'firstId' | 'lastId'>[]) => {
@@ -177,7 +190,7 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     tailValid = valid;
   };
 
-  let depth = db.prepare('SELECT COALESCE(SUM(n), 0) FROM q').pluck().get() as number;
+  let depth = db.prepare(`SELECT COALESCE(SUM(n), 0) FROM ${q}`).pluck().get() as number;
   // Rows with id < liveFrom are backlog; the cursors are the last id taken in each region.
   let liveFrom = maxId() + 1;
   let liveCursor = liveFrom - 1;
@@ -314,15 +327,27 @@ export function openDurableQueue(opts: QueueOptions): DurableQueue {
     depth: () => depth,
     maxRows: opts.maxRows,
     separator,
+    name: shared?.name,
     db,
-    totalAppended: () => appended.get() ?? 0,
+    totalAppended: () => appended.get(counterKey) ?? 0,
     stats() {
       const o = oldest.get();
       return { ...st, dropped: { ...st.dropped }, depth, maxRows: opts.maxRows, oldestAgeMs: o ? Math.max(0, now() - o.at) : 0 };
     },
     close() {
       checkpoint?.stop();
-      if (db.open) db.close();
+      if (!shared && db.open) db.close();
     },
   };
 }
+
+/**
+ * The table and `meta` counter of a queue: `q` and `appended` alone in its file (every file
+ * written before queues shared one), `q:<name>` and `appended:<name>` in a shared file.
+ */
+export function queueNames(name: string | undefined): { table: string; counterKey: string } {
+  return name === undefined ? { table: 'q', counterKey: 'appended' } : { table: `q:${name}`, counterKey: `appended:${name}` };
+}
+
+/** An SQL identifier for any name (a device id in a table name), quoted the way SQLite documents. */
+export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;

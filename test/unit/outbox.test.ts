@@ -1,12 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { createPublisher, type PublisherOptions } from '../../src/agent/publisher.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { type DurableQueue, openDurableQueue } from '../../src/queue/durable-queue.ts';
+import { asClient, fakeClient } from '../support/fake-mqtt-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'radscreen-outbox-'));
 let seq = 0;
@@ -23,20 +22,6 @@ const reading = (i: number): Reading => ({
   source: 'simulated',
 });
 
-/** A stand-in for mqtt.js: records messages; acks after `ackMs`, or fails them while `failing`. */
-function fakeClient(ackMs = 1) {
-  const ee = new EventEmitter() as EventEmitter & { connected: boolean; failing: boolean; messages: string[] };
-  ee.connected = true;
-  ee.failing = false;
-  ee.messages = [];
-  (ee as unknown as { publish: unknown }).publish = (_t: string, body: string, _o: unknown, cb: (e?: Error) => void) => {
-    const fail = ee.failing;
-    if (!fail) ee.messages.push(body);
-    setTimeout(() => cb(fail ? new Error('connection closed') : undefined), ackMs);
-  };
-  return ee;
-}
-const asClient = (c: ReturnType<typeof fakeClient>) => c as unknown as MqttClient;
 /** A publisher on topic `t` with short windows; `opts` overrides. */
 const publisherOn = (client: ReturnType<typeof fakeClient>, outbox: DurableQueue, opts: Partial<PublisherOptions> = {}) =>
   createPublisher({ client: asClient(client), topic: 't', outbox, coalesceMs: 5, maxInflight: 10, onPublishError() {}, ...opts });
