@@ -17,6 +17,7 @@
  * Both run with the V8 flags the installed agent unit uses (src/cli/install-files.ts NODE_FLAGS);
  * `--node-flags='…'` replaces them, `--node-flags=none` runs V8's defaults.
  * `BENCH_CPU_PROF=<dir>` runs the agent under `node --cpu-prof` (summarise with a profile viewer).
+ * `--read-interval-ms N` sets `agent.serial_read_interval_ms` (default: the config's, 100).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ const { values: a } = parseArgs({
     'tsx-devices': { type: 'string', default: '64' },
     'node-flags': { type: 'string' },
     built: { type: 'string' },
+    'read-interval-ms': { type: 'string' },
   },
 });
 const say = (s: string) => !a.json && process.stderr.write(`${s}\n`);
@@ -97,6 +99,7 @@ async function run(runner: Runner, main: string, devices: number, seconds: numbe
     station: { id: 'bench' },
     data_dir: join(runDir, 'data'),
     mqtt: { url: broker.url },
+    ...(a['read-interval-ms'] !== undefined ? { agent: { serial_read_interval_ms: Number(a['read-interval-ms']) } } : {}),
     devices: Array.from({ length: devices }, (_, i) => ({
       id: `gm-${i}`,
       profile: 'mightyohm-geiger',

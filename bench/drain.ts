@@ -29,6 +29,7 @@ import { topics } from '../src/core/contract.ts';
 import { queryInflux } from '../test/support/influx-query.ts';
 import { startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 import { prepareChildren } from './children.ts';
+import { until } from './mqtt-drive.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -70,13 +71,6 @@ function startNode(script: string, args: string[]) {
     for (const l of parts) if (l.trim()) lines.push({ ...(JSON.parse(l) as Stats), at: Date.now() });
   });
   return { proc, lines, last: () => lines.at(-1) ?? {} };
-}
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`bench: ${what} not reached within ${timeoutMs} ms`);
-    await sleep(50);
-  }
 }
 async function count(where: string): Promise<number> {
   const r = await queryInflux(influx.url, DB, `SELECT count("quality") FROM "radiation" WHERE ${where}`);

@@ -13,13 +13,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { topics } from '../src/core/contract.ts';
 import { createLinePoster } from '../src/ingest/influx-http.ts';
 import { ensureSchema } from '../src/ingest/schema.ts';
 import { countPoints } from '../test/support/influx-query.ts';
 import { startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 import { prepareChildren } from './children.ts';
+import { measureBrokerCeiling, until } from './mqtt-drive.ts';
 import { cpuSeconds } from './proc-stats.ts';
 
 const json = process.argv.includes('--json');
@@ -69,14 +69,6 @@ function startNode(name: string, script: string, args: string[]) {
     }
   });
   return { proc, last: () => last };
-}
-
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`bench: ${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /**
@@ -168,40 +160,16 @@ async function measureEndToEnd(name: string, count: number, perMessage: number, 
   return count / seconds;
 }
 
-/** mosquitto alone: QoS 1 publish → receive of the same one-reading messages, 1000 in flight. */
-async function measureBroker(count: number): Promise<number> {
-  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'bench-sub' });
-  const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'bench-pub' });
-  const topic = topics.readings('bench', 'ceiling');
-  await sub.subscribeAsync(topic, { qos: 1 });
-  let received = 0;
-  sub.on('message', (_t, payload) => {
-    JSON.parse(payload.toString());
-    received++;
-  });
+/** mosquitto alone: the same one-reading messages (mqtt-drive.ts), pre-built, 1000 in flight. */
+function measureBroker(count: number): Promise<number> {
   const t0 = Date.now() - 3_600_000;
   const body = (n: number) =>
     `{"v":1,"readings":[${JSON.stringify({ station: 'bench', device: 'ceiling', profile: 'mqtt-json', kind: 'dosimeter', ts: t0 + n, ts_source: 'agent', values: { cpm: n % 1000, dose_rate: (n % 1000) / 175, counts: n }, quality: 'good', source: 'simulated' })}]}`;
-  const start = performance.now();
-  let sent = 0;
-  let inflight = 0;
-  await new Promise<void>((resolve) => {
-    const next = () => {
-      while (inflight < 1000 && sent < count) {
-        inflight++;
-        pub.publish(topic, body(sent++), { qos: 1 }, () => {
-          inflight--;
-          next();
-        });
-      }
-      if (sent >= count && inflight === 0) resolve();
-    };
-    next();
-  });
-  await until(() => received >= count, 60_000, 'broker ceiling receipts');
-  const seconds = (performance.now() - start) / 1000;
-  await Promise.all([sub.endAsync(), pub.endAsync()]);
-  return count / seconds;
+  return measureBrokerCeiling(
+    broker.url,
+    topics.readings('bench', 'ceiling'),
+    Array.from({ length: count }, (_, n) => body(n)),
+  );
 }
 
 try {

@@ -23,6 +23,7 @@ import { ensureSchema } from '../src/ingest/schema.ts';
 import { countPoints } from '../test/support/influx-query.ts';
 import { freePort, startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 import { prepareChildren } from './children.ts';
+import { measureBrokerCeiling, publishAll, until } from './mqtt-drive.ts';
 import { peakRssMib } from './proc-stats.ts';
 
 const NODE_RED = 'node-red@4.1.15';
@@ -78,14 +79,6 @@ function messages(count: number, perMessage: number): string[] {
   return out;
 }
 
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`bench: ${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const children = prepareChildren(['ingest-worker.ts'], { tsx: process.argv.includes('--tsx') });
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-peer-'));
 const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
@@ -95,21 +88,7 @@ const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clie
 /** Publishes at QoS 1 with 1,000 in flight, then waits until `db` holds `target` points; returns readings/s. */
 async function drive(db: string, payloads: string[], readings: number, target: number): Promise<number> {
   const start = performance.now();
-  let sent = 0;
-  let inflight = 0;
-  await new Promise<void>((resolve) => {
-    const next = () => {
-      while (inflight < 1000 && sent < payloads.length) {
-        inflight++;
-        publisher.publish(TOPIC, payloads[sent++] as string, { qos: 1 }, () => {
-          inflight--;
-          next();
-        });
-      }
-      if (sent >= payloads.length && inflight === 0) resolve();
-    };
-    next();
-  });
+  await publishAll(publisher, TOPIC, payloads);
   await until(async () => (await countPoints(influx.url, db, 'radiation')) >= target, 300_000, `${db}: ${target} stored`);
   const seconds = (performance.now() - start) / 1000;
   const stored = await countPoints(influx.url, db, 'radiation');
@@ -178,6 +157,10 @@ async function measureRadscreen(): Promise<{ single: number; coalesced: number; 
 }
 
 try {
+  // What the broker itself carries of the one-reading stream, in the same run: the bound on any
+  // subscriber's one-per-message figure (docs/benchmarks.md "One reading per message").
+  say('mosquitto QoS 1 ceiling…');
+  const ceiling = await measureBrokerCeiling(broker.url, topics.readings('bench', 'ceiling'), messages(SINGLE, 1));
   say('Node-RED flow…');
   const nodered = await measureNodeRed();
   say('radscreen ingest…');
@@ -191,6 +174,9 @@ try {
     radscreen_ingest_connections: CONNECTIONS,
     radscreen_ingest_runs: children.mode,
     single_ratio: Number((radscreen.single / nodered.single).toFixed(2)),
+    broker_ceiling_messages_per_s: Math.round(ceiling),
+    nodered_share_of_ceiling: Number((nodered.single / ceiling).toFixed(3)),
+    radscreen_single_share_of_ceiling: Number((radscreen.single / ceiling).toFixed(3)),
     coalesced_ratio: Number((radscreen.coalesced / nodered.coalesced).toFixed(2)),
     peak_rss_mib: { nodered: nodered.rss, radscreen_ingest: radscreen.rss },
     machine: {
@@ -214,6 +200,14 @@ try {
         f(result.radscreen_single_readings_per_s),
       ],
       ['radscreen / Node-RED, one per message (target ≥ 1.3×)', `${result.single_ratio}×`],
+      [
+        `mosquitto's own QoS 1 ceiling, the same one-reading messages (a subscriber that only parses)`,
+        `${result.broker_ceiling_messages_per_s.toLocaleString('en')} messages/s`,
+      ],
+      [
+        'Node-RED / radscreen one per message, share of that ceiling',
+        `${(100 * result.nodered_share_of_ceiling).toFixed(1)} % / ${(100 * result.radscreen_single_share_of_ceiling).toFixed(1)} %`,
+      ],
       [`Node-RED flow, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.nodered_coalesced_readings_per_s)],
       [`radscreen ingest, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.radscreen_coalesced_readings_per_s)],
       ['radscreen / Node-RED, coalesced', `${result.coalesced_ratio}×`],

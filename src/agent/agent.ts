@@ -85,6 +85,7 @@ export function startAgent(opts: AgentOptions): Agent {
       mqttUrl: opts.mqttUrl,
       mqttOptions,
       maxInflight: config.mqtt.max_inflight,
+      dataDir: config.data_dir,
       outboxFile,
       outbox: {
         maxRows: config.agent.outbox_max_rows,

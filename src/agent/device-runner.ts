@@ -36,7 +36,10 @@ export interface DeviceRunnerOptions {
   maxInflight?: number;
   /** The agent's outbox file, shared by its devices (outbox-file.ts); without it the runner opens its own. */
   outboxFile?: AgentOutboxFile;
-  /** Where a runner without `outboxFile` keeps its own: `<dataDir>/outbox.sqlite`; neither: in memory (not durable). */
+  /**
+   * The agent's data directory: the device's calibration cache, and the outbox of a runner without
+   * `outboxFile` (`<dataDir>/outbox.sqlite`). Without it, both in memory (not durable).
+   */
   dataDir?: string;
   /** Outbox bounds and backlog drain rate (defaults: 1 000 000 rows, 7 days, 5000 readings/s). */
   outbox?: { maxRows?: number; maxAgeMs?: number; backlogRatePerSec?: number };

@@ -140,11 +140,12 @@ export const ConfigSchema = z
         coalesce_ms: z.number().int().min(0).max(10_000).default(50),
         /**
          * Serial ports with nothing to read wait for a shared tick of this period, ms, so all
-         * devices' readings are handled together (half the agent's CPU at 64 devices; adds up to
-         * one tick of latency). A port written to within the last second reads replies at once.
-         * 0: every port reads as soon as data arrives (docs/agent.md "Read tick").
+         * devices' readings are handled together (and committed together: src/agent/outbox-file.ts),
+         * which is most of what the agent saves at 64 devices; adds up to one tick of latency. A port
+         * written to within the last second reads replies at once. 0: every port reads as soon as
+         * data arrives (docs/agent.md "Read tick").
          */
-        serial_read_interval_ms: z.number().int().min(0).max(1000).default(100),
+        serial_read_interval_ms: z.number().int().min(0).max(1000).default(250),
         outbox_max_rows: z.number().int().min(1000).default(1_000_000),
         outbox_max_age_h: z.number().positive().default(168),
         /** Backlog left by a restart or an outage is published at most this fast, readings/s. */
@@ -154,7 +155,7 @@ export const ConfigSchema = z
       })
       .default({
         coalesce_ms: 50,
-        serial_read_interval_ms: 100,
+        serial_read_interval_ms: 250,
         outbox_max_rows: 1_000_000,
         outbox_max_age_h: 168,
         backlog_rate_per_s: 5000,

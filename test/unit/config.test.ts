@@ -35,8 +35,8 @@ describe('config', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^alarms\.dose_rate_usvh: .*expected number/));
   });
 
-  it('defaults the serial read tick to 100 ms and refuses one outside 0–1000 ms by its path', () => {
-    expect(parseConfig(valid, { catalogue, env: {} }).agent.serial_read_interval_ms).toBe(100);
+  it('defaults the serial read tick to 250 ms and refuses one outside 0–1000 ms by its path', () => {
+    expect(parseConfig(valid, { catalogue, env: {} }).agent.serial_read_interval_ms).toBe(250);
     expect(parseConfig(`${valid}agent: { serial_read_interval_ms: 0 }\n`, { catalogue, env: {} }).agent.serial_read_interval_ms).toBe(0);
     expect(problems(`${valid}agent: { serial_read_interval_ms: 5000 }\n`)).toContainEqual(
       expect.stringMatching(/^agent\.serial_read_interval_ms: .*1000/),

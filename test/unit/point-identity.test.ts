@@ -1,13 +1,12 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { createSeqStamper } from '../../src/agent/point-identity.ts';
 import { createPublisher } from '../../src/agent/publisher.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { openDurableQueue } from '../../src/queue/durable-queue.ts';
+import { asClient, fakeClient as recordingClient } from '../support/fake-mqtt-client.ts';
 
 /**
  * Issue 8 §2: readings stamped by the agent in one millisecond must not share a point identity
@@ -27,19 +26,8 @@ const reading = (i: number, ts = T, ts_source: Reading['ts_source'] = 'agent'): 
   source: 'live',
 });
 
-/** mqtt.js stand-in: records every message body; PUBACKs after a turn, or fails while `failing`. */
-function fakeClient() {
-  const ee = new EventEmitter() as EventEmitter & { connected: boolean; failing: boolean; messages: string[] };
-  ee.connected = true;
-  ee.failing = false;
-  ee.messages = [];
-  (ee as unknown as { publish: unknown }).publish = (_t: string, body: string, _o: unknown, cb: (e?: Error) => void) => {
-    const fail = ee.failing;
-    ee.messages.push(body);
-    setTimeout(() => cb(fail ? new Error('connection closed') : undefined), 1);
-  };
-  return ee;
-}
+/** mqtt.js stand-in that records every message body, also those it fails (test/support). */
+const fakeClient = () => recordingClient(1, true);
 const readingsIn = (messages: string[]) => messages.flatMap((m) => (JSON.parse(m) as { readings: Reading[] }).readings);
 const identity = (r: Reading) => `${r.ts}:${r.seq ?? 0}`;
 
@@ -48,7 +36,7 @@ describe('point identity of agent-stamped readings', () => {
     const client = fakeClient();
     const outbox = openDurableQueue({ path: join(dir, 'burst.sqlite'), maxRows: 10_000, maxAgeMs: 60_000 });
     const p = createPublisher({
-      client: client as unknown as MqttClient,
+      client: asClient(client),
       topic: 't',
       outbox,
       coalesceMs: 5,
@@ -90,7 +78,7 @@ describe('point identity of agent-stamped readings', () => {
     const client = fakeClient();
     const outbox = openDurableQueue({ path: join(dir, 'resend.sqlite'), maxRows: 10_000, maxAgeMs: 60_000 });
     const p = createPublisher({
-      client: client as unknown as MqttClient,
+      client: asClient(client),
       topic: 't',
       outbox,
       coalesceMs: 5,
