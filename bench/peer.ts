@@ -24,7 +24,7 @@ import { countPoints } from '../test/support/influx-query.ts';
 import { freePort, startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 import { prepareChildren } from './children.ts';
 import { measureBrokerCeiling, publishAll, until } from './mqtt-drive.ts';
-import { peakRssMib } from './proc-stats.ts';
+import { cpuSeconds, peakRssMib } from './proc-stats.ts';
 
 const NODE_RED = 'node-red@4.1.15';
 const NODE_RED_INFLUX = 'node-red-contrib-influxdb@0.7.0';
@@ -85,6 +85,18 @@ const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), s
 const started: ChildProcess[] = [];
 const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-peer-pub' });
 
+/** CPU µs per message of each process over a run: where the two cores went (cpuSeconds: /proc, all threads). */
+type CpuShare = Record<string, number>;
+function cpuMeter(pids: Record<string, number>): (messages: number) => CpuShare {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  return (messages) =>
+    Object.fromEntries(
+      Object.entries(pids).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - (before[k] ?? 0)) * 1e6) / messages).toFixed(1))]),
+    );
+}
+/** The processes every run shares: this bench (publisher; in the ceiling run also the subscriber), mosquitto, influxd. */
+const sharedPids = () => ({ bench: process.pid, mosquitto: broker.pid, influxd: influx.pid });
+
 /** Publishes at QoS 1 with 1,000 in flight, then waits until `db` holds `target` points; returns readings/s. */
 async function drive(db: string, payloads: string[], readings: number, target: number): Promise<number> {
   const start = performance.now();
@@ -97,16 +109,18 @@ async function drive(db: string, payloads: string[], readings: number, target: n
 }
 
 /** One warm-up reading through the whole path (subscription, first write), then the two runs. */
-async function runBoth(db: string): Promise<{ single: number; coalesced: number }> {
+async function runBoth(db: string, consumerPid: number): Promise<{ single: number; coalesced: number; singleCpu: CpuShare }> {
   await drive(db, messages(1, 1), 1, 1);
   const singles = messages(SINGLE, 1);
+  const meter = cpuMeter({ ...sharedPids(), consumer: consumerPid });
   const single = await drive(db, singles, SINGLE, 1 + SINGLE);
+  const singleCpu = meter(SINGLE);
   const coalescedPayloads = messages(COALESCED, PER_MESSAGE);
   const coalesced = await drive(db, coalescedPayloads, COALESCED, 1 + SINGLE + COALESCED);
-  return { single, coalesced };
+  return { single, coalesced, singleCpu };
 }
 
-async function measureNodeRed(): Promise<{ single: number; coalesced: number; rss: number }> {
+async function measureNodeRed(): Promise<{ single: number; coalesced: number; singleCpu: CpuShare; rss: number }> {
   const red = installNodeRed();
   const userDir = join(dir, 'nodered');
   mkdirSync(userDir, { recursive: true });
@@ -128,13 +142,13 @@ async function measureNodeRed(): Promise<{ single: number; coalesced: number; rs
   proc.stdout?.on('data', (c: Buffer) => (log += c.toString()));
   proc.stderr?.on('data', (c: Buffer) => (log += c.toString()));
   await until(() => log.includes('Connected to broker'), 60_000, `Node-RED connected (log: ${log.slice(-2000)})`);
-  const result = await runBoth(db);
+  const result = await runBoth(db, proc.pid ?? -1);
   const rss = peakRssMib(proc.pid ?? -1);
   await stopChild(proc);
   return { ...result, rss };
 }
 
-async function measureRadscreen(): Promise<{ single: number; coalesced: number; rss: number }> {
+async function measureRadscreen(): Promise<{ single: number; coalesced: number; singleCpu: CpuShare; rss: number }> {
   const db = 'bench_radscreen';
   const proc = spawn(
     process.execPath,
@@ -150,7 +164,7 @@ async function measureRadscreen(): Promise<{ single: number; coalesced: number; 
   let ready = false;
   proc.stdout?.on('data', (c: Buffer) => (ready ||= c.toString().includes('"ready":true')));
   await until(() => ready, 30_000, 'radscreen ingest ready');
-  const result = await runBoth(db);
+  const result = await runBoth(db, proc.pid ?? -1);
   const rss = peakRssMib(proc.pid ?? -1);
   await stopChild(proc);
   return { ...result, rss };
@@ -160,7 +174,9 @@ try {
   // What the broker itself carries of the one-reading stream, in the same run: the bound on any
   // subscriber's one-per-message figure (docs/benchmarks.md "One reading per message").
   say('mosquitto QoS 1 ceiling…');
+  const ceilingMeter = cpuMeter(sharedPids());
   const ceiling = await measureBrokerCeiling(broker.url, topics.readings('bench', 'ceiling'), messages(SINGLE, 1));
+  const ceilingCpu = ceilingMeter(SINGLE);
   say('Node-RED flow…');
   const nodered = await measureNodeRed();
   say('radscreen ingest…');
@@ -177,6 +193,8 @@ try {
     broker_ceiling_messages_per_s: Math.round(ceiling),
     nodered_share_of_ceiling: Number((nodered.single / ceiling).toFixed(3)),
     radscreen_single_share_of_ceiling: Number((radscreen.single / ceiling).toFixed(3)),
+    // One reading per message: CPU µs a message of each process ('consumer': Node-RED, or radscreen's ingest).
+    cpu_us_per_message: { ceiling: ceilingCpu, nodered: nodered.singleCpu, radscreen: radscreen.singleCpu },
     coalesced_ratio: Number((radscreen.coalesced / nodered.coalesced).toFixed(2)),
     peak_rss_mib: { nodered: nodered.rss, radscreen_ingest: radscreen.rss },
     machine: {
@@ -212,6 +230,12 @@ try {
       [`radscreen ingest, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.radscreen_coalesced_readings_per_s)],
       ['radscreen / Node-RED, coalesced', `${result.coalesced_ratio}×`],
       ['peak RSS: Node-RED / radscreen ingest', `${nodered.rss} / ${radscreen.rss} MiB`],
+      ...(['ceiling', 'nodered', 'radscreen'] as const).map((run): [string, string] => [
+        `CPU µs a message, one per message, ${run === 'ceiling' ? "mosquitto's ceiling (bench = publisher + subscriber)" : run === 'nodered' ? 'Node-RED (consumer)' : 'radscreen (consumer = ingest)'}`,
+        Object.entries(result.cpu_us_per_message[run])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' / '),
+      ]),
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     process.stdout.write(`| ${'measure'.padEnd(w)} | figure |\n|${'-'.repeat(w + 2)}|--------|\n`);
