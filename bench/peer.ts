@@ -10,7 +10,8 @@
  * Node-RED (node-red@4.1.15 + node-red-contrib-influxdb@0.7.0) is installed with npm into a
  * directory under the OS temp dir on first use and reused after; it is never a project dependency.
  * radscreen's ingest runs compiled with its unit's V8 flags, as installed (bench/children.ts), as
- * Node-RED runs its own JavaScript; `-- --tsx` runs it through tsx instead.
+ * Node-RED runs its own JavaScript; `-- --tsx` runs it through tsx instead. `BENCH_CPU_PROF=<dir>`
+ * writes the ingest's CPU profile.
  * Not a test: figures only.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -153,6 +154,8 @@ async function measureRadscreen(): Promise<{ single: number; coalesced: number; 
   const proc = spawn(
     process.execPath,
     [
+      // BENCH_CPU_PROF=<dir> profiles the ingest (node --cpu-prof), as bench:ingest does.
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
       ...children.argv('ingest-worker.ts', 'ingest'),
       ...['--mqtt', broker.url, '--influx', influx.url, '--db', db, '--spool', join(dir, 'peer-spool.sqlite')],
       ...['--client-id', 'bench-peer-ingest', '--batch-size', '5000', '--flush-ms', '50'],
