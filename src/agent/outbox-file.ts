@@ -4,14 +4,14 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { openPrivateDatabase } from '../core/private-database.ts';
 import { type DurableQueue, openDurableQueue, type QueueOptions, queueNames, quoteIdentifier } from '../queue/durable-queue.ts';
-import { type CommitGroup, createCommitGroup } from './commit-group.ts';
+import { createOutboxCommits, type OutboxCommits } from './commit-group.ts';
 import { openSourceMarks } from './source-mark.ts';
 
 export interface AgentOutboxFile {
   /** The device's queue in this file. A per-device file left by an older agent is moved in first. */
   queue(device: string, opts: Omit<QueueOptions, 'path'>): DurableQueue;
   /** The devices' publishers commit through it: one transaction per event-loop turn. */
-  readonly commits: CommitGroup;
+  readonly commits: OutboxCommits;
   readonly db: Database.Database;
   close(): void;
 }
@@ -37,7 +37,7 @@ export function openAgentOutbox(dataDir: string | undefined, log?: Logger): Agen
       }
       return openDurableQueue({ ...opts, path: { db, name: device } });
     },
-    commits: createCommitGroup(db),
+    commits: createOutboxCommits(db),
     db,
     close() {
       if (legacyDir && existsSync(legacyDir) && readdirSync(legacyDir).length === 0) rmdirSync(legacyDir);

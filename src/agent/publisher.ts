@@ -3,7 +3,7 @@ import { createIdleWaiters } from '../core/idle-waiters.ts';
 import type { Reading } from '../core/reading.ts';
 import type { DurableQueue, QueueBatch } from '../queue/durable-queue.ts';
 import { createPacedBacklog } from '../queue/rate-limiter.ts';
-import { type CommitGroup, type CommitMember, createCommitGroup } from './commit-group.ts';
+import { type CommitMember, createOutboxCommits, type OutboxCommits } from './commit-group.ts';
 import { cutMessages, idRanges, type OutboxMessage } from './outbox-message.ts';
 import { createSeqStamper } from './point-identity.ts';
 import { createReceiptTracker, type ReceiptOptions } from './receipt-tracker.ts';
@@ -18,7 +18,7 @@ export interface PublisherOptions {
    * Commits shared with the other devices of the outbox's file, one transaction per event-loop
    * turn (commit-group.ts, outbox-file.ts). Default: a group of this publisher alone.
    */
-  commits?: CommitGroup;
+  commits?: OutboxCommits;
   /** Readings within this window after the last send wait and go out as one message (ms); one after a quieter spell goes at once. Default 50. */
   coalesceMs: number;
   /**
@@ -82,7 +82,7 @@ export function createPublisher(opts: PublisherOptions) {
   // The broker message the pending readings came from, committed with them (source-mark.ts).
   const marks = openSourceMarks(outbox.db, outbox.name);
   let pendingMark: SourceMark | undefined;
-  const commits = opts.commits ?? createCommitGroup(outbox.db);
+  const commits = opts.commits ?? createOutboxCommits(outbox.db);
   // Rows every message of which was acknowledged, not yet deleted: the delete rides in the next
   // append's transaction, so a steady device costs one commit per reading instead of two, or
   // runs on its own after `ackDeleteDelayMs` when no reading follows (module comment).
@@ -130,6 +130,7 @@ export function createPublisher(opts: PublisherOptions) {
     },
   };
   let wrote = false;
+  const settleCommit = (err?: Error) => member.settle(err);
 
   function afterCommit(waiters: typeof commitWaiters): void {
     if (wrote && !coalesceTimer && !closed) {
@@ -273,7 +274,7 @@ export function createPublisher(opts: PublisherOptions) {
         stats.refused++;
         return false;
       }
-      if (pending.length === 0) commits.schedule(member);
+      if (pending.length === 0) commits.hold(member, settleCommit);
       pending.push(JSON.stringify(identity.stamp(reading)));
       return true;
     },

@@ -11,58 +11,10 @@ import { waitForConnect } from './mqtt-session.ts';
  * own spool commit before the next can be read: one SQLite transaction per message, the floor of the
  * one-reading-per-message path (docs/benchmarks.md). With `connections: n` (a shared subscription on
  * an external broker), n connections each hold one message at a time, and the messages held in one
- * event-loop turn are committed in ONE transaction, then each is acknowledged on its own
- * connection. Commit before ack holds for every message; only the transaction is shared.
+ * event-loop turn are committed in ONE transaction (src/queue/group-commit.ts), then each is
+ * acknowledged on its own connection. Commit before ack holds for every message; only the
+ * transaction is shared.
  */
-
-/** One message held for the group commit: what to store, and mqtt.js's `done` for its PUBACK. */
-interface Held<T> {
-  /** Undefined: nothing to store (refused and dead-lettered), acknowledged with the group. */
-  item: T | undefined;
-  done: (err?: Error) => void;
-}
-
-export interface GroupCommit<T> {
-  /** Holds `item`; `done()` (PUBACK) once it is committed, `done(err)` (no PUBACK) if the commit threw. */
-  hold(item: T | undefined, done: (err?: Error) => void): void;
-}
-
-/**
- * Batches held items per event-loop turn (setImmediate runs after the poll phase, so every
- * connection whose socket had data in this turn has handed over its message by then).
- * `immediate`: commit each item at once (one connection: waiting a turn would only add latency).
- */
-export function createGroupCommit<T>(
-  commit: (items: T[]) => void,
-  onFailed: (err: Error, count: number) => void,
-  immediate: boolean,
-): GroupCommit<T> {
-  let held: Held<T>[] = [];
-  const run = (group: Held<T>[]) => {
-    const items: T[] = [];
-    for (const h of group) if (h.item !== undefined) items.push(h.item);
-    try {
-      if (items.length > 0) commit(items);
-    } catch (err) {
-      onFailed(err as Error, group.length);
-      for (const h of group) h.done(err as Error);
-      return;
-    }
-    for (const h of group) h.done();
-  };
-  const flush = () => {
-    const group = held;
-    held = [];
-    run(group);
-  };
-  return {
-    hold(item, done) {
-      if (immediate) return run([{ item, done }]);
-      held.push({ item, done });
-      if (held.length === 1) setImmediate(flush);
-    },
-  };
-}
 
 export interface IngestConnectionsOptions {
   url: string;

@@ -1,9 +1,11 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { connectionClientId, createGroupCommit } from '../../src/ingest/connections.ts';
+import { connectionClientId } from '../../src/ingest/connections.ts';
+import { createGroupCommit } from '../../src/queue/group-commit.ts';
 
 /**
- * The ingest's durable acknowledgement over several MQTT connections (src/ingest/connections.ts):
+ * The ingest's durable acknowledgement over several MQTT connections (src/ingest/connections.ts,
+ * src/queue/group-commit.ts):
  * messages held in one event-loop turn share one commit, and every PUBACK (`done()`) comes after
  * that commit; a failed commit acknowledges nothing.
  */
