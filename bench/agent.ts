@@ -17,7 +17,7 @@
  * Both run with the V8 flags the installed agent unit uses (src/cli/install-files.ts NODE_FLAGS);
  * `--node-flags='…'` replaces them, `--node-flags=none` runs V8's defaults.
  * `BENCH_CPU_PROF=<dir>` runs the agent under `node --cpu-prof` (summarise with a profile viewer).
- * `--read-interval-ms N` sets `agent.serial_read_interval_ms` (default: the config's, 100).
+ * `--read-interval-ms N` sets `agent.serial_read_interval_ms` (default: the config's, 250).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -60,9 +60,11 @@ function moveLegacyOutbox(db: Database.Database, file: string, device: string): 
   if (!existsSync(file)) return undefined;
   const { table, counterKey } = queueNames(device);
   const q = quoteIdentifier(table);
-  db.prepare('ATTACH DATABASE ? AS legacy').run(file);
   let moved = 0;
+  let attached = false;
   try {
+    db.prepare('ATTACH DATABASE ? AS legacy').run(file);
+    attached = true;
     const has = (name: string) =>
       db.prepare<[string], number>("SELECT count(*) FROM legacy.sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) === 1;
     const marks = openSourceMarks(db, device);
@@ -94,8 +96,11 @@ function moveLegacyOutbox(db: Database.Database, file: string, device: string): 
         : undefined;
       if (mark) marks.write({ messageId: mark.message_id, digest: mark.digest });
     })();
+  } catch (e) {
+    // Nothing was moved or deleted: say which file, so a technician can inspect or set it aside.
+    throw new Error(`cannot move the outbox of an older agent from ${file} (left as it was): ${(e as Error).message}`);
   } finally {
-    db.exec('DETACH DATABASE legacy');
+    if (attached) db.exec('DETACH DATABASE legacy');
   }
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
   return moved;

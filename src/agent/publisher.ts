@@ -130,7 +130,6 @@ export function createPublisher(opts: PublisherOptions) {
     },
   };
   let wrote = false;
-  const settleCommit = (err?: Error) => member.settle(err);
 
   function afterCommit(waiters: typeof commitWaiters): void {
     if (wrote && !coalesceTimer && !closed) {
@@ -274,7 +273,7 @@ export function createPublisher(opts: PublisherOptions) {
         stats.refused++;
         return false;
       }
-      if (pending.length === 0) commits.hold(member, settleCommit);
+      if (pending.length === 0) commits.hold(member, member.settle);
       pending.push(JSON.stringify(identity.stamp(reading)));
       return true;
     },

@@ -59,6 +59,7 @@ export interface QueueOptions {
   /** Most items the in-memory live tail mirrors (default 500 000); past it, live rows are read back from SQLite. */
   tailMaxItems?: number;
   /**
+   * A queue in a file of its own only (a shared file's owner decides its checkpoints).
    * Checkpoint the WAL on a timer, every this many ms when something was committed, instead of
    * SQLite's default of every 1,000 WAL pages (docs/data-integrity.md "Checkpoints"). Unset: the
    * default (the agent's outboxes: one file per device, written once a second, must not each

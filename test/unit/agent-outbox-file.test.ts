@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -144,5 +144,17 @@ describe('agent outbox file (one file, one commit per turn for all devices)', ()
     q.close();
     file.close();
     expect(existsSync(join(dir, 'outbox'))).toBe(false);
+  });
+
+  it('refuses to start on an unreadable outbox file of an older agent, naming it, and leaves it as it was', () => {
+    const dir = dataDir();
+    mkdirSync(join(dir, 'outbox'), { recursive: true });
+    const legacyPath = join(dir, 'outbox', 'dev-a.sqlite');
+    const garbage = Buffer.alloc(8192, 0x5a);
+    writeFileSync(legacyPath, garbage);
+    const file = openAgentOutbox(dir);
+    expect(() => file.queue('dev-a', bounds)).toThrow(`cannot move the outbox of an older agent from ${legacyPath} (left as it was)`);
+    expect(readFileSync(legacyPath).equals(garbage)).toBe(true);
+    file.close();
   });
 });
