@@ -20,7 +20,7 @@ import { countPoints } from '../test/support/influx-query.ts';
 import { startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 import { prepareChildren } from './children.ts';
 import { measureBrokerCeiling, until } from './mqtt-drive.ts';
-import { cpuSeconds } from './proc-stats.ts';
+import { type CpuShare, cpuMeter, cpuSeconds } from './proc-stats.ts';
 
 const json = process.argv.includes('--json');
 // The agent and ingest children run compiled, as a station does (bench/children.ts); --tsx runs them through tsx.
@@ -119,7 +119,7 @@ async function measureRaw(): Promise<{ byInflight: Record<number, number>; best:
 /** influxd's CPU µs per point in the raw runs, by POSTs in flight. */
 const rawInfluxdCpuUs: Record<number, number> = {};
 /** CPU µs per reading of each process in an end-to-end run, by run name: where the 2 cores go. */
-const cpuPerReading: Record<string, Record<string, number>> = {};
+const cpuPerReading: Record<string, CpuShare> = {};
 
 /** End to end: readings/s from the first reading generated to the last one written by ingest. */
 async function measureEndToEnd(name: string, count: number, perMessage: number, coalesceMs: number, connections: number): Promise<number> {
@@ -146,11 +146,9 @@ async function measureEndToEnd(name: string, count: number, perMessage: number, 
   ]);
   await until(() => agent.last().startedAt !== undefined, 30_000, `${name}: agent started`);
   const pids = { influxd: influx.pid, mosquitto: broker.pid, agent: agent.proc.pid ?? -1, ingest: worker.proc.pid ?? -1 };
-  const cpuAtStart = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const meter = cpuMeter(pids);
   await until(() => worker.last().writtenAllAt !== undefined, 600_000, `${name}: ${count} written`);
-  cpuPerReading[name] = Object.fromEntries(
-    Object.entries(pids).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - (cpuAtStart[k] ?? 0)) * 1e6) / count).toFixed(1))]),
-  );
+  cpuPerReading[name] = meter(count);
   // From the agent's first generated reading to the ingest's last write (same machine clock),
   // so neither process's start-up is counted.
   const seconds = (Number(worker.last().writtenAllAt) - Number(agent.last().startedAt)) / 1000;

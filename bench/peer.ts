@@ -6,6 +6,10 @@
  * messages by the same publisher (QoS 1, 1,000 in flight): first one reading per message, then
  * 100 readings per message (what the agent's coalescing sends). Each figure is readings/s from the
  * first publish to the moment InfluxDB holds every reading (polled every 50 ms, same for both).
+ * Before them, in the same run: mosquitto's own QoS 1 ceiling, and the MQTT floor of a durable
+ * ingest (bench/subscriber-floor.ts: parse and acknowledge at the end of the turn, nothing else,
+ * through mqtt.js and by hand). Every run's CPU µs a message per process gives the ingest's budget
+ * for 1.3× Node-RED, to set against those floors (docs/benchmarks.md "One reading per message").
  *
  * Node-RED (node-red@4.1.15 + node-red-contrib-influxdb@0.7.0) is installed with npm into a
  * directory under the OS temp dir on first use and reused after; it is never a project dependency.
@@ -25,7 +29,7 @@ import { countPoints } from '../test/support/influx-query.ts';
 import { freePort, startInfluxd, startMosquitto, stopChild } from '../test/support/services.ts';
 import { prepareChildren } from './children.ts';
 import { measureBrokerCeiling, publishAll, until } from './mqtt-drive.ts';
-import { cpuSeconds, peakRssMib } from './proc-stats.ts';
+import { type CpuShare, cpuMeter, peakRssMib } from './proc-stats.ts';
 
 const NODE_RED = 'node-red@4.1.15';
 const NODE_RED_INFLUX = 'node-red-contrib-influxdb@0.7.0';
@@ -80,21 +84,20 @@ function messages(count: number, perMessage: number): string[] {
   return out;
 }
 
-const children = prepareChildren(['ingest-worker.ts'], { tsx: process.argv.includes('--tsx') });
+const children = prepareChildren(['ingest-worker.ts', 'subscriber-floor.ts'], { tsx: process.argv.includes('--tsx') });
 const dir = mkdtempSync(join(os.tmpdir(), 'radscreen-bench-peer-'));
 const [influx, broker] = await Promise.all([startInfluxd(join(dir, 'influx')), startMosquitto(join(dir, 'mosquitto'))]);
 const started: ChildProcess[] = [];
 const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'bench-peer-pub' });
 
-/** CPU µs per message of each process over a run: where the two cores went (cpuSeconds: /proc, all threads). */
-type CpuShare = Record<string, number>;
-function cpuMeter(pids: Record<string, number>): (messages: number) => CpuShare {
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-  return (messages) =>
-    Object.fromEntries(
-      Object.entries(pids).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - (before[k] ?? 0)) * 1e6) / messages).toFixed(1))]),
-    );
-}
+/** What each CPU accounting row of the report measured. */
+const CPU_RUNS = {
+  ceiling: "mosquitto's ceiling (bench = publisher + subscriber)",
+  floor_mqttjs: `floor: mqtt.js, ${CONNECTIONS} connections, acknowledged per turn (consumer)`,
+  floor_handmade: 'floor: by hand, 1 connection, PUBACKs of a turn in one write (consumer)',
+  nodered: 'Node-RED (consumer)',
+  radscreen: 'radscreen (consumer = ingest)',
+} as const;
 /** The processes every run shares: this bench (publisher; in the ceiling run also the subscriber), mosquitto, influxd. */
 const sharedPids = () => ({ bench: process.pid, mosquitto: broker.pid, influxd: influx.pid });
 
@@ -119,6 +122,40 @@ async function runBoth(db: string, consumerPid: number): Promise<{ single: numbe
   const coalescedPayloads = messages(COALESCED, PER_MESSAGE);
   const coalesced = await drive(db, coalescedPayloads, COALESCED, 1 + SINGLE + COALESCED);
   return { single, coalesced, singleCpu };
+}
+
+/**
+ * The MQTT floor of a durable ingest (bench/subscriber-floor.ts): a child that only parses and
+ * acknowledges at the end of each turn, through mqtt.js on the ingest's connections, or by hand.
+ */
+async function measureFloor(mode: 'mqttjs' | 'handmade'): Promise<CpuShare> {
+  const topic = topics.readings('bench', `floor-${mode}`);
+  const args = [mode, broker.url, topic, String(SINGLE), String(CONNECTIONS)];
+  const proc = spawn(process.execPath, [...children.argv('subscriber-floor.ts', 'ingest'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  started.push(proc);
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  await until(() => out.includes('ready'), 30_000, `${mode} floor subscriber ready`);
+  const payloads = messages(SINGLE, 1);
+  const meter = cpuMeter({ ...sharedPids(), consumer: proc.pid ?? -1 });
+  await publishAll(publisher, topic, payloads);
+  await until(() => out.includes('done'), 120_000, `${mode} floor subscriber received ${SINGLE}`, 5);
+  const cpu = meter(SINGLE);
+  await stopChild(proc);
+  return cpu;
+}
+
+/**
+ * The ingest's CPU µs a message that would give `ratio`× Node-RED's one-per-message figure, from
+ * this run's accounting: both runs saturate the two cores, so messages/s goes as 1 / (CPU a
+ * message of every process); what the bench, mosquitto and influxd took in radscreen's run is
+ * not the ingest's to save.
+ */
+function ingestBudget(nodered: CpuShare, radscreen: CpuShare, ratio: number): number {
+  const sum = (c: CpuShare) => Object.values(c).reduce((a, b) => a + b, 0);
+  return Number((sum(nodered) / ratio - (sum(radscreen) - (radscreen.consumer ?? 0))).toFixed(1));
 }
 
 async function measureNodeRed(): Promise<{ single: number; coalesced: number; singleCpu: CpuShare; rss: number }> {
@@ -180,6 +217,8 @@ try {
   const ceilingMeter = cpuMeter(sharedPids());
   const ceiling = await measureBrokerCeiling(broker.url, topics.readings('bench', 'ceiling'), messages(SINGLE, 1));
   const ceilingCpu = ceilingMeter(SINGLE);
+  say('MQTT floor of a durable ingest: mqtt.js, then by hand…');
+  const floor = { mqttjs: await measureFloor('mqttjs'), handmade: await measureFloor('handmade') };
   say('Node-RED flow…');
   const nodered = await measureNodeRed();
   say('radscreen ingest…');
@@ -197,7 +236,15 @@ try {
     nodered_share_of_ceiling: Number((nodered.single / ceiling).toFixed(3)),
     radscreen_single_share_of_ceiling: Number((radscreen.single / ceiling).toFixed(3)),
     // One reading per message: CPU µs a message of each process ('consumer': Node-RED, or radscreen's ingest).
-    cpu_us_per_message: { ceiling: ceilingCpu, nodered: nodered.singleCpu, radscreen: radscreen.singleCpu },
+    cpu_us_per_message: {
+      ceiling: ceilingCpu,
+      floor_mqttjs: floor.mqttjs,
+      floor_handmade: floor.handmade,
+      nodered: nodered.singleCpu,
+      radscreen: radscreen.singleCpu,
+    },
+    // What the ingest may spend a message for 1.3× Node-RED, against what the floors' consumers spent.
+    ingest_budget_us_for_1_3x: ingestBudget(nodered.singleCpu, radscreen.singleCpu, 1.3),
     coalesced_ratio: Number((radscreen.coalesced / nodered.coalesced).toFixed(2)),
     peak_rss_mib: { nodered: nodered.rss, radscreen_ingest: radscreen.rss },
     machine: {
@@ -233,12 +280,13 @@ try {
       [`radscreen ingest, ${PER_MESSAGE} per message (${COALESCED.toLocaleString('en')})`, f(result.radscreen_coalesced_readings_per_s)],
       ['radscreen / Node-RED, coalesced', `${result.coalesced_ratio}×`],
       ['peak RSS: Node-RED / radscreen ingest', `${nodered.rss} / ${radscreen.rss} MiB`],
-      ...(['ceiling', 'nodered', 'radscreen'] as const).map((run): [string, string] => [
-        `CPU µs a message, one per message, ${run === 'ceiling' ? "mosquitto's ceiling (bench = publisher + subscriber)" : run === 'nodered' ? 'Node-RED (consumer)' : 'radscreen (consumer = ingest)'}`,
+      ...(['ceiling', 'floor_mqttjs', 'floor_handmade', 'nodered', 'radscreen'] as const).map((run): [string, string] => [
+        `CPU µs a message, one per message, ${CPU_RUNS[run]}`,
         Object.entries(result.cpu_us_per_message[run])
           .map(([k, v]) => `${k} ${v}`)
           .join(' / '),
       ]),
+      ["ingest CPU µs a message that 1.3× Node-RED leaves (this run; compare the floors' consumer)", `${result.ingest_budget_us_for_1_3x}`],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     process.stdout.write(`| ${'measure'.padEnd(w)} | figure |\n|${'-'.repeat(w + 2)}|--------|\n`);

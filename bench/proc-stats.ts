@@ -19,3 +19,14 @@ export function rssMib(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 /** Peak resident set (VmHWM) of a process, MiB. */
 export const peakRssMib = (pid: number): number => rssMib(pid, 'VmHWM');
+
+/** CPU µs per message (or reading) of each named process over a run: where the two cores went. */
+export type CpuShare = Record<string, number>;
+/** Starts counting now; the returned function gives each process's CPU µs divided by `messages`. */
+export function cpuMeter(pids: Record<string, number>): (messages: number) => CpuShare {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  return (messages) =>
+    Object.fromEntries(
+      Object.entries(pids).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - (before[k] ?? 0)) * 1e6) / messages).toFixed(1))]),
+    );
+}
