@@ -141,7 +141,11 @@ async function measureFloor(mode: 'mqttjs' | 'handmade'): Promise<CpuShare> {
   const payloads = messages(SINGLE, 1);
   const meter = cpuMeter({ ...sharedPids(), consumer: proc.pid ?? -1 });
   await publishAll(publisher, topic, payloads);
-  await until(() => out.includes('done'), 120_000, `${mode} floor subscriber received ${SINGLE}`, 5);
+  const received = () => {
+    if (proc.exitCode !== null) throw new Error(`bench: the ${mode} floor subscriber exited (${proc.exitCode}) before ${SINGLE} messages`);
+    return out.includes('done');
+  };
+  await until(received, 120_000, `${mode} floor subscriber received ${SINGLE}`, 5);
   const cpu = meter(SINGLE);
   await stopChild(proc);
   return cpu;

@@ -22,45 +22,31 @@
 import net from 'node:net';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
+import { createGroupCommit } from '../src/queue/group-commit.ts';
 
 const [mode, url, filter, countArg, connectionsArg] = process.argv.slice(2);
 if ((mode !== 'mqttjs' && mode !== 'handmade') || !url || !filter || !countArg)
   throw new Error('usage: subscriber-floor.js mqttjs|handmade URL FILTER COUNT [CONNECTIONS]');
 const count = Number(countArg);
 let received = 0;
+const failed = (err: Error) => {
+  throw err;
+};
 const receive = (payload: Buffer) => {
   JSON.parse(payload.toString());
   if (++received === count) process.stdout.write('done\n');
 };
 
-/** Calls `run` once at the end of this turn (setImmediate), however many times it is asked in the turn. */
-function perTurn(run: () => void): () => void {
-  let queued = false;
-  return () => {
-    if (queued) return;
-    queued = true;
-    setImmediate(() => {
-      queued = false;
-      run();
-    });
-  };
-}
-
 if (mode === 'mqttjs') {
   const connections = Number(connectionsArg ?? 8);
-  let held: Array<() => void> = [];
-  const release = perTurn(() => {
-    const turn = held;
-    held = [];
-    for (const done of turn) done();
-  });
+  // The ingest's own per-turn batching (src/ingest/consumer.ts), with nothing to commit.
+  const turn = createGroupCommit<undefined>(() => {}, failed, false);
   await Promise.all(
     Array.from({ length: connections }, async (_, i) => {
       const c = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `bench-floor-${i}`, properties: { receiveMaximum: 32 } });
       c.handleMessage = (packet, done) => {
         receive(packet.payload as Buffer);
-        held.push(done as () => void);
-        release();
+        turn.hold(undefined, done);
       };
       await c.subscribeAsync(`$share/bench-floor/${filter}`, { qos: 1 });
     }),
@@ -71,24 +57,24 @@ if (mode === 'mqttjs') {
   const socket = net.connect(Number(port), hostname);
   socket.setNoDelay(true);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
-  let unacknowledged: number[] = [];
-  const acknowledge = perTurn(() => {
-    // PUBACK (MQTT 3.1.1 §3.4): 0x40, remaining length 2, packet id; all of a turn in one write.
-    const out = Buffer.allocUnsafe(unacknowledged.length * 4);
-    for (const [k, id] of unacknowledged.entries()) out.writeUInt32BE(0x40020000 | id, k * 4);
-    unacknowledged = [];
-    socket.write(out);
-  });
+  // The same per-turn batching; its "commit" is one socket write of the turn's PUBACKs.
+  const turn = createGroupCommit<number>(
+    (ids) => {
+      // PUBACK (MQTT 3.1.1 §3.4): 0x40, remaining length 2, packet id.
+      const out = Buffer.allocUnsafe(ids.length * 4);
+      for (const [k, id] of ids.entries()) out.writeUInt32BE(0x40020000 | id, k * 4);
+      socket.write(out);
+    },
+    failed,
+    false,
+  );
   parser.on('packet', (p) => {
     if (p.cmd === 'connack')
       socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] }));
     else if (p.cmd === 'suback') process.stdout.write('ready\n');
     else if (p.cmd === 'publish') {
       receive(p.payload as Buffer);
-      if (p.qos === 1 && p.messageId !== undefined) {
-        unacknowledged.push(p.messageId);
-        acknowledge();
-      }
+      if (p.qos === 1 && p.messageId !== undefined) turn.hold(p.messageId, () => {});
     }
   });
   parser.on('error', (err) => {

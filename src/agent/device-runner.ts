@@ -106,8 +106,8 @@ export function runDevice(opts: DeviceRunnerOptions) {
     maxRows: opts.outbox?.maxRows ?? 1_000_000,
     maxAgeMs: opts.outbox?.maxAgeMs ?? 7 * 86_400_000,
     // No checkpoint worker here (SQLite checkpoints every 1,000 pages): the worker thread costs
-    // ~13 MiB of RSS, a tenth of the agent's budget on a small edge computer, and a device's
-    // occasional 30 ms checkpoint stall is absorbed by the serial port's kernel buffer
+    // ~13 MiB of RSS, a tenth of the agent's budget on a small edge computer, and the shared
+    // file's occasional 30 ms checkpoint stall is absorbed by each serial port's kernel buffer
     // (docs/data-integrity.md "Checkpoints").
     // Never silent: a filling outbox is a service alarm on the device status and in the log.
     onHighWater: (high, depth, maxRows) => {

@@ -62,8 +62,8 @@ export interface QueueOptions {
    * A queue in a file of its own only (a shared file's owner decides its checkpoints).
    * Checkpoint the WAL on a timer, every this many ms when something was committed, instead of
    * SQLite's default of every 1,000 WAL pages (docs/data-integrity.md "Checkpoints"). Unset: the
-   * default (the agent's outboxes: one file per device, written once a second, must not each
-   * fsync every second).
+   * default (the agent's shared outbox file: its checkpoint worker would cost ~13 MiB of RSS,
+   * device-runner.ts).
    */
   checkpointIntervalMs?: number;
   /** A timed checkpoint failed (SQLite's own at 20,000 pages still bounds the WAL). Must not throw. */
